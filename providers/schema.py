@@ -1,0 +1,350 @@
+"""Load ``schemas/``, validate stack files and endpoint inputs, and read the schemas' annotations.
+
+No HTTP and no Pulumi here. Every validation problem carries its JSON path; messages are rebuilt
+from the failing keyword, so a value is echoed only where it cannot be a secret.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+from jsonschema import Draft202012Validator, ValidationError, validators
+from jsonschema.exceptions import SchemaError as JsonSchemaError
+from jsonschema.exceptions import relevance
+from jsonschema.protocols import Validator
+from referencing import Registry, Resource
+from referencing.exceptions import Unresolvable
+from referencing.jsonschema import DRAFT202012
+
+from providers.errors import SchemaError
+from providers.versions import Version
+
+__all__ = [
+    "EndpointSchema",
+    "FieldRule",
+    "Lifecycle",
+    "Problem",
+    "SchemaSet",
+    "format_path",
+    "load_schemas",
+    "problems_at",
+]
+
+_BASE_URI = "https://schemas.es-inference.invalid/"
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_JSON_TYPES = {
+    bool: "boolean",
+    int: "integer",
+    float: "number",
+    str: "string",
+    list: "array",
+    dict: "object",
+    type(None): "null",
+}
+PathKey = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One rule broken by one value: where (a JSON path) and what (a message with no secret)."""
+
+    path: str
+    message: str
+    top_key: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    """How Elasticsearch applies a change to a field: in place (``update``) or by re-creating it."""
+
+    kind: Literal["replace", "update"]
+    update_since: Version | None = None
+
+    @classmethod
+    def parse(cls, raw: object) -> Lifecycle:
+        """Read an ``x-es-lifecycle`` annotation."""
+        if raw in ("replace", "update"):
+            return cls("replace" if raw == "replace" else "update")
+        if isinstance(raw, dict) and set(raw) == {"update_since"}:
+            return cls("update", Version.parse(str(raw["update_since"])))
+        raise SchemaError(
+            f"x-es-lifecycle must be 'replace', 'update' or {{update_since}}: {raw!r}"
+        )
+
+
+@dataclass(frozen=True)
+class FieldRule:
+    """What the schemas say about one field of an endpoint."""
+
+    secret: bool = False
+    has_default: bool = False
+    default: Any = None
+    discovered: bool = False
+    lifecycle: Lifecycle | None = None
+    since: tuple[str, ...] = ()
+
+
+def format_path(parts: Iterable[str | int], base: str = "$") -> str:
+    """Render a JSON path the way jsonschema's ``json_path`` does: ``$.a[0].b``."""
+    out = base
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif _IDENTIFIER.match(part):
+            out += f".{part}"
+        else:
+            out += f"[{json.dumps(part)}]"
+    return out
+
+
+def _at_most_half_of(
+    validator: Validator, spec: Mapping[str, str], instance: object, schema: Mapping[str, Any]
+) -> Iterator[ValidationError]:
+    del validator, schema
+    if not isinstance(instance, dict):
+        return
+    prop, of = spec["property"], spec["of"]
+    value, whole = instance.get(prop), instance.get(of)
+    if isinstance(value, int) and isinstance(whole, int) and value > whole // 2:
+        yield ValidationError(
+            f"must be at most {whole // 2} (half of {of}, rounded down)",
+            path=[prop],
+            validator_value=whole // 2,
+            instance=value,
+        )
+
+
+_Validator = validators.extend(  # type: ignore[no-untyped-call]
+    Draft202012Validator, {"x-es-at-most-half-of": _at_most_half_of}
+)
+
+
+def _show(value: object) -> str:
+    text = json.dumps(value) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _json_type(value: object) -> str:
+    return _JSON_TYPES.get(type(value), type(value).__name__)
+
+
+def _describe(error: ValidationError, reveal: bool) -> str:
+    """A message for one error, built from the keyword and the rule, never from a hidden value."""
+    keyword = str(error.validator)
+    rule: Any = error.validator_value
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    instance = error.instance
+    messages = schema.get("x-messages", {})
+    custom = messages.get(f"{keyword}:{_json_type(instance)}") or messages.get(keyword)
+    if custom:
+        return str(custom)
+    got = f" (got {_show(instance)})" if reveal else ""
+    if keyword == "required":
+        missing = [p for p in rule if isinstance(instance, dict) and p not in instance]
+        return f"missing required field {', '.join(repr(p) for p in missing)}"
+    if keyword in ("additionalProperties", "unevaluatedProperties"):
+        known = sorted(schema.get("properties", {}))
+        extra = sorted(k for k in instance if k not in known) if isinstance(instance, dict) else []
+        allowed = f" (allowed: {', '.join(known)})" if known else ""
+        noun = "field" if len(extra) == 1 else "fields"
+        return f"unknown {noun} {', '.join(repr(k) for k in extra)}{allowed}"
+    if keyword == "type":
+        wanted = " or ".join(rule) if isinstance(rule, list) else str(rule)
+        return f"must be of type {wanted}, not {_json_type(instance)}"
+    if keyword == "enum":
+        return f"must be one of {', '.join(_show(v) for v in rule)}{got}"
+    if keyword == "const":
+        return f"must be {_show(rule)}{got}"
+    if keyword == "pattern":
+        what = schema.get("x-pattern-message") or f"the pattern {rule}"
+        return f"must be {what}{got}"
+    if keyword == "minLength":
+        return "must not be empty" if rule == 1 else f"must be at least {rule} characters long"
+    if keyword == "maxLength":
+        return f"must be at most {rule} characters long"
+    if keyword in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        op = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}
+        return f"must be {op[keyword]} {rule}{got}"
+    if keyword == "minItems":
+        return f"must have at least {rule} item{'s' if rule != 1 else ''}"
+    if keyword == "maxItems":
+        return f"must have at most {rule} items"
+    if keyword == "x-es-at-most-half-of":
+        return f"{error.message}{got}"
+    if keyword == "false" or rule is False:
+        return "is not allowed here"
+    return f"is invalid (rule: {keyword})"
+
+
+class EndpointSchema:
+    """The schema of one (service, task type) and the field rules its annotations declare."""
+
+    def __init__(
+        self, service: str, task_type: str, schema: dict[str, Any], registry: Registry[Any]
+    ):
+        self.service = service
+        self.task_type = task_type
+        self.schema = schema
+        self.validator = _Validator(schema, registry=registry)
+        self.since: tuple[str, ...] = tuple(schema.get("x-es-since", ()))
+        self.rules = _collect_rules(schema, registry)
+        self.secret_paths = [path for path, rule in self.rules.items() if rule.secret]
+        chunking = _resolve(schema.get("properties", {}).get("chunking_settings"), schema, registry)
+        self.chunking: dict[str, Any] | None = chunking
+        self.allows_task_settings = "task_settings" in schema.get("properties", {})
+
+    def problems(
+        self,
+        instance: object,
+        base: str = "$",
+        unknown: Sequence[PathKey] = (),
+    ) -> list[Problem]:
+        """Every rule ``instance`` breaks, in document order; paths under ``unknown`` are skipped."""
+        return _problems(self.validator, instance, base, unknown, self.secret_paths)
+
+
+def _problems(
+    validator: Validator,
+    instance: object,
+    base: str,
+    unknown: Sequence[PathKey],
+    secret_paths: Sequence[PathKey],
+) -> list[Problem]:
+    errors = [
+        e
+        for e in validator.iter_errors(instance)  # type: ignore[arg-type]
+        if not any(tuple(e.absolute_path)[: len(u)] == u for u in unknown)
+    ]
+    errors.sort(key=relevance, reverse=True)
+    errors.sort(
+        key=lambda e: [(0, p) if isinstance(p, int) else (1, str(p)) for p in e.absolute_path]
+    )
+    out: list[Problem] = []
+    for error in errors:
+        path = tuple(error.absolute_path)
+        hidden = "service_settings" in path or any(path[: len(s)] == s for s in secret_paths)
+        top = str(path[0]) if path else ""
+        problem = Problem(format_path(path, base), _describe(error, reveal=not hidden), top)
+        if problem not in out:
+            out.append(problem)
+    return out
+
+
+def _resolve(
+    node: object, root: Mapping[str, Any], registry: Registry[Any]
+) -> dict[str, Any] | None:
+    """Follow ``$ref`` (keeping sibling keywords, which win) so annotations can be read."""
+    if not isinstance(node, dict):
+        return None
+    if "$ref" not in node:
+        return node
+    resolver = registry.resolver(base_uri=str(root.get("$id", _BASE_URI)))
+    try:
+        target = resolver.lookup(node["$ref"])
+    except Unresolvable as exc:
+        raise SchemaError(f"unresolvable $ref {node['$ref']!r} in {root.get('$id')}") from exc
+    merged = dict(target.contents) if isinstance(target.contents, dict) else {}
+    merged.update({k: v for k, v in node.items() if k != "$ref"})
+    return merged
+
+
+def _collect_rules(schema: dict[str, Any], registry: Registry[Any]) -> dict[PathKey, FieldRule]:
+    rules: dict[PathKey, FieldRule] = {}
+
+    def walk(node: dict[str, Any], path: PathKey) -> None:
+        for name, raw in node.get("properties", {}).items():
+            sub = _resolve(raw, schema, registry)
+            if sub is None:
+                continue
+            lifecycle = sub.get("x-es-lifecycle")
+            key: PathKey = (*path, str(name))
+            rules[key] = FieldRule(
+                secret=bool(sub.get("writeOnly", False)),
+                has_default="default" in sub,
+                default=sub.get("default"),
+                discovered=bool(sub.get("x-es-discovered", False)),
+                lifecycle=Lifecycle.parse(lifecycle) if lifecycle is not None else None,
+                since=tuple(sub.get("x-es-since", ())),
+            )
+            if name != "chunking_settings":
+                walk(sub, key)
+
+    walk(schema, ())
+    return rules
+
+
+class SchemaSet:
+    """Every schema under one directory, checked against the JSON Schema meta-schema on load."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        documents: dict[Path, dict[str, Any]] = {}
+        for path in sorted(directory.rglob("*.schema.json")):
+            try:
+                document = json.loads(path.read_text(encoding="utf-8"))
+                _Validator.check_schema(document)
+            except (OSError, ValueError) as exc:
+                raise SchemaError(f"{path}: not readable JSON: {exc}") from exc
+            except JsonSchemaError as exc:
+                raise SchemaError(f"{path}: not a valid JSON Schema: {exc.message}") from exc
+            # jsonschema re-picks the validator class from a referenced document's $schema, which
+            # would drop our custom keyword; the files keep $schema for editors and check_schema.
+            document.pop("$schema", None)
+            documents[path.relative_to(directory)] = document
+        if Path("stack.schema.json") not in documents:
+            raise SchemaError(f"{directory}: stack.schema.json is missing")
+        self.registry: Registry[Any] = Registry().with_resources(
+            (
+                doc.get("$id", _BASE_URI + rel.as_posix()),
+                Resource.from_contents(doc, default_specification=DRAFT202012),
+            )
+            for rel, doc in documents.items()
+        )
+        self.stack_schema = documents[Path("stack.schema.json")]
+        self.stack_validator = _Validator(self.stack_schema, registry=self.registry)
+        self._endpoints: dict[tuple[str, str], EndpointSchema] = {}
+        for rel, doc in documents.items():
+            if len(rel.parts) == 2 and rel.parts[0] != "common":
+                task_type = rel.name.removesuffix(".schema.json")
+                key = (rel.parts[0], task_type)
+                self._endpoints[key] = EndpointSchema(*key, doc, self.registry)
+
+    def endpoint(self, service: str, task_type: str) -> EndpointSchema | None:
+        """The schema for ``service``/``task_type``, or None when the project has none."""
+        return self._endpoints.get((service, task_type))
+
+    def supported(self) -> list[str]:
+        """``service/task_type`` pairs that have a schema, sorted."""
+        return sorted(f"{s}/{t}" for s, t in self._endpoints)
+
+    def stack_problems(self, document: object) -> list[Problem]:
+        """Every rule of stack.schema.json the whole stack file breaks."""
+        return _problems(self.stack_validator, document, "$", (), ())
+
+
+def _default_directory() -> Path:
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parent / "schemas", here / "_schemas"):
+        if (candidate / "stack.schema.json").is_file():
+            return candidate
+    raise SchemaError(f"no schemas directory next to {here} (looked for ../schemas and _schemas)")
+
+
+@cache
+def load_schemas(directory: str | None = None) -> SchemaSet:
+    """The project's schemas (``schemas/`` in a checkout, ``providers/_schemas`` in a wheel)."""
+    return SchemaSet(Path(directory) if directory else _default_directory())
+
+
+def problems_at(problems: Iterable[Problem], base: str) -> list[Problem]:
+    """Re-root problem paths (``$...``) under ``base`` (e.g. ``$.endpoints[2]``)."""
+    return [Problem(base + p.path[1:], p.message, p.top_key) for p in problems]

@@ -1,0 +1,285 @@
+"""Read ``stacks/<stack>.yaml`` and validate it whole, before Pulumi declares any resource.
+
+Every problem is reported at once, each as ``<file>: <json path>: <message>``. Secrets are never
+written in a stack file: a field the schemas mark ``writeOnly`` must be a reference,
+``{secret: <Pulumi config key>}`` or ``{env: <VARIABLE>}``, resolved later by the program.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from providers.errors import DeclarationError
+from providers.schema import PathKey, Problem, SchemaSet, format_path, load_schemas
+
+__all__ = [
+    "EndpointDeclaration",
+    "SecretReference",
+    "StackDeclaration",
+    "declared_force",
+    "load_stack",
+    "stack_problems",
+]
+
+_PLACEHOLDER = "<secret reference>"
+
+
+@dataclass(frozen=True)
+class SecretReference:
+    """Where a secret's value lives: a Pulumi config secret or an environment variable."""
+
+    kind: str  # "secret" or "env"
+    name: str
+
+    def describe(self) -> str:
+        """How a user would recognise the reference, e.g. ``Pulumi config secret 'hfApiKey'``."""
+        where = "Pulumi config secret" if self.kind == "secret" else "environment variable"
+        return f"{where} {self.name!r}"
+
+
+@dataclass(frozen=True)
+class EndpointDeclaration:
+    """One entry of ``endpoints:``; secret fields hold a SecretReference instead of a value."""
+
+    path: str
+    inference_id: str
+    task_type: str
+    service: str
+    service_settings: dict[str, Any]
+    task_settings: dict[str, Any] | None = None
+    chunking_settings: dict[str, Any] | None = None
+    force: bool = False
+
+
+@dataclass(frozen=True)
+class StackDeclaration:
+    """A validated stack file."""
+
+    source: str
+    elasticsearch: dict[str, Any] = field(default_factory=dict)
+    endpoints: list[EndpointDeclaration] = field(default_factory=list)
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys instead of silently keeping the last one."""
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    seen: dict[Any, yaml.Node] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                "while reading a mapping",
+                node.start_mark,
+                f"found the key {key!r} twice (first on line {seen[key].start_mark.line + 1})",
+                key_node.start_mark,
+            )
+        seen[key] = key_node
+    return dict(loader.construct_mapping(node, deep=True))
+
+
+_StrictLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+    _construct_mapping,
+)
+
+
+def _read(path: Path, source: str) -> object:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DeclarationError(
+            source, [f"{source}: no such file; each Pulumi stack reads stacks/<stack>.yaml"]
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DeclarationError(source, [f"{source}: cannot be read: {exc}"]) from None
+    try:
+        return yaml.load(text, Loader=_StrictLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
+        # Only the parser's own words: its context snippet could quote a secret.
+        raise DeclarationError(
+            source, [f"{source}: {where}: not valid YAML: {exc.problem}"]
+        ) from None
+    except yaml.YAMLError as exc:
+        raise DeclarationError(
+            source, [f"{source}: not valid YAML ({type(exc).__name__})"]
+        ) from None
+
+
+def _get(document: object, path: PathKey) -> object:
+    for part in path:
+        if isinstance(part, str) and isinstance(document, dict):
+            document = document.get(part)
+        else:
+            return None
+    return document
+
+
+def _set(document: dict[str, Any], path: PathKey, value: object) -> None:
+    *parents, last = path
+    target: Any = document
+    for part in parents:
+        target = target[part]
+    target[last] = value
+
+
+def _reference(raw: object) -> SecretReference | None:
+    if isinstance(raw, dict) and len(raw) == 1:
+        ((kind, name),) = raw.items()
+        if kind in ("secret", "env") and isinstance(name, str):
+            return SecretReference(kind, name)
+    return None
+
+
+def _check_endpoint(
+    entry: dict[str, Any], base: str, schemas: SchemaSet, problems: list[Problem]
+) -> EndpointDeclaration | None:
+    service, task_type = entry.get("service"), entry.get("task_type")
+    if not isinstance(service, str) or not isinstance(task_type, str):
+        return None
+    schema = schemas.endpoint(service, task_type)
+    if schema is None:
+        problems.append(
+            Problem(
+                base,
+                f"no schema for service {service!r} with task_type {task_type!r} "
+                f"(supported: {', '.join(schemas.supported())})",
+                "",
+            )
+        )
+        return None
+    checked = _deep_copy(entry)
+    references: dict[PathKey, SecretReference] = {}
+    for path in schema.secret_paths:
+        raw = _get(entry, path)
+        if raw is None:
+            continue
+        where = format_path(path, base)
+        if isinstance(raw, str):
+            name = path[-1]
+            problems.append(
+                Problem(
+                    where,
+                    "a secret must not be written in a stack file; reference it as "
+                    f"{{secret: <config key>}} (pulumi config set --secret <config key> <{name}>) "
+                    "or {env: <VARIABLE>}",
+                    str(path[0]),
+                )
+            )
+        elif (ref := _reference(raw)) is None:
+            problems.append(
+                Problem(where, "must be {secret: <config key>} or {env: <VARIABLE>}", str(path[0]))
+            )
+        else:
+            references[path] = ref
+        _set(checked, path, _PLACEHOLDER)
+    found = schema.problems(checked, base)
+    problems.extend(found)
+    if found or len(references) != sum(
+        1 for p in schema.secret_paths if _get(entry, p) is not None
+    ):
+        return None
+    for path, ref in references.items():
+        _set(checked, path, ref)
+    return EndpointDeclaration(
+        path=base,
+        inference_id=checked["inference_id"],
+        task_type=task_type,
+        service=service,
+        service_settings=checked["service_settings"],
+        task_settings=checked.get("task_settings"),
+        chunking_settings=checked.get("chunking_settings"),
+        force=bool(checked.get("force", False)),
+    )
+
+
+def _deep_copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _deep_copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_deep_copy(v) for v in value]
+    return value
+
+
+def _validate(
+    document: object, schemas: SchemaSet
+) -> tuple[list[Problem], dict[str, Any], list[EndpointDeclaration]]:
+    problems = schemas.stack_problems(document)
+    if not isinstance(document, dict):
+        return problems, {}, []
+    endpoints: list[EndpointDeclaration] = []
+    first_seen: dict[str, str] = {}
+    entries = document.get("endpoints")
+    for index, entry in enumerate(entries if isinstance(entries, list) else []):
+        if not isinstance(entry, dict):
+            continue
+        base = f"$.endpoints[{index}]"
+        inference_id = entry.get("inference_id")
+        if isinstance(inference_id, str):
+            if inference_id in first_seen:
+                problems.append(
+                    Problem(
+                        f"{base}.inference_id",
+                        f"{inference_id!r} is declared twice (first at {first_seen[inference_id]})",
+                        "inference_id",
+                    )
+                )
+            first_seen.setdefault(inference_id, base)
+        declared = _check_endpoint(entry, base, schemas, problems)
+        if declared is not None:
+            endpoints.append(declared)
+    ordered = sorted(set(problems), key=lambda p: (_path_order(p.path), problems.index(p)))
+    elasticsearch = document.get("elasticsearch")
+    return ordered, elasticsearch if isinstance(elasticsearch, dict) else {}, endpoints
+
+
+def _path_order(path: str) -> list[tuple[int, int | str]]:
+    out: list[tuple[int, int | str]] = []
+    for chunk in path.replace("]", "").replace("[", ".").split(".")[1:]:
+        out.append((0, int(chunk)) if chunk.isdigit() else (1, chunk))
+    return out
+
+
+def stack_problems(path: Path, source: str | None = None) -> list[str]:
+    """Every problem of the stack file at ``path`` as ``<file>: <path>: <message>`` lines."""
+    shown = source or str(path)
+    try:
+        document = _read(path, shown)
+    except DeclarationError as exc:
+        return exc.problems
+    problems, _, _ = _validate(document, load_schemas())
+    return [f"{shown}: {p}" for p in problems]
+
+
+def load_stack(path: Path, source: str | None = None) -> StackDeclaration:
+    """Read and validate a stack file; raise DeclarationError listing every problem."""
+    shown = source or str(path)
+    document = _read(path, shown)
+    problems, elasticsearch, endpoints = _validate(document, load_schemas())
+    if problems:
+        raise DeclarationError(shown, [f"{shown}: {p}" for p in problems])
+    return StackDeclaration(source=shown, elasticsearch=elasticsearch, endpoints=endpoints)
+
+
+def declared_force(path: Path, inference_id: str) -> bool:
+    """Whether the stack file, as it is now, sets ``force: true`` on ``inference_id``.
+
+    Best effort and silent: a missing or broken file means no.
+    """
+    try:
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False
+    entries = document.get("endpoints") if isinstance(document, Mapping) else None
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, Mapping) and entry.get("inference_id") == inference_id:
+            return entry.get("force") is True
+    return False
