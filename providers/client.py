@@ -1,0 +1,423 @@
+"""The Elasticsearch Inference API client: the only module that speaks HTTP.
+
+Methods are named after Elasticsearch's API operations. Non-2xx answers become the typed errors of
+``providers.errors`` in one place (``_error_from_response``), and transport failures become
+``ElasticsearchUnreachable`` in another (``_send``). Retries (429, 502, 503, 504 and lost
+connections) use tenacity with exponential backoff and jitter, honour ``Retry-After`` up to a cap,
+and stop at a per-operation deadline. A 4xx that is the caller's fault is never retried.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_delay
+from tenacity.wait import wait_base, wait_exponential_jitter
+
+from providers.connection import ConnectionSettings
+from providers.errors import (
+    ElasticsearchError,
+    ElasticsearchUnreachable,
+    EndpointConflict,
+    EndpointInUse,
+    EndpointNotFound,
+)
+from providers.versions import Version
+
+__all__ = ["USER_AGENT", "ElasticsearchClient", "scrub"]
+
+USER_AGENT = "pulumi-es-inference/0.1.0"
+_RETRY_STATUSES = {429, 502, 503, 504}
+_ENCODING_DER = 2  # _ssl.ENCODING_DER
+# A 502/504 may come from a proxy after Elasticsearch already acted; 429/503 mean it did not.
+_AMBIGUOUS_STATUSES = {502, 504}
+
+
+def scrub(text: str, secrets: Sequence[str]) -> str:
+    """``text`` with every secret value replaced by ``[redacted]``."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "[redacted]")
+    return text
+
+
+class _Retryable(Exception):
+    """One failed attempt that is worth another: carries the error to raise if none follows."""
+
+    def __init__(self, error: ElasticsearchError, retry_after: float | None, ambiguous: bool):
+        super().__init__(str(error))
+        self.error = error
+        self.retry_after = retry_after
+        self.ambiguous = ambiguous
+
+
+class _WaitRetryAfter(wait_base):
+    """Exponential backoff with jitter, or the server's Retry-After (capped) when it sent one."""
+
+    def __init__(self, initial: float, maximum: float, retry_after_cap: float) -> None:
+        self._backoff = wait_exponential_jitter(initial=initial, max=maximum, jitter=initial)
+        self._cap = retry_after_cap
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        outcome = retry_state.outcome
+        failure = outcome.exception() if outcome is not None else None
+        if isinstance(failure, _Retryable) and failure.retry_after is not None:
+            return min(failure.retry_after, self._cap)
+        return float(self._backoff(retry_state))
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value) if value else None
+        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+
+
+def _error_from_response(
+    method: str, path: str, response: httpx.Response, inference_id: str, secrets: Sequence[str]
+) -> ElasticsearchError:
+    """Turn a non-2xx answer into the right typed error, with Elasticsearch's type and reason."""
+    status = response.status_code
+    error_type, reason, details = "", "", []
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        error_type, reason = str(error.get("type", "")), str(error.get("reason", ""))
+        cause = error.get("caused_by")
+        roots = error.get("root_cause") or []
+        for extra in [cause, *(roots if isinstance(roots, list) else [])]:
+            if isinstance(extra, dict) and extra.get("reason") not in (None, reason):
+                line = f"{extra.get('type', '')}: {extra.get('reason')}"
+                if line not in details:
+                    details.append(line)
+    elif isinstance(error, str):
+        reason = error
+    else:
+        reason = " ".join(response.text.split())[:200] or response.reason_phrase
+    message = f"{method} {path} failed: {status} {error_type + ': ' if error_type else ''}{reason}"
+    if details:
+        message += "; caused by " + "; ".join(details)
+    message = scrub(message, secrets)
+    kind: type[ElasticsearchError] = ElasticsearchError
+    if status == 404 and error_type in ("resource_not_found_exception", ""):
+        kind = EndpointNotFound
+    elif error_type == "resource_already_exists_exception":
+        kind = EndpointConflict
+    elif status == 409:
+        kind = EndpointInUse
+    return kind(
+        message,
+        method=method,
+        path=path,
+        status=status,
+        error_type=error_type,
+        reason=scrub(reason, secrets),
+        inference_id=inference_id,
+    )
+
+
+def _certificate_chain(host: str, port: int, timeout: float) -> list[bytes]:
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with (
+        socket.create_connection((host, port), timeout=timeout) as raw,
+        context.wrap_socket(raw, server_hostname=host) as tls,
+    ):
+        chain: list[bytes] = []
+        getter = getattr(tls, "get_unverified_chain", None) or getattr(
+            getattr(tls, "_sslobj", None), "get_unverified_chain", None
+        )
+        if getter is not None:
+            for cert in getter() or []:
+                # 3.13+ gives DER bytes; 3.10-3.12's private API gives _ssl.Certificate objects.
+                chain.append(cert if isinstance(cert, bytes) else cert.public_bytes(_ENCODING_DER))
+        leaf = tls.getpeercert(binary_form=True)
+        if leaf and leaf not in chain:
+            chain.insert(0, leaf)
+        return chain
+
+
+_CONTEXTS: dict[tuple[object, ...], ssl.SSLContext | bool] = {}
+_CONTEXTS_LOCK = threading.Lock()
+
+
+def _verify_for(settings: ConnectionSettings, url: str) -> ssl.SSLContext | bool:
+    """The TLS verification to use for ``url``; cached, since building one reads CA bundles."""
+    key = (url, settings.ca_file, settings.ca_fingerprint, settings.insecure)
+    with _CONTEXTS_LOCK:
+        cached = _CONTEXTS.get(key)
+    if cached is not None:
+        return cached
+    verify: ssl.SSLContext | bool
+    if not url.startswith("https://") or settings.insecure:
+        verify = not settings.insecure
+    elif settings.ca_fingerprint:
+        parts = urlsplit(url)
+        chain = _certificate_chain(parts.hostname or "", parts.port or 443, settings.timeout)
+        pinned = [c for c in chain if hashlib.sha256(c).hexdigest() == settings.ca_fingerprint]
+        if not pinned:
+            raise ElasticsearchUnreachable(
+                f"TLS to {url}: no certificate presented matches the configured CA fingerprint"
+            )
+        # Trust exactly the pinned certificate; the pin replaces the hostname check.
+        verify = ssl.create_default_context(cadata=ssl.DER_cert_to_PEM_cert(pinned[0]))
+        verify.check_hostname = False
+    elif settings.ca_file:
+        verify = ssl.create_default_context(cafile=settings.ca_file)
+    else:
+        verify = ssl.create_default_context()
+    with _CONTEXTS_LOCK:
+        _CONTEXTS[key] = verify
+    return verify
+
+
+class ElasticsearchClient:
+    """A client for one cluster. Thread-safe; reuse it for many requests, then ``close()``."""
+
+    def __init__(
+        self,
+        settings: ConnectionSettings,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        on_retry: Callable[[str], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self._on_retry = on_retry
+        self._secrets = settings.secrets()
+        self._clients: dict[str, httpx.Client] = {}
+        self._transport = transport
+        self._lock = threading.Lock()
+        self._node = 0
+        headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        if settings.api_key:
+            headers["Authorization"] = f"ApiKey {settings.api_key}"
+        elif settings.bearer_token:
+            headers["Authorization"] = f"Bearer {settings.bearer_token}"
+        self._headers = headers
+        self._auth = (
+            httpx.BasicAuth(settings.username, settings.password or "")
+            if settings.username and "Authorization" not in headers
+            else None
+        )
+
+    def __enter__(self) -> ElasticsearchClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        with self._lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            client.close()
+
+    def _client_for(self, base_url: str) -> httpx.Client:
+        with self._lock:
+            client = self._clients.get(base_url)
+        if client is not None:
+            return client
+        if self._transport is not None:
+            client = httpx.Client(base_url=base_url, transport=self._transport)
+        else:
+            verify = _verify_for(self.settings, base_url)
+            client = httpx.Client(
+                base_url=base_url,
+                verify=verify,
+                timeout=self.settings.timeout,
+                limits=httpx.Limits(max_connections=16, max_keepalive_connections=8),
+            )
+        with self._lock:
+            return self._clients.setdefault(base_url, client)
+
+    @contextmanager
+    def _send(self, method: str, path: str, base_url: str, inference_id: str) -> Iterator[None]:
+        """Map httpx transport failures to ElasticsearchUnreachable, once."""
+        try:
+            yield
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            error = self._unreachable(method, path, base_url, inference_id, exc)
+            raise _Retryable(error, None, ambiguous=False) from exc
+        except httpx.TransportError as exc:
+            error = self._unreachable(method, path, base_url, inference_id, exc)
+            raise _Retryable(error, None, ambiguous=True) from exc
+
+    def _unreachable(
+        self, method: str, path: str, base_url: str, inference_id: str, exc: Exception
+    ) -> ElasticsearchUnreachable:
+        what = type(exc).__name__
+        detail = str(exc) or what
+        return ElasticsearchUnreachable(
+            scrub(
+                f"{method} {path} failed: no response from {base_url} ({what}: {detail})",
+                self._secrets,
+            ),
+            method=method,
+            path=path,
+            inference_id=inference_id,
+        )
+
+    def _attempt(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, str] | None,
+        body: dict[str, Any] | None,
+        inference_id: str,
+        not_found_ok: bool,
+    ) -> dict[str, Any] | None:
+        with self._lock:
+            base_url = self.settings.endpoints[self._node % len(self.settings.endpoints)]
+        client = self._client_for(base_url)
+        try:
+            with self._send(method, path, base_url, inference_id):
+                response = client.request(
+                    method, path, params=params, json=body, headers=self._headers, auth=self._auth
+                )
+        except _Retryable:
+            with self._lock:
+                self._node += 1
+            raise
+        if response.is_success:
+            parsed = response.json() if response.content else {}
+            return parsed if isinstance(parsed, dict) else {"value": parsed}
+        error = _error_from_response(method, path, response, inference_id, self._secrets)
+        if response.status_code == 404 and not_found_ok and isinstance(error, EndpointNotFound):
+            return None
+        if response.status_code in _RETRY_STATUSES:
+            raise _Retryable(
+                error, _retry_after(response), ambiguous=response.status_code in _AMBIGUOUS_STATUSES
+            )
+        raise error
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        body: dict[str, Any] | None = None,
+        inference_id: str = "",
+        not_found_ok: bool = False,
+    ) -> dict[str, Any] | None:
+        """Send one request, retrying what is worth retrying until the deadline.
+
+        The error raised last carries ``after_ambiguous_attempt=True`` when an earlier attempt may
+        have reached Elasticsearch (its response was lost), so callers can make writes idempotent.
+        """
+        policy = self.settings.retry
+        ambiguous = False
+        started = time.monotonic()
+
+        def before_sleep(state: RetryCallState) -> None:
+            failure = state.outcome.exception() if state.outcome else None
+            if isinstance(failure, _Retryable) and self._on_retry is not None:
+                self._on_retry(
+                    f"{failure.error}; retrying in {state.upcoming_sleep:.1f} s "
+                    f"(attempt {state.attempt_number + 1})"
+                )
+
+        retrying = Retrying(
+            retry=retry_if_exception(lambda e: isinstance(e, _Retryable)),
+            wait=_WaitRetryAfter(
+                policy.initial_backoff, policy.max_backoff, policy.max_retry_after
+            ),
+            stop=stop_after_delay(policy.deadline),
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    try:
+                        return self._attempt(method, path, params, body, inference_id, not_found_ok)
+                    except _Retryable as failure:
+                        ambiguous = ambiguous or failure.ambiguous
+                        raise
+                    except ElasticsearchError as failed:
+                        failed.after_ambiguous_attempt = ambiguous
+                        raise
+        except _Retryable as failure:
+            last = failure.error
+            attempts = retrying.statistics.get("attempt_number", 1)
+            if attempts > 1:
+                last.args = (
+                    f"{last} (gave up after {attempts} attempts in "
+                    f"{time.monotonic() - started:.1f} s)",
+                )
+            last.after_ambiguous_attempt = ambiguous
+            raise last from None
+        raise AssertionError("unreachable: tenacity either returns or raises")
+
+    # --- Elasticsearch operations -------------------------------------------------------------
+
+    def info(self) -> dict[str, Any]:
+        """``GET /``: the cluster's name, UUID and version."""
+        return self.request("GET", "/") or {}
+
+    def get_cluster_version(self) -> Version:
+        """The cluster's version number, from ``GET /``."""
+        number = self.info().get("version", {}).get("number", "")
+        try:
+            return Version.parse(str(number))
+        except ValueError:
+            raise ElasticsearchError(
+                f"GET / returned no usable version number ({number!r}); is this Elasticsearch?",
+                method="GET",
+                path="/",
+            ) from None
+
+    def put_inference_endpoint(
+        self, task_type: str, inference_id: str, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        """``PUT /_inference/{task_type}/{inference_id}``: create; returns the stored endpoint."""
+        path = f"/_inference/{task_type}/{inference_id}"
+        return self.request("PUT", path, body=body, inference_id=inference_id) or {}
+
+    def get_inference_endpoint(self, task_type: str, inference_id: str) -> dict[str, Any] | None:
+        """``GET /_inference/{task_type}/{inference_id}``; None when it does not exist."""
+        path = f"/_inference/{task_type}/{inference_id}"
+        found = self.request("GET", path, inference_id=inference_id, not_found_ok=True)
+        endpoints = (found or {}).get("endpoints") or []
+        return dict(endpoints[0]) if endpoints else None
+
+    def get_inference_endpoints(self) -> list[dict[str, Any]]:
+        """``GET /_inference/_all``: every endpoint, preconfigured ones included."""
+        found = self.request("GET", "/_inference/_all") or {}
+        return [dict(e) for e in found.get("endpoints") or []]
+
+    def update_inference_endpoint(
+        self, task_type: str, inference_id: str, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        """``PUT /_inference/{task_type}/{inference_id}/_update``; returns the stored endpoint."""
+        path = f"/_inference/{task_type}/{inference_id}/_update"
+        return self.request("PUT", path, body=body, inference_id=inference_id) or {}
+
+    def delete_inference_endpoint(
+        self, task_type: str, inference_id: str, *, dry_run: bool = False, force: bool = False
+    ) -> dict[str, Any] | None:
+        """``DELETE /_inference/{task_type}/{inference_id}``; None when it was already gone."""
+        params = {k: "true" for k, on in (("dry_run", dry_run), ("force", force)) if on}
+        path = f"/_inference/{task_type}/{inference_id}"
+        return self.request(
+            "DELETE", path, params=params or None, inference_id=inference_id, not_found_ok=True
+        )

@@ -1,0 +1,216 @@
+"""Resolve how to reach Elasticsearch: endpoints, credentials, TLS, timeouts and retries.
+
+Each setting is taken from the first source that has it:
+
+1. Pulumi config, namespace ``es-inference`` (``pulumi config set es-inference:endpoints ...``,
+   ``pulumi config set --secret es-inference:apiKey ...``);
+2. the stack file's ``elasticsearch:`` block (secrets there are references: ``{secret: key}``
+   names a Pulumi config secret, ``{env: NAME}`` an environment variable);
+3. the environment, named as Elastic's own tools name it (``ELASTICSEARCH_ENDPOINTS``,
+   ``ELASTICSEARCH_API_KEY``, ...), plus ``ES_INFERENCE_*`` for timeouts and retries.
+
+Explicit per-stack settings win over the environment, so a stray variable in a shell cannot
+redirect a stack that names its cluster. Only one kind of credential is sent: an API key, else a
+bearer token, else username and password.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from providers.errors import ConnectionSettingsError
+
+__all__ = ["ConnectionSettings", "RetryPolicy", "resolve_connection"]
+
+CONFIG_NAMESPACE = "es-inference"
+_URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$")
+_FINGERPRINT = re.compile(r"^(?:[0-9a-f]{2}:?){31}[0-9a-f]{2}$")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How long and how often to retry 429, 502, 503, 504 and lost connections."""
+
+    deadline: float = 120.0
+    initial_backoff: float = 0.5
+    max_backoff: float = 10.0
+    max_retry_after: float = 30.0
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    """A resolved connection. It holds secrets: never log it, pickle it or put it in a message."""
+
+    endpoints: tuple[str, ...]
+    api_key: str | None = field(default=None, repr=False)
+    bearer_token: str | None = field(default=None, repr=False)
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    ca_file: str | None = None
+    ca_fingerprint: str | None = None
+    insecure: bool = False
+    timeout: float = 60.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    origin: str = ""
+
+    def secrets(self) -> list[str]:
+        """Values that must never appear in any output."""
+        return [s for s in (self.api_key, self.bearer_token, self.password) if s]
+
+
+# (setting, Pulumi config key, stack-file key, environment variable)
+_SOURCES = [
+    ("endpoints", "endpoints", "endpoints", "ELASTICSEARCH_ENDPOINTS"),
+    ("api_key", "apiKey", "api_key", "ELASTICSEARCH_API_KEY"),
+    ("bearer_token", "bearerToken", "bearer_token", "ELASTICSEARCH_BEARER_TOKEN"),
+    ("username", "username", "username", "ELASTICSEARCH_USERNAME"),
+    ("password", "password", "password", "ELASTICSEARCH_PASSWORD"),
+    ("ca_file", "caFile", "ca_file", "ELASTICSEARCH_CA_FILE"),
+    ("ca_fingerprint", "caFingerprint", "ca_fingerprint", "ELASTICSEARCH_CA_FINGERPRINT"),
+    ("insecure", "insecure", "insecure", "ELASTICSEARCH_INSECURE"),
+    ("timeout", "timeout", "timeout", "ES_INFERENCE_TIMEOUT"),
+]
+_RETRY_SOURCES = [
+    ("deadline", "retryDeadline", "ES_INFERENCE_RETRY_DEADLINE"),
+    ("initial_backoff", "retryInitialBackoff", "ES_INFERENCE_RETRY_INITIAL_BACKOFF"),
+    ("max_backoff", "retryMaxBackoff", "ES_INFERENCE_RETRY_MAX_BACKOFF"),
+    ("max_retry_after", "retryMaxRetryAfter", "ES_INFERENCE_RETRY_MAX_RETRY_AFTER"),
+]
+
+
+def _config_key(name: str, project: str) -> str:
+    return name if ":" in name else f"{project}:{name}"
+
+
+def _resolve_reference(
+    raw: object, where: str, config: Mapping[str, Any], env: Mapping[str, str], project: str
+) -> str | None:
+    if isinstance(raw, Mapping) and "secret" in raw:
+        key = _config_key(str(raw["secret"]), project)
+        value = config.get(key)
+        if value in (None, ""):
+            raise ConnectionSettingsError(
+                f"{where} refers to the Pulumi config secret {key!r}, which is not set; "
+                f"run: pulumi config set --secret {key} <value>"
+            )
+        return str(value)
+    if isinstance(raw, Mapping) and "env" in raw:
+        value = env.get(str(raw["env"]))
+        if not value:
+            raise ConnectionSettingsError(
+                f"{where} refers to the environment variable {raw['env']!r}, which is not set"
+            )
+        return value
+    return None if raw is None else str(raw)
+
+
+def _endpoints(raw: object, where: str) -> tuple[str, ...]:
+    if isinstance(raw, str):
+        text = raw.strip()
+        if text.startswith("["):
+            try:
+                raw = json.loads(text)
+            except ValueError:
+                raise ConnectionSettingsError(f"{where}: not a JSON list of URLs") from None
+        else:
+            raw = [part.strip() for part in text.split(",") if part.strip()]
+    if not isinstance(raw, list) or not raw:
+        raise ConnectionSettingsError(f"{where}: must list at least one http(s) URL")
+    urls = tuple(str(u).rstrip("/") for u in raw)
+    for url in urls:
+        if not _URL.match(url):
+            raise ConnectionSettingsError(f"{where}: {url!r} is not an http:// or https:// URL")
+    return urls
+
+
+def _boolean(raw: object, where: str) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in _TRUE | _FALSE:
+        return text in _TRUE
+    raise ConnectionSettingsError(f"{where}: must be true or false")
+
+
+def _seconds(raw: object, where: str, *, allow_zero: bool = False) -> float:
+    try:
+        value = float(raw)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ConnectionSettingsError(f"{where}: must be a number of seconds") from None
+    if value < 0 or (value == 0 and not allow_zero):
+        raise ConnectionSettingsError(f"{where}: must be {'>= 0' if allow_zero else '> 0'}")
+    return value
+
+
+def resolve_connection(
+    declared: Mapping[str, Any],
+    *,
+    config: Mapping[str, Any],
+    env: Mapping[str, str],
+    project: str,
+    stack_file: str = "the stack file",
+) -> ConnectionSettings:
+    """Combine Pulumi config, the stack file's ``elasticsearch:`` block and the environment."""
+    values: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    for setting, config_key, stack_key, env_var in _SOURCES:
+        key = f"{CONFIG_NAMESPACE}:{config_key}"
+        if config.get(key) not in (None, ""):
+            values[setting], origins[setting] = config[key], f"Pulumi config {key}"
+        elif declared.get(stack_key) is not None:
+            where = f"{stack_file}: elasticsearch.{stack_key}"
+            values[setting] = _resolve_reference(declared[stack_key], where, config, env, project)
+            origins[setting] = where
+        elif env.get(env_var):
+            values[setting], origins[setting] = env[env_var], env_var
+    if "endpoints" not in values:
+        raise ConnectionSettingsError(
+            "no Elasticsearch endpoint is configured: set elasticsearch.endpoints in "
+            f"{stack_file}, run `pulumi config set {CONFIG_NAMESPACE}:endpoints https://host:9200`, "
+            "or export ELASTICSEARCH_ENDPOINTS"
+        )
+    retry_declared = declared.get("retry") or {}
+    retry: dict[str, float] = {}
+    for setting, config_key, env_var in _RETRY_SOURCES:
+        key = f"{CONFIG_NAMESPACE}:{config_key}"
+        for raw, where in (
+            (config.get(key), f"Pulumi config {key}"),
+            (retry_declared.get(setting), f"{stack_file}: elasticsearch.retry.{setting}"),
+            (env.get(env_var), env_var),
+        ):
+            if raw not in (None, ""):
+                retry[setting] = _seconds(raw, where, allow_zero=setting == "deadline")
+                break
+    if values.get("username") and not values.get("password"):
+        raise ConnectionSettingsError(
+            f"a username comes from {origins['username']} but no password is configured"
+        )
+    fingerprint = values.get("ca_fingerprint")
+    if fingerprint is not None:
+        fingerprint = str(fingerprint).strip().lower()
+        if not _FINGERPRINT.match(fingerprint):
+            raise ConnectionSettingsError(
+                f"{origins['ca_fingerprint']}: must be a SHA-256 fingerprint (64 hex digits)"
+            )
+        fingerprint = fingerprint.replace(":", "")
+    return ConnectionSettings(
+        endpoints=_endpoints(values["endpoints"], origins["endpoints"]),
+        api_key=values.get("api_key"),
+        bearer_token=values.get("bearer_token"),
+        username=values.get("username"),
+        password=values.get("password"),
+        ca_file=values.get("ca_file"),
+        ca_fingerprint=fingerprint,
+        insecure=_boolean(values["insecure"], origins["insecure"])
+        if "insecure" in values
+        else False,
+        timeout=_seconds(values["timeout"], origins["timeout"]) if "timeout" in values else 60.0,
+        retry=RetryPolicy(**retry),
+        origin=origins["endpoints"],
+    )
