@@ -1,0 +1,403 @@
+"""The Pulumi dynamic provider and resource for Elasticsearch inference endpoints.
+
+The only module that imports ``pulumi.dynamic``. Each lifecycle method sequences
+schema -> model -> client; the rules themselves live in ``providers.model`` (see its L1-L8).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    ConfigureRequest,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    Resource,
+    ResourceProvider,
+    UpdateResult,
+)
+from pulumi.runtime.rpc import UNKNOWN
+
+from providers.connection import ConnectionSettings, resolve_connection
+from providers.errors import (
+    DeclarationError,
+    ElasticsearchError,
+    EndpointConflict,
+    EndpointInUse,
+    EndpointLost,
+    ProviderError,
+    UnsupportedElasticsearchVersion,
+)
+from providers.model import plan, put_body, reconcile, update_body
+from providers.schema import EndpointSchema, load_schemas
+from providers.session import Session, deleted_here, mark_deleted, session_for
+from providers.stack import declared_force
+from providers.versions import Version, supports
+
+__all__ = ["MIN_ELASTICSEARCH_VERSION", "InferenceEndpoint", "InferenceEndpointProvider"]
+
+MIN_ELASTICSEARCH_VERSION = Version(8, 17, 0)
+_INPUTS = (
+    "inference_id",
+    "task_type",
+    "service",
+    "service_settings",
+    "task_settings",
+    "chunking_settings",
+    "force",
+)
+
+
+def _is_unknown(value: object) -> bool:
+    return isinstance(value, str) and value == UNKNOWN
+
+
+def _unknown_paths(value: object, path: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
+    if _is_unknown(value):
+        return [path]
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _unknown_paths(v, (*path, k))]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _unknown_paths(v, (*path, i))]
+    return []
+
+
+def _inputs(props: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: props[k] for k in _INPUTS if props.get(k) is not None}
+
+
+def _schema(props: Mapping[str, Any]) -> EndpointSchema | None:
+    return load_schemas().endpoint(str(props.get("service")), str(props.get("task_type")))
+
+
+def _recorded_version(outs: Mapping[str, Any]) -> Version | None:
+    try:
+        return Version.parse(str(outs.get("elasticsearch_version", "")))
+    except ValueError:
+        return None
+
+
+def _preflight(inputs: Mapping[str, Any], schema: EndpointSchema | None, version: Version) -> None:
+    """Refuse, before any write, what this cluster version cannot hold."""
+    what = f"{inputs['service']} {inputs['task_type']} endpoints"
+    needs: list[tuple[str, tuple[str, ...]]] = [
+        ("this provider", (str(MIN_ELASTICSEARCH_VERSION),))
+    ]
+    if schema is not None:
+        needs.append((what, schema.since))
+        chunking = inputs.get("chunking_settings")
+        if schema.chunking is not None and chunking:
+            strategy = str(chunking.get("strategy"))
+            gates = schema.chunking.get("x-es-strategy-since", {}).get(strategy, ())
+            needs.append((f"chunking strategy {strategy!r}", tuple(gates)))
+    for subject, since in needs:
+        if since and not supports(version, since):
+            raise UnsupportedElasticsearchVersion(
+                f"{inputs['inference_id']}: {subject} need Elasticsearch "
+                f"{' or '.join(since)} or later; the cluster runs {version}",
+                inference_id=str(inputs["inference_id"]),
+            )
+
+
+class InferenceEndpointProvider(ResourceProvider):
+    """Creates, reads, updates and deletes inference endpoints through Elasticsearch's API.
+
+    Pickled by reference into every resource's state: it holds only the stack file's non-secret
+    ``elasticsearch:`` block and its path. Credentials are read in each provider process from
+    Pulumi config and the environment, never stored.
+    """
+
+    serialize_as_secret_always = False
+
+    def __init__(
+        self, elasticsearch: Mapping[str, Any] | None = None, stack_file: str = ""
+    ) -> None:
+        super().__init__()
+        self.elasticsearch: dict[str, Any] = dict(elasticsearch or {})
+        self.stack_file = stack_file
+        self._config: dict[str, Any] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"elasticsearch": self.elasticsearch, "stack_file": self.stack_file}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.elasticsearch = dict(state.get("elasticsearch") or {})
+        self.stack_file = str(state.get("stack_file") or "")
+        self._config = {}
+
+    def configure(self, req: ConfigureRequest) -> None:
+        """Keep the stack's Pulumi config (it arrives decrypted) for resolving the connection."""
+        self._config = dict(getattr(req.config, "_props", {}) or {})
+
+    def _where(self, inference_id: object) -> str:
+        prefix = f"{self.stack_file}: " if self.stack_file else ""
+        return f"{prefix}endpoint {inference_id!r}"
+
+    def _settings(self) -> ConnectionSettings:
+        return resolve_connection(
+            self.elasticsearch,
+            config=self._config,
+            env=os.environ,
+            project=os.environ.get("PULUMI_PROJECT", "es-inference"),
+            stack_file=self.stack_file or "the stack file",
+        )
+
+    def _session(self) -> Session:
+        return session_for(self._settings(), on_retry=lambda m: pulumi.log.warn(m))
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        """Validate the inputs against their schema; offline, every problem, no secret values."""
+        inputs = {k: v for k, v in news.items() if k in _INPUTS}
+        schema = _schema(inputs)
+        where = self._where(inputs.get("inference_id"))
+        if schema is None:
+            service, task_type = inputs.get("service"), inputs.get("task_type")
+            if _is_unknown(service) or _is_unknown(task_type):
+                return CheckResult(news, [])
+            reason = f"{where}: no schema for service {service!r} with task_type {task_type!r}"
+            return CheckResult(news, [CheckFailure("service", reason)])
+        problems = schema.problems(inputs, unknown=_unknown_paths(inputs))
+        failures = [CheckFailure(p.top_key or "inference_id", f"{where}: {p}") for p in problems]
+        return CheckResult(news, failures)
+
+    def diff(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> DiffResult:
+        """Compare recorded outputs with the declaration by the lifecycle table; offline."""
+        change_plan = plan(_olds, _news, _schema(_news), _recorded_version(_olds), _is_unknown)
+        if change_plan.changes:
+            pulumi.log.info(f"es-inference: {change_plan.describe(_id)}")
+        return DiffResult(
+            changes=bool(change_plan.changes),
+            replaces=change_plan.replaces,
+            delete_before_replace=True,
+        )
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        """PUT the endpoint and record what Elasticsearch stored; leaves nothing behind if it raises."""
+        inputs, schema = _inputs(props), _schema(props)
+        inference_id, task_type = str(inputs["inference_id"]), str(inputs["task_type"])
+        session = self._session()
+        version = session.version()
+        _preflight(inputs, schema, version)
+        try:
+            live = session.client.put_inference_endpoint(task_type, inference_id, put_body(inputs))
+        except ElasticsearchError as exc:
+            live = self._recover_create(session, inputs, schema, version, exc)
+        finally:
+            session.invalidate()
+        outs = reconcile(inputs, live, schema, version)
+        self._check_discovered(session, inputs, outs)
+        return CreateResult(inference_id, outs)
+
+    def _recover_create(
+        self,
+        session: Session,
+        inputs: dict[str, Any],
+        schema: EndpointSchema | None,
+        version: Version,
+        exc: ElasticsearchError,
+    ) -> dict[str, Any]:
+        """After a failed PUT: adopt an identical endpoint, or explain what the cluster holds."""
+        inference_id, task_type = str(inputs["inference_id"]), str(inputs["task_type"])
+        if isinstance(exc, EndpointConflict) or exc.after_ambiguous_attempt:
+            try:
+                live = session.client.get_inference_endpoint(task_type, inference_id)
+            except ElasticsearchError:
+                live = None
+            if live is not None:
+                differs = plan(reconcile(inputs, live, schema, version), inputs, schema, version)
+                if differs.changes:
+                    raise EndpointConflict(
+                        f"{exc}. Elasticsearch already has an endpoint {inference_id!r} that differs "
+                        f"from the declaration in {', '.join(c.path for c in differs.changes)}; "
+                        "delete it in Elasticsearch or choose another inference_id",
+                        inference_id=inference_id,
+                    ) from None
+                return self._adopt(session, inputs, schema, live)
+        if deleted_here(inference_id):
+            raise EndpointLost(
+                f"{exc}. The replacement already deleted the previous endpoint {inference_id!r}, "
+                "so Elasticsearch has none now; fix the cause and run pulumi up to create it",
+                inference_id=inference_id,
+            ) from None
+        if exc.after_ambiguous_attempt:
+            exc.args = (
+                f"{exc}. An earlier attempt may have created {inference_id!r} before its response "
+                "was lost; the next pulumi up adopts it if its settings match the declaration",
+            )
+        raise exc
+
+    def _adopt(
+        self,
+        session: Session,
+        inputs: dict[str, Any],
+        schema: EndpointSchema | None,
+        live: dict[str, Any],
+    ) -> dict[str, Any]:
+        """Take over an endpoint whose visible settings match, and give it this stack's secrets."""
+        inference_id = str(inputs["inference_id"])
+        # Elasticsearch cannot show which secret it holds, so write ours (secrets update in place).
+        secrets = {
+            str(p[-1]): inputs["service_settings"][p[-1]]
+            for p in (schema.secret_paths if schema else [])
+            if p[0] == "service_settings" and p[-1] in inputs["service_settings"]
+        }
+        if secrets:
+            live = session.client.update_inference_endpoint(
+                str(inputs["task_type"]), inference_id, {"service_settings": secrets}
+            )
+        pulumi.log.warn(
+            f"es-inference: {inference_id!r} already existed with the declared settings; "
+            "this stack now manages it"
+        )
+        return live
+
+    def _check_discovered(
+        self, session: Session, inputs: Mapping[str, Any], outs: Mapping[str, Any]
+    ) -> None:
+        declared = (inputs.get("service_settings") or {}).get("dimensions")
+        found = (outs.get("service_settings") or {}).get("dimensions")
+        if declared is None or found is None or declared == found:
+            return
+        inference_id = str(inputs["inference_id"])
+        session.client.delete_inference_endpoint(str(inputs["task_type"]), inference_id)
+        raise DeclarationError(
+            self._where(inference_id),
+            [
+                f"{self._where(inference_id)}: service_settings.dimensions is {declared} but the "
+                f"model at the url returns {found}-dimensional embeddings (Elasticsearch uses "
+                f"{found}); set it to {found} or leave it out. Nothing was created."
+            ],
+        )
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        """Refresh: what Elasticsearch has now; an endpoint gone out of band leaves the state."""
+        if not props.get("task_type"):
+            raise ProviderError(
+                "importing inference endpoints is not supported by Pulumi dynamic providers "
+                "(pulumi/pulumi#16175); declare the endpoint in the stack file instead"
+            )
+        session = self._session()
+        live = session.lookup(str(props["task_type"]), id_)
+        if live is None:
+            return ReadResult("", {})
+        return ReadResult(id_, reconcile(props, live, _schema(props), session.version()))
+
+    def update(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> UpdateResult:
+        """Apply the in-place part of the plan with ``_update`` and verify it took effect."""
+        inputs, schema = _inputs(_news), _schema(_news)
+        version_then = _recorded_version(_olds)
+        body = update_body(plan(_olds, _news, schema, version_then), inputs, schema)
+        if not body:
+            outs = {k: v for k, v in _olds.items() if k != "__provider"}
+            outs["force"] = bool(inputs.get("force", False))
+            return UpdateResult(outs)
+        session = self._session()
+        version = session.version()
+        try:
+            live = session.client.update_inference_endpoint(str(inputs["task_type"]), _id, body)
+        finally:
+            session.invalidate()
+        outs = reconcile(inputs, live, schema, version)
+        left = plan(outs, inputs, schema, version)
+        if left.changes:
+            raise ElasticsearchError(
+                f"PUT /_inference/{inputs['task_type']}/{_id}/_update: Elasticsearch {version} "
+                f"accepted the update but did not apply {', '.join(c.path for c in left.changes)}",
+                inference_id=_id,
+            )
+        return UpdateResult(outs)
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        """Delete unless pipelines or indexes use the endpoint (``force: true`` overrides); 404 is done."""
+        task_type = str(_props.get("task_type"))
+        force = bool(_props.get("force")) or (
+            bool(self.stack_file) and declared_force(Path(self.stack_file), _id)
+        )
+        session = self._session()
+        try:
+            found = session.client.delete_inference_endpoint(task_type, _id, dry_run=True)
+            if found is not None:
+                pipelines, indexes = found.get("pipelines") or [], found.get("indexes") or []
+                if (pipelines or indexes) and not force:
+                    raise self._in_use(task_type, _id, pipelines, indexes)
+                if pipelines or indexes:
+                    pulumi.log.warn(
+                        f"es-inference: deleting {_id!r} although pipelines {pipelines} and indexes "
+                        f"{indexes} use it (force: true)"
+                    )
+                session.client.delete_inference_endpoint(
+                    task_type, _id, force=bool(pipelines or indexes)
+                )
+        finally:
+            session.invalidate()
+        mark_deleted(_id)
+
+    def _in_use(
+        self, task_type: str, inference_id: str, pipelines: list[str], indexes: list[str]
+    ) -> EndpointInUse:
+        users = []
+        if pipelines:
+            users.append(f"ingest pipelines {pipelines}")
+        if indexes:
+            users.append(f"the semantic_text mappings of indexes {indexes}")
+        where = self.stack_file or "the stack file"
+        return EndpointInUse(
+            f"DELETE /_inference/{task_type}/{inference_id} refused: {' and '.join(users)} use the "
+            f"endpoint, so nothing was deleted. Remove those references, or set `force: true` on "
+            f"{inference_id} in {where} to delete it anyway (they fail until it exists again)",
+            method="DELETE",
+            path=f"/_inference/{task_type}/{inference_id}",
+            status=409,
+            inference_id=inference_id,
+        )
+
+
+class InferenceEndpoint(Resource, module="elasticsearch", name="InferenceEndpoint"):
+    """An Elasticsearch inference endpoint. Fields the schema marks ``writeOnly`` become secrets."""
+
+    inference_id: pulumi.Output[str]
+    task_type: pulumi.Output[str]
+    service: pulumi.Output[str]
+    service_settings: pulumi.Output[dict[str, Any]]
+    task_settings: pulumi.Output[dict[str, Any] | None]
+    chunking_settings: pulumi.Output[dict[str, Any] | None]
+    force: pulumi.Output[bool]
+    elasticsearch_version: pulumi.Output[str]
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        inference_id: str,
+        task_type: str,
+        service: str,
+        service_settings: Mapping[str, Any],
+        task_settings: Mapping[str, Any] | None = None,
+        chunking_settings: Mapping[str, Any] | None = None,
+        force: bool = False,
+        provider: InferenceEndpointProvider | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        schema = load_schemas().endpoint(service, task_type)
+        settings: dict[str, Any] = dict(service_settings)
+        for path in schema.secret_paths if schema is not None else []:
+            if path[0] == "service_settings" and len(path) == 2 and path[1] in settings:
+                settings[str(path[1])] = pulumi.Output.secret(settings[str(path[1])])
+        props: dict[str, Any] = {
+            "inference_id": inference_id,
+            "task_type": task_type,
+            "service": service,
+            "service_settings": settings,
+            "task_settings": dict(task_settings) if task_settings else None,
+            "chunking_settings": dict(chunking_settings) if chunking_settings else None,
+            "force": force,
+            "elasticsearch_version": None,
+        }
+        super().__init__(provider or InferenceEndpointProvider(), resource_name, props, opts)

@@ -1,0 +1,270 @@
+"""The declared endpoint, its lifecycle rules, and how desired and live state are compared. Pure.
+
+Lifecycle (numbered as in docs/spec.md; test names cite them):
+
+- L1  ``inference_id``, ``service`` and ``task_type`` identify an endpoint: a change replaces it.
+- L2  ``service_settings`` fields replace the endpoint unless their schema says ``x-es-lifecycle``
+      ``update`` (or ``{update_since}`` and the cluster is at least that version).
+- L3  A secret (``writeOnly``) such as ``api_key`` is immutable here: a change replaces the endpoint.
+- L4  ``task_settings`` update in place; Elasticsearch merges them, so removing a key replaces.
+- L5  ``chunking_settings`` update in place from 9.4 and replace before; their defaults are filled
+      in on both sides before comparing.
+- L6  A field left out that has a schema ``default`` equals that default; a discovered field
+      (``x-es-discovered``) left out is never a change. Server-filled values are never a diff.
+- L7  ``force`` is a provider option: changing it touches no Elasticsearch API.
+- L8  Replacement deletes first (``delete_before_replace``): one id cannot exist twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from providers.schema import EndpointSchema, FieldRule, Lifecycle
+from providers.versions import Version
+
+__all__ = [
+    "IDENTITY",
+    "LIFECYCLE",
+    "PLAINTEXT_SEPARATORS",
+    "Change",
+    "Plan",
+    "effective_chunking",
+    "plan",
+    "put_body",
+    "reconcile",
+    "update_body",
+]
+
+REPLACE = Lifecycle("replace")
+UPDATE = Lifecycle("update")
+IDENTITY = ("inference_id", "service", "task_type")
+# Top-level defaults; the service schemas refine them per field with x-es-lifecycle.
+LIFECYCLE: dict[str, Lifecycle] = {
+    "inference_id": REPLACE,
+    "service": REPLACE,
+    "task_type": REPLACE,
+    "service_settings": REPLACE,
+    "task_settings": UPDATE,
+    "chunking_settings": Lifecycle("update", Version(9, 4, 0)),
+}
+PLAINTEXT_SEPARATORS = ["(?<!\\n)\\n\\n(?!\\n)", "(?<!\\n)\\n(?!\\n)"]
+MARKDOWN_SEPARATORS = [
+    "\n# ",
+    "\n## ",
+    "\n### ",
+    "\n#### ",
+    "\n##### ",
+    "\n###### ",
+    "\n^(?!\\s*$).*\\n-{1,}\\n",
+    "\n^(?!\\s*$).*\\n={1,}\\n",
+]
+_MISSING: Any = object()
+Action = Literal["replace", "update", "state"]
+
+
+@dataclass(frozen=True)
+class Change:
+    """One field that differs, what that forces, and why."""
+
+    path: str
+    action: Action
+    reason: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything that differs between the recorded state and the declaration."""
+
+    changes: list[Change] = field(default_factory=list)
+
+    @property
+    def replaces(self) -> list[str]:
+        """Fields whose change forces a replacement."""
+        return [c.path for c in self.changes if c.action == "replace"]
+
+    @property
+    def updates(self) -> list[str]:
+        """Fields Elasticsearch can update in place."""
+        return [c.path for c in self.changes if c.action == "update"]
+
+    def describe(self, inference_id: str) -> str:
+        """One line for the preview: what will happen to the endpoint, and which field says so."""
+        if self.replaces:
+            why = "; ".join(f"{c.path} ({c.reason})" for c in self.changes if c.action == "replace")
+            return (
+                f"{inference_id}: replace (delete, then re-create with the same id) because {why}"
+            )
+        what = ", ".join(c.path for c in self.changes)
+        return f"{inference_id}: update in place: {what}"
+
+
+def _plain(value: Any) -> Any:
+    """JSON-equal form: integral floats become ints, so 3000.0 equals 3000."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def effective_chunking(raw: Mapping[str, Any] | None, default: Any) -> dict[str, Any] | None:
+    """chunking_settings as Elasticsearch stores them: defaults filled, separator groups expanded."""
+    if raw is None:
+        return None if default is None else dict(default)
+    chunking: dict[str, Any] = _plain(dict(raw))
+    strategy = chunking.get("strategy")
+    if strategy == "sentence":
+        chunking.setdefault("sentence_overlap", 1)
+    elif strategy == "recursive" and "separators" not in chunking:
+        group = str(chunking.pop("separator_group", "plaintext")).lower()
+        chunking["separators"] = list(
+            MARKDOWN_SEPARATORS if group == "markdown" else PLAINTEXT_SEPARATORS
+        )
+    return chunking
+
+
+def _lifecycle(rule: FieldRule | None, top: str) -> Lifecycle:
+    if rule is not None and rule.lifecycle is not None:
+        return rule.lifecycle
+    return LIFECYCLE.get(top, REPLACE)
+
+
+def _classify(path: str, lifecycle: Lifecycle, version: Version | None, secret: bool) -> Change:
+    if lifecycle.kind == "replace":
+        reason = (
+            "a secret is immutable here: the endpoint is re-created with the new value"
+            if secret
+            else "Elasticsearch cannot change it in place"
+        )
+        if path in IDENTITY:
+            reason = "it identifies the endpoint"
+        return Change(path, "replace", reason)
+    since = lifecycle.update_since
+    if since is not None and (version is None or version < since):
+        on = f"Elasticsearch {version}" if version else "this cluster (version not yet recorded)"
+        return Change(path, "replace", f"{on} cannot update it in place; {since}+ can")
+    return Change(path, "update", "Elasticsearch updates it in place")
+
+
+def plan(
+    olds: Mapping[str, Any],
+    news: Mapping[str, Any],
+    schema: EndpointSchema | None,
+    version: Version | None,
+    is_unknown: Callable[[object], bool] = lambda _: False,
+) -> Plan:
+    """Compare the recorded outputs (``olds``) with the declared inputs (``news``)."""
+    changes: list[Change] = []
+    rules = schema.rules if schema is not None else {}
+    for key in IDENTITY:
+        if is_unknown(news.get(key)) or olds.get(key) != news.get(key):
+            changes.append(_classify(key, REPLACE, version, False))
+    if changes:
+        return Plan(changes)
+
+    for group in ("service_settings", "task_settings"):
+        desired = news.get(group)
+        if is_unknown(desired):
+            changes.append(_classify(group, _lifecycle(rules.get((group,)), group), version, False))
+            continue
+        desired, actual = _plain(desired or {}), _plain(olds.get(group) or {})
+        for name in sorted(set(desired) | set(actual)):
+            rule = rules.get((group, name))
+            want, have = desired.get(name, _MISSING), actual.get(name, _MISSING)
+            if rule is not None and rule.discovered and want is _MISSING:
+                continue
+            if rule is not None and rule.has_default:
+                want = rule.default if want is _MISSING else want
+                have = rule.default if have is _MISSING else have
+            if not is_unknown(want) and want == have:
+                continue
+            path = f"{group}.{name}"
+            secret = rule is not None and rule.secret
+            if want is _MISSING and group == "task_settings":
+                reason = "Elasticsearch merges task_settings, so a removed key needs a new endpoint"
+                changes.append(Change(path, "replace", reason))
+            elif want is _MISSING:
+                changes.append(Change(path, "replace", "removing it needs a new endpoint"))
+            else:
+                changes.append(_classify(path, _lifecycle(rule, group), version, secret))
+
+    if schema is not None and schema.chunking is not None:
+        default = schema.chunking.get("default")
+        raw = news.get("chunking_settings")
+        chunking_rule = rules.get(("chunking_settings",))
+        if is_unknown(raw) or effective_chunking(raw, default) != effective_chunking(
+            olds.get("chunking_settings"), default
+        ):
+            lifecycle = _lifecycle(chunking_rule, "chunking_settings")
+            changes.append(_classify("chunking_settings", lifecycle, version, False))
+
+    if bool(olds.get("force", False)) != bool(news.get("force", False)):
+        changes.append(Change("force", "state", "recorded in the stack's state only"))
+    return Plan(changes)
+
+
+def put_body(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """The body of ``PUT /_inference/{task_type}/{id}`` for the declared endpoint."""
+    body: dict[str, Any] = {
+        "service": inputs["service"],
+        "service_settings": _plain(dict(inputs["service_settings"])),
+    }
+    for optional in ("task_settings", "chunking_settings"):
+        if inputs.get(optional):
+            body[optional] = _plain(dict(inputs[optional]))
+    return body
+
+
+def update_body(
+    change_plan: Plan, news: Mapping[str, Any], schema: EndpointSchema | None
+) -> dict[str, Any]:
+    """The body of ``PUT .../_update`` for the in-place part of a plan (never ``service``)."""
+    body: dict[str, Any] = {}
+    for change in change_plan.changes:
+        if change.action != "update":
+            continue
+        group, _, name = change.path.partition(".")
+        if group == "chunking_settings":
+            default = schema.chunking.get("default") if schema and schema.chunking else None
+            body["chunking_settings"] = effective_chunking(news.get("chunking_settings"), default)
+        elif group == "task_settings":
+            body["task_settings"] = _plain(dict(news.get("task_settings") or {}))
+        elif name:
+            body.setdefault("service_settings", {})[name] = _plain(news["service_settings"][name])
+    return body
+
+
+def reconcile(
+    prior: Mapping[str, Any],
+    live: Mapping[str, Any],
+    schema: EndpointSchema | None,
+    version: Version,
+) -> dict[str, Any]:
+    """The outputs to record: what Elasticsearch has, plus what it never returns (secrets).
+
+    ``prior`` is the declaration (after a write) or the previous outputs (on refresh).
+    """
+    service_settings = _plain(dict(live.get("service_settings") or {}))
+    # Elasticsearch never returns a secret, so keep the value this stack last wrote.
+    for path in schema.secret_paths if schema is not None else []:
+        group, name = str(path[0]), str(path[-1])
+        value = (prior.get(group) or {}).get(name) if len(path) == 2 else None
+        if group == "service_settings" and value is not None:
+            service_settings[name] = value
+    outs: dict[str, Any] = {
+        "inference_id": live.get("inference_id", prior.get("inference_id")),
+        "task_type": live.get("task_type", prior.get("task_type")),
+        "service": live.get("service", prior.get("service")),
+        "service_settings": service_settings,
+        "force": bool(prior.get("force", False)),
+        "elasticsearch_version": str(version),
+    }
+    if live.get("task_settings"):
+        outs["task_settings"] = _plain(dict(live["task_settings"]))
+    if live.get("chunking_settings") is not None:
+        outs["chunking_settings"] = _plain(dict(live["chunking_settings"]))
+    return outs

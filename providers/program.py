@@ -1,0 +1,98 @@
+"""The Pulumi program: one InferenceEndpoint per entry of the stack's stack file.
+
+The stack file is ``stacks/<stack>.yaml`` (or Pulumi config ``es-inference:stackFile``). It is
+validated whole before any resource is declared, and secret references are resolved here, into
+Pulumi secrets, so no secret value is ever written in a file or an error.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pulumi
+
+from providers.errors import DeclarationError
+from providers.inference_endpoint import InferenceEndpoint, InferenceEndpointProvider
+from providers.stack import EndpointDeclaration, SecretReference, load_stack
+
+__all__ = ["run", "stack_file_for"]
+
+
+def stack_file_for(stack: str, configured: str | None = None) -> str:
+    """The stack file a stack reads: the configured path, else ``stacks/<stack>.yaml``."""
+    return configured or f"stacks/{stack}.yaml"
+
+
+def _resolve(endpoint: EndpointDeclaration, source: str, problems: list[str]) -> dict[str, Any]:
+    settings: dict[str, Any] = {}
+    for name, value in endpoint.service_settings.items():
+        if not isinstance(value, SecretReference):
+            settings[name] = value
+            continue
+        where = f"{source}: {endpoint.path}.service_settings.{name}"
+        if value.kind == "env":
+            found = os.environ.get(value.name)
+            if found:
+                settings[name] = pulumi.Output.secret(found)
+            else:
+                problems.append(f"{where}: the environment variable {value.name!r} is not set")
+            continue
+        namespace, _, key = value.name.rpartition(":")
+        secret = pulumi.Config(namespace or None).get_secret(key)
+        if secret is None:
+            full = value.name if namespace else f"{pulumi.get_project()}:{key}"
+            problems.append(
+                f"{where}: the Pulumi config secret {full!r} is not set; "
+                f"run: pulumi config set --secret {value.name} <value>"
+            )
+        else:
+            settings[name] = secret
+    return settings
+
+
+def _summary(endpoint: InferenceEndpoint, hidden: set[str]) -> pulumi.Output[dict[str, Any]]:
+    def visible(args: list[Any]) -> dict[str, Any]:
+        task_type, service_settings, chunking = args
+        shown = {k: v for k, v in (service_settings or {}).items() if k not in hidden}
+        summary: dict[str, Any] = {"task_type": task_type, "service_settings": shown}
+        if chunking:
+            summary["chunking_settings"] = chunking
+        return summary
+
+    combined = pulumi.Output.all(
+        endpoint.task_type, endpoint.service_settings, endpoint.chunking_settings
+    ).apply(visible)
+    return pulumi.Output.unsecret(combined)
+
+
+def run() -> None:
+    """Declare the stack's endpoints; a bad stack file stops the program with every problem."""
+    source = stack_file_for(pulumi.get_stack(), pulumi.Config("es-inference").get("stackFile"))
+    try:
+        declaration = load_stack(Path(source), source)
+        problems: list[str] = []
+        resolved = [(e, _resolve(e, source, problems)) for e in declaration.endpoints]
+        if problems:
+            raise DeclarationError(source, problems)
+    except DeclarationError as exc:
+        # RunError ends the program with the message alone: no traceback.
+        raise pulumi.RunError(str(exc)) from None
+    provider = InferenceEndpointProvider(declaration.elasticsearch, stack_file=source)
+    summaries: dict[str, Any] = {}
+    for endpoint, settings in resolved:
+        resource = InferenceEndpoint(
+            endpoint.inference_id,
+            inference_id=endpoint.inference_id,
+            task_type=endpoint.task_type,
+            service=endpoint.service,
+            service_settings=settings,
+            task_settings=endpoint.task_settings,
+            chunking_settings=endpoint.chunking_settings,
+            force=endpoint.force,
+            provider=provider,
+        )
+        hidden = {n for n, v in endpoint.service_settings.items() if isinstance(v, SecretReference)}
+        summaries[endpoint.inference_id] = _summary(resource, hidden)
+    pulumi.export("endpoints", summaries)
