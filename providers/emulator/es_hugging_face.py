@@ -1,0 +1,249 @@
+"""The `hugging_face` inference service: request parsing, update rules and output shape.
+
+Mirrors `HuggingFaceBaseService.parseRequestConfig`: `service_settings` must exist, then
+chunking (text_embedding only), then the service settings (accumulated), then the secret
+`api_key`, then rerank task settings, then leftovers are reported as unknown settings.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+from .es_chunking import parse_chunking_settings
+from .es_errors import status_exception
+from .es_settings import (
+    Problems,
+    class_cast_exception,
+    extract_optional_boolean,
+    extract_optional_enum,
+    extract_optional_positive_integer,
+    extract_optional_string,
+    extract_required_string,
+    extract_uri,
+    remove_as_type,
+    remove_map_or_default_empty,
+    unknown_settings_error,
+)
+from .versions import (
+    CHUNKING,
+    HF_CHAT_AND_RERANK,
+    HF_TEXT_EMBEDDING,
+    RATE_LIMIT,
+    TASK_SETTINGS_CONSUMED,
+    EsVersion,
+)
+
+__all__ = [
+    "DEFAULT_RATE_LIMIT",
+    "SERVICE",
+    "EndpointConfig",
+    "order_service_settings",
+    "parse_request_config",
+    "supported_task_types",
+    "update_config",
+]
+
+SERVICE = "hugging_face"
+DEFAULT_RATE_LIMIT = 3000
+ELSER_TOKEN_LIMIT = 512
+SIMILARITIES = ("cosine", "dot_product", "l2_norm")
+
+_OUTPUT_ORDER = {
+    "text_embedding": ("url", "similarity", "dimensions", "max_input_tokens", "rate_limit"),
+    "sparse_embedding": ("url", "max_input_tokens", "rate_limit"),
+    "completion": ("model_id", "url", "rate_limit"),
+    "chat_completion": ("model_id", "url", "rate_limit"),
+    "rerank": ("url", "rate_limit"),
+}
+
+
+@dataclass
+class EndpointConfig:
+    """A parsed endpoint: exposed service settings, the secret, task and chunking settings."""
+
+    task_type: str
+    service_settings: dict[str, Any]
+    api_key: str
+    task_settings: dict[str, Any] = field(default_factory=dict)
+    chunking_settings: dict[str, Any] | None = None
+
+    def copy(self) -> EndpointConfig:
+        """A deep copy."""
+        return copy.deepcopy(self)
+
+
+def supported_task_types(version: EsVersion) -> tuple[str, ...]:
+    """The task types the service accepts on this version."""
+    types = ["sparse_embedding"]
+    if HF_TEXT_EMBEDDING(version):
+        types.insert(0, "text_embedding")
+    if HF_CHAT_AND_RERANK(version):
+        types += ["completion", "chat_completion", "rerank"]
+    return tuple(types)
+
+
+def order_service_settings(task_type: str, settings: dict[str, Any]) -> dict[str, Any]:
+    """Exposed service settings in ES's output order, unset fields dropped."""
+    order = _OUTPUT_ORDER[task_type]
+    known = {k: settings[k] for k in order if settings.get(k) is not None}
+    extra = {k: v for k, v in settings.items() if k not in order and v is not None}
+    return {**known, **extra}
+
+
+def _rate_limit(settings: dict[str, Any], problems: Problems, version: EsVersion) -> int | None:
+    if not RATE_LIMIT(version):
+        return None
+    limits = remove_map_or_default_empty(settings, "rate_limit")
+    inserted = len(limits)
+    before = len(problems)
+    rpm = remove_as_type(limits, "requests_per_minute", ["Integer", "Long"], problems)
+    if len(problems) == before and rpm is not None and rpm <= 0:
+        problems.add(
+            f"[rate_limit] Invalid value [{rpm}]. [requests_per_minute] must be a positive long"
+        )
+    if limits:
+        # Request-context parsing rejects unknown rate_limit keys at once, not accumulated.
+        raise unknown_settings_error(limits, SERVICE, version, inserted=inserted)
+    return DEFAULT_RATE_LIMIT if rpm is None or rpm <= 0 else int(rpm)
+
+
+def _service_settings(
+    task_type: str, settings: dict[str, Any], version: EsVersion
+) -> dict[str, Any]:
+    problems = Problems()
+    out: dict[str, Any] = {}
+    scope = "service_settings"
+    if task_type in ("completion", "chat_completion"):
+        out["model_id"] = extract_optional_string(settings, "model_id", scope, problems)
+    out["url"] = extract_uri(settings, "url", scope, problems)
+    if task_type == "text_embedding":
+        out["similarity"] = extract_optional_enum(
+            settings, "similarity", scope, SIMILARITIES, problems
+        )
+        out["dimensions"] = extract_optional_positive_integer(
+            settings, "dimensions", scope, problems
+        )
+        out["max_input_tokens"] = extract_optional_positive_integer(
+            settings, "max_input_tokens", scope, problems
+        )
+    if task_type == "sparse_embedding":
+        out["max_input_tokens"] = ELSER_TOKEN_LIMIT
+    rpm = _rate_limit(settings, problems, version)
+    problems.raise_if_any()
+    if rpm is not None:
+        out["rate_limit"] = {"requests_per_minute": rpm}
+    return order_service_settings(task_type, out)
+
+
+def _api_key(settings: dict[str, Any]) -> str:
+    problems = Problems()
+    key = extract_required_string(settings, "api_key", "secret_settings", problems)
+    problems.raise_if_any()
+    assert key is not None
+    return key
+
+
+def _rerank_task_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    problems = Problems()
+    out: dict[str, Any] = {}
+    returned = extract_optional_boolean(settings, "return_documents", problems)
+    top_n = extract_optional_positive_integer(settings, "top_n", "task_settings", problems)
+    problems.raise_if_any()
+    if returned is not None:
+        out["return_documents"] = returned
+    if top_n is not None:
+        out["top_n"] = top_n
+    return out
+
+
+def parse_request_config(
+    config: dict[str, Any], task_type: str, version: EsVersion, *, inserted: int
+) -> EndpointConfig:
+    """Parse a PUT body (minus `service` and `task_type`); raise `EsError` on bad input.
+
+    `inserted` is how many keys the body had, which fixes how ES prints leftover keys.
+    """
+    if config.get("service_settings") is None:
+        raise status_exception("Missing required field [service_settings]")
+    settings = config.pop("service_settings")
+    if not isinstance(settings, dict):
+        raise class_cast_exception(settings)
+    settings_inserted = len(settings)
+    if task_type not in supported_task_types(version):
+        raise status_exception(f"The [{SERVICE}] service does not support task type [{task_type}]")
+    task_map: dict[str, Any] | None = None
+    if TASK_SETTINGS_CONSUMED(version):
+        task_map = remove_map_or_default_empty(config, "task_settings")
+    task_inserted = len(task_map or {})
+    chunking = None
+    if task_type == "text_embedding" and CHUNKING(version):
+        chunking = parse_chunking_settings(config.pop("chunking_settings", None), version)
+    service_settings = _service_settings(task_type, settings, version)
+    api_key = _api_key(settings)
+    task_settings: dict[str, Any] = {}
+    if task_type == "rerank" and task_map is not None:
+        task_settings = _rerank_task_settings(task_map)
+    if config:
+        raise unknown_settings_error(config, SERVICE, version, inserted=inserted)
+    if settings:
+        raise unknown_settings_error(settings, SERVICE, version, inserted=settings_inserted)
+    if task_map:
+        raise unknown_settings_error(task_map, SERVICE, version, inserted=task_inserted)
+    return EndpointConfig(task_type, service_settings, api_key, task_settings, chunking)
+
+
+def _merged_task_settings(current: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    merged = {**current, **new}
+    return {k: merged[k] for k in ("return_documents", "top_n") if k in merged}
+
+
+_ABSENT: Any = object()
+
+
+def update_config(
+    current: EndpointConfig,
+    *,
+    service_settings: dict[str, Any] | None,
+    task_settings: dict[str, Any] | None,
+    chunking_settings: Any = _ABSENT,
+    version: EsVersion,
+    full_update: bool,
+) -> EndpointConfig:
+    """Apply an `_update` body to `current` and return the new config (never mutates `current`).
+
+    Before 9.4 (`full_update=False`) only the secret and task settings change and other
+    service-settings keys are ignored. From 9.4 `rate_limit` and `chunking_settings` change too,
+    a non-updatable field is accepted only with its current value, and unknown keys are rejected.
+    """
+    new = current.copy()
+    settings = dict(service_settings or {})
+    inserted = len(settings)
+    if "api_key" in settings:
+        new.api_key = _api_key(settings)
+    if full_update:
+        if "rate_limit" in settings:
+            problems = Problems()
+            rpm = _rate_limit(settings, problems, version)
+            problems.raise_if_any()
+            if rpm is not None:
+                new.service_settings["rate_limit"] = {"requests_per_minute": rpm}
+        for key in _OUTPUT_ORDER[current.task_type]:
+            if key in settings and settings[key] == current.service_settings.get(key):
+                del settings[key]
+        if settings:
+            raise unknown_settings_error(settings, SERVICE, version, inserted=inserted)
+    if task_settings:
+        task_map = dict(task_settings)
+        if current.task_type == "rerank":
+            parsed = _rerank_task_settings(task_map)
+            new.task_settings = _merged_task_settings(current.task_settings, parsed)
+        if full_update and task_map:
+            raise unknown_settings_error(task_map, SERVICE, version, inserted=len(task_settings))
+    if full_update and chunking_settings is not _ABSENT:
+        if current.task_type != "text_embedding":
+            raise unknown_settings_error({"chunking_settings": chunking_settings}, SERVICE, version)
+        new.chunking_settings = parse_chunking_settings(chunking_settings, version)
+    new.service_settings = order_service_settings(new.task_type, new.service_settings)
+    return new
