@@ -90,7 +90,7 @@ def _config_key(name: str, project: str) -> str:
 
 def _resolve_reference(
     raw: object, where: str, config: Mapping[str, Any], env: Mapping[str, str], project: str
-) -> str | None:
+) -> object:
     if isinstance(raw, Mapping) and "secret" in raw:
         key = _config_key(str(raw["secret"]), project)
         value = config.get(key)
@@ -107,7 +107,7 @@ def _resolve_reference(
                 f"{where} refers to the environment variable {raw['env']!r}, which is not set"
             )
         return value
-    return None if raw is None else str(raw)
+    return raw
 
 
 def _endpoints(raw: object, where: str) -> tuple[str, ...]:

@@ -248,15 +248,15 @@ def _path_order(path: str) -> list[tuple[int, int | str]]:
     return out
 
 
-def stack_problems(path: Path, source: str | None = None) -> list[str]:
-    """Every problem of the stack file at ``path`` as ``<file>: <path>: <message>`` lines."""
+def stack_problems(path: Path, source: str | None = None) -> list[Problem]:
+    """Every problem of the stack file at ``path``; unreadable files give one path-less problem."""
     shown = source or str(path)
     try:
         document = _read(path, shown)
     except DeclarationError as exc:
-        return exc.problems
+        return [Problem("", p.removeprefix(f"{shown}: "), "") for p in exc.problems]
     problems, _, _ = _validate(document, load_schemas())
-    return [f"{shown}: {p}" for p in problems]
+    return problems
 
 
 def load_stack(path: Path, source: str | None = None) -> StackDeclaration:
