@@ -52,17 +52,15 @@ def _resolve(endpoint: EndpointDeclaration, source: str, problems: list[str]) ->
     return settings
 
 
-def _summary(endpoint: InferenceEndpoint, hidden: set[str]) -> pulumi.Output[dict[str, Any]]:
+def _summary(endpoint: InferenceEndpoint) -> pulumi.Output[dict[str, Any]]:
+    # Only fields a preview knows: for a replacement the engine previews outputs as the inputs,
+    # so server-filled values (dimensions, defaults) would show as removed.
     def visible(args: list[Any]) -> dict[str, Any]:
-        task_type, service_settings, chunking = args
-        shown = {k: v for k, v in (service_settings or {}).items() if k not in hidden}
-        summary: dict[str, Any] = {"task_type": task_type, "service_settings": shown}
-        if chunking:
-            summary["chunking_settings"] = chunking
-        return summary
+        task_type, service, service_settings = args
+        return {"task_type": task_type, "service": service, "url": service_settings.get("url")}
 
     combined = pulumi.Output.all(
-        endpoint.task_type, endpoint.service_settings, endpoint.chunking_settings
+        endpoint.task_type, endpoint.service, endpoint.service_settings
     ).apply(visible)
     return pulumi.Output.unsecret(combined)
 
@@ -93,6 +91,5 @@ def run() -> None:
             force=endpoint.force,
             provider=provider,
         )
-        hidden = {n for n, v in endpoint.service_settings.items() if isinstance(v, SecretReference)}
-        summaries[endpoint.inference_id] = _summary(resource, hidden)
+        summaries[endpoint.inference_id] = _summary(resource)
     pulumi.export("endpoints", summaries)

@@ -1,0 +1,1 @@
+"""Helpers shared by the test tiers: loopback servers, the dynamic-provider host, the Pulumi CLI."""

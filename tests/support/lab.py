@@ -1,0 +1,150 @@
+"""A lab on loopback: the Elasticsearch emulator and the Hugging Face test server, with controls.
+
+Tests drive Elasticsearch only through HTTP, as they would drive a real cluster; the ``/_emulator``
+admin API is used for what a real cluster cannot do (request log, faults, out-of-band edits).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+
+from providers.emulator import ElasticsearchEmulator, HuggingFaceServer, serve
+
+__all__ = ["HF_KEY", "HF_KEY_ROTATED", "Lab", "lab_servers"]
+
+HF_KEY = "hf_lab_KEY_0a1b2c3d"
+HF_KEY_ROTATED = "hf_lab_ROTATED_9z8y7x"
+
+
+class Lab:
+    """Handles on a running emulator (``es``) and Hugging Face server (``hf``)."""
+
+    def __init__(self, es_url: str, hf_url: str) -> None:
+        self.es_url = es_url
+        self.hf_url = hf_url
+        self.es = httpx.Client(base_url=es_url, timeout=30)
+        self.hf = httpx.Client(base_url=hf_url, timeout=30)
+
+    def close(self) -> None:
+        """Close the control clients."""
+        self.es.close()
+        self.hf.close()
+
+    # --- what Elasticsearch holds -----------------------------------------------------------
+    def endpoint(self, inference_id: str) -> dict[str, Any] | None:
+        """The endpoint as a user sees it (GET), or None."""
+        response = self.es.get(f"/_inference/{inference_id}")
+        if response.status_code == 404:
+            return None
+        response.raise_for_status()
+        return dict(response.json()["endpoints"][0])
+
+    def stored(self, inference_id: str) -> dict[str, Any] | None:
+        """The endpoint as stored, with ``api_key_sha256`` in place of the key, or None."""
+        response = self.es.get(f"/_emulator/endpoints/{inference_id}")
+        if response.status_code == 404:
+            return None
+        response.raise_for_status()
+        return dict(response.json())
+
+    def user_endpoint_ids(self) -> list[str]:
+        """Ids of the endpoints users created (preconfigured ``.`` ids left out)."""
+        found = self.es.get("/_inference/_all").json()["endpoints"]
+        return sorted(e["inference_id"] for e in found if not e["inference_id"].startswith("."))
+
+    # --- request log --------------------------------------------------------------------------
+    def requests(self) -> list[dict[str, Any]]:
+        """Every non-admin request the emulator received, in order."""
+        return list(self.es.get("/_emulator/requests").json()["requests"])
+
+    def calls(self) -> list[str]:
+        """The request log as ``METHOD path?query`` strings."""
+        out = []
+        for r in self.requests():
+            query = "&".join(f"{k}={v}" for k, v in sorted(r["query"].items()))
+            out.append(f"{r['method']} {r['path']}{'?' + query if query else ''}")
+        return out
+
+    def mutations(self) -> list[dict[str, Any]]:
+        """Requests that changed the emulator's state."""
+        return [r for r in self.requests() if r["mutated"]]
+
+    def clear_log(self) -> None:
+        """Forget the request logs of both servers."""
+        self.es.delete("/_emulator/requests").raise_for_status()
+        self.hf.delete("/_emulator/requests").raise_for_status()
+
+    # --- faults and out-of-band changes -------------------------------------------------------
+    def fault(self, **spec: Any) -> None:
+        """Schedule a fault on the emulator (see providers.emulator.faults)."""
+        self.es.post("/_emulator/faults", json=spec).raise_for_status()
+
+    def hf_fault(self, **spec: Any) -> None:
+        """Schedule a fault on the Hugging Face server."""
+        self.hf.post("/_emulator/faults", json=spec).raise_for_status()
+
+    def clear_faults(self) -> None:
+        """Drop pending faults and rate limits on both servers."""
+        for client in (self.es, self.hf):
+            client.delete("/_emulator/faults").raise_for_status()
+            client.delete("/_emulator/rate_limit").raise_for_status()
+
+    def rate_limit(self, requests_per_second: float, burst: int) -> None:
+        """Make the emulator answer 429 with Retry-After beyond this rate."""
+        body = {"requests_per_second": requests_per_second, "burst": burst}
+        self.es.put("/_emulator/rate_limit", json=body).raise_for_status()
+
+    def patch(self, inference_id: str, change: dict[str, Any]) -> None:
+        """Change a stored endpoint behind the provider's back (a JSON merge patch)."""
+        self.es.patch(f"/_emulator/endpoints/{inference_id}", json=change).raise_for_status()
+
+    def delete_out_of_band(self, inference_id: str) -> None:
+        """Delete an endpoint through the real API, as an operator would."""
+        self.es.delete(f"/_inference/{inference_id}", params={"force": "true"}).raise_for_status()
+
+    def put_pipeline(self, pipeline_id: str, inference_id: str) -> None:
+        """An ingest pipeline whose inference processor uses the endpoint."""
+        body = {
+            "processors": [
+                {
+                    "inference": {
+                        "model_id": inference_id,
+                        "input_output": [{"input_field": "text", "output_field": "vector"}],
+                    }
+                }
+            ]
+        }
+        self.es.put(f"/_ingest/pipeline/{pipeline_id}", json=body).raise_for_status()
+
+    def delete_pipeline(self, pipeline_id: str) -> None:
+        """Remove an ingest pipeline."""
+        self.es.delete(f"/_ingest/pipeline/{pipeline_id}").raise_for_status()
+
+    def put_index(self, index: str, inference_id: str) -> None:
+        """An index with a semantic_text field that uses the endpoint."""
+        body = {
+            "mappings": {
+                "properties": {"content": {"type": "semantic_text", "inference_id": inference_id}}
+            }
+        }
+        self.es.put(f"/{index}", json=body).raise_for_status()
+
+
+@contextmanager
+def lab_servers(
+    *, es_version: str = "9.1.0", hf_keys: list[str] | None = None, **emulator: Any
+) -> Iterator[Lab]:
+    """Serve a fresh emulator and Hugging Face server on 127.0.0.1 for the duration."""
+    hf_app = HuggingFaceServer(api_keys=hf_keys or [HF_KEY, HF_KEY_ROTATED])
+    emulator.setdefault("retry_backoff", 0.01)
+    es_app = ElasticsearchEmulator(version=es_version, **emulator)
+    with serve(hf_app) as hf_server, serve(es_app) as es_server:
+        lab = Lab(es_server.url, hf_server.url)
+        try:
+            yield lab
+        finally:
+            lab.close()
