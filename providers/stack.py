@@ -233,6 +233,8 @@ def _validate(
                     )
                 )
             first_seen.setdefault(inference_id, base)
+        if any(p.path in (f"{base}.service", f"{base}.task_type") for p in problems):
+            continue  # the stack schema already said what is wrong with them
         declared = _check_endpoint(entry, base, schemas, problems)
         if declared is not None:
             endpoints.append(declared)

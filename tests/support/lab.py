@@ -51,6 +51,12 @@ class Lab:
         response.raise_for_status()
         return dict(response.json())
 
+    def key_hash(self, inference_id: str) -> str:
+        """sha256 of the api_key Elasticsearch holds for the endpoint."""
+        stored = self.stored(inference_id)
+        assert stored is not None, f"{inference_id} does not exist"
+        return str(stored["service_settings"]["api_key_sha256"])
+
     def user_endpoint_ids(self) -> list[str]:
         """Ids of the endpoints users created (preconfigured ``.`` ids left out)."""
         found = self.es.get("/_inference/_all").json()["endpoints"]

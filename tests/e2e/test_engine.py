@@ -1,0 +1,206 @@
+"""The provider under the real Pulumi engine: preview, up, refresh and destroy (issue 4).
+
+Each test gets its own file:// backend and a fresh emulator; the conftest asserts after every test
+that no api_key was printed by any command or written in plaintext to any file.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.conftest import stack_document
+from tests.support.lab import HF_KEY_ROTATED, Lab
+from tests.support.pulumi_cli import PulumiProject
+
+pytestmark = pytest.mark.e2e
+
+
+def test_preview_of_a_new_stack_lists_the_creates_and_sends_nothing_that_changes_elasticsearch(
+    project: PulumiProject, lab: Lab
+) -> None:
+    steps = project.preview_steps()
+
+    assert {name: step["op"] for name, step in steps.items()} == {
+        "hf-minilm": "create",
+        "hf-rerank": "create",
+    }
+    assert lab.requests() == []
+
+
+def test_up_then_a_preview_expecting_no_changes_passes_with_server_defaults_in_state(
+    project: PulumiProject, lab: Lab
+) -> None:
+    project.up()
+    lab.clear_log()
+
+    result = project.preview("--expect-no-changes", check=False)
+
+    assert result.returncode == 0, result.output
+    assert lab.requests() == []
+    stored = lab.endpoint("hf-minilm")
+    assert stored is not None
+    assert stored["service_settings"]["dimensions"] == 384
+    assert stored["service_settings"]["similarity"] == "cosine"
+
+
+def test_changing_a_task_setting_previews_an_update_and_up_updates_in_place(
+    project: PulumiProject, lab: Lab
+) -> None:
+    project.up()
+    project.write_stack(stack_document(lab, top_n=5))
+
+    steps = project.preview_steps()
+    lab.clear_log()
+    project.up()
+
+    assert steps["hf-rerank"]["op"] == "update"
+    assert "hf-minilm" not in steps  # unchanged resources have no step
+    assert lab.calls() == ["GET /", "PUT /_inference/rerank/hf-rerank/_update"]
+    assert lab.endpoint("hf-rerank")["task_settings"] == {"return_documents": True, "top_n": 5}
+    assert project.preview("--expect-no-changes", check=False).returncode == 0
+
+
+def test_changing_the_api_key_previews_a_replacement_naming_the_field_and_recreates_the_same_id(
+    project: PulumiProject, lab: Lab
+) -> None:
+    project.up()
+    key_before = lab.key_hash("hf-minilm")
+    project.set_secret("hfApiKey", HF_KEY_ROTATED)
+
+    preview = project.preview()
+    steps = project.preview_steps()
+    lab.clear_log()
+    project.up()
+
+    assert steps["hf-minilm"]["op"] == "replace"
+    assert steps["hf-minilm"]["replaceReasons"] == ["service_settings.api_key"]
+    assert (
+        "es-inference: hf-minilm: replace (delete, then re-create with the same id) because "
+        "service_settings.api_key (a secret is immutable here: the endpoint is re-created with "
+        "the new value)" in preview.output
+    )
+    minilm = [c for c in lab.calls() if c.endswith("/hf-minilm") or "hf-minilm?" in c]
+    assert minilm == [
+        "DELETE /_inference/text_embedding/hf-minilm?dry_run=true",
+        "DELETE /_inference/text_embedding/hf-minilm",
+        "PUT /_inference/text_embedding/hf-minilm",
+    ]
+    assert lab.key_hash("hf-minilm") != key_before
+    assert project.preview("--expect-no-changes", check=False).returncode == 0
+
+
+def test_a_replacement_of_an_endpoint_used_by_a_pipeline_stops_and_deletes_nothing_until_forced(
+    project: PulumiProject, lab: Lab
+) -> None:
+    project.up()
+    lab.put_pipeline("ingest-docs", "hf-minilm")
+    lab.put_index("docs", "hf-minilm")
+    key_before = lab.key_hash("hf-minilm")
+    project.set_secret("hfApiKey", HF_KEY_ROTATED)
+    lab.clear_log()
+
+    refused = project.up(check=False)
+
+    assert refused.returncode != 0
+    assert (
+        "DELETE /_inference/text_embedding/hf-minilm refused: ingest pipelines ['ingest-docs'] and "
+        "the semantic_text mappings of indexes ['docs'] use the endpoint, so nothing was deleted. "
+        "Remove those references, or set `force: true` on hf-minilm in stacks/e2e.yaml to delete "
+        "it anyway (they fail until it exists again)"
+    ) in refused.output
+    assert "Traceback" not in refused.output
+    assert "DELETE /_inference/text_embedding/hf-minilm" not in lab.calls()
+    assert lab.key_hash("hf-minilm") == key_before
+
+    project.write_stack(stack_document(lab, force=True))
+    project.up()
+
+    assert "DELETE /_inference/text_embedding/hf-minilm?force=true" in lab.calls()
+    assert lab.key_hash("hf-minilm") != key_before
+    assert project.preview("--expect-no-changes", check=False).returncode == 0
+
+
+def test_refresh_notices_an_endpoint_deleted_out_of_band_and_the_next_up_restores_it(
+    project: PulumiProject, lab: Lab
+) -> None:
+    project.up()
+    lab.delete_out_of_band("hf-rerank")
+
+    refresh = project.refresh()
+    steps = project.preview_steps()
+    project.up()
+
+    assert "hf-rerank" in refresh.output and "deleted" in refresh.output
+    assert steps["hf-rerank"]["op"] == "create"
+    assert lab.user_endpoint_ids() == ["hf-minilm", "hf-rerank"]
+    assert project.preview("--expect-no-changes", check=False).returncode == 0
+
+
+def test_refresh_shows_a_setting_edited_out_of_band_as_drift_and_the_next_up_restores_it(
+    project: PulumiProject, lab: Lab
+) -> None:
+    project.up()
+    lab.patch("hf-rerank", {"task_settings": {"top_n": 9}})
+
+    refresh = project.refresh()
+    steps = project.preview_steps()
+    project.up()
+
+    assert "hf-rerank" in refresh.output and "updated" in refresh.output
+    assert steps["hf-rerank"]["op"] == "update"
+    assert lab.endpoint("hf-rerank")["task_settings"] == {"return_documents": True, "top_n": 3}
+    assert project.preview("--expect-no-changes", check=False).returncode == 0
+
+
+def test_a_bad_stack_file_fails_preview_with_the_file_and_every_path_and_no_traceback(
+    project: PulumiProject, lab: Lab
+) -> None:
+    document = stack_document(lab)
+    document["endpoints"][0]["task_type"] = "embeddings"
+    document["endpoints"][1]["service_settings"]["api_key"] = "hf_literal_in_the_file"
+    document["endpoints"][1]["task_settings"]["top_n"] = 0
+    project.write_stack(document)
+
+    result = project.preview(check=False)
+
+    assert result.returncode != 0
+    assert "stacks/e2e.yaml is invalid (3 errors):" in result.output
+    for line in (
+        "stacks/e2e.yaml: $.endpoints[0].task_type: must be one of 'text_embedding', "
+        "'sparse_embedding', 'rerank', 'completion', 'chat_completion', 'embedding' "
+        "(got 'embeddings')",
+        "stacks/e2e.yaml: $.endpoints[1].service_settings.api_key: a secret must not be written "
+        "in a stack file; reference it as {secret: <config key>} (pulumi config set --secret "
+        "<config key> <api_key>) or {env: <VARIABLE>}",
+        "stacks/e2e.yaml: $.endpoints[1].task_settings.top_n: must be >= 1 (got 0)",
+    ):
+        assert line in result.output
+    assert "Traceback" not in result.output
+    assert "hf_literal_in_the_file" not in result.output
+    assert lab.requests() == []
+
+
+def test_the_api_key_is_encrypted_in_the_state_and_never_printed(
+    project: PulumiProject, lab: Lab
+) -> None:
+    project.up()
+    project.set_secret("hfApiKey", HF_KEY_ROTATED)
+    project.up()
+    project.refresh()
+
+    state = project.export()
+
+    assert HF_KEY_ROTATED not in state
+    assert '"ciphertext"' in state
+    # The fixture's teardown checks every command's output and every file of the project and backend.
+
+
+def test_destroy_leaves_the_emulator_without_user_endpoints(
+    project: PulumiProject, lab: Lab
+) -> None:
+    project.up()
+
+    project.destroy()
+
+    assert lab.user_endpoint_ids() == []
+    assert lab.endpoint("hf-minilm") is None
