@@ -1,5 +1,22 @@
-"""Elasticsearch inference endpoints as code: a Pulumi dynamic provider and its tools."""
+"""Elasticsearch inference endpoints as code: a Pulumi dynamic provider and its tools.
+
+``InferenceEndpoint`` and ``InferenceEndpointProvider`` are imported on first use, so importing the
+package (or ``providers.client``) does not import Pulumi.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from providers.inference_endpoint import InferenceEndpoint, InferenceEndpointProvider
+
+__all__ = ["InferenceEndpoint", "InferenceEndpointProvider"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        from providers import inference_endpoint
+
+        return getattr(inference_endpoint, name)
+    raise AttributeError(f"module 'providers' has no attribute {name!r}")

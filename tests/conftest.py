@@ -25,3 +25,26 @@ def lab() -> Iterator[Lab]:
     """A fresh Elasticsearch emulator (9.1.0) and Hugging Face server for one test."""
     with lab_servers() as running:
         yield running
+
+
+_SKIPPED_BUT_REQUIRED: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Remember every skip or xfail outside the opt-in acceptance tier."""
+    if report.skipped and "acceptance" not in report.keywords:
+        _SKIPPED_BUT_REQUIRED.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A run that skips a test it must run fails, like one that finds no test at all."""
+    if _SKIPPED_BUT_REQUIRED and exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Name the tests that were skipped but must run."""
+    if _SKIPPED_BUT_REQUIRED:
+        terminalreporter.section("skipped tests that must run (the run fails)", red=True)
+        for nodeid in _SKIPPED_BUT_REQUIRED:
+            terminalreporter.write_line(nodeid, red=True)
