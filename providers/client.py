@@ -65,7 +65,7 @@ class _WaitRetryAfter(wait_base):
     """Exponential backoff with jitter, or the server's Retry-After (capped) when it sent one."""
 
     def __init__(self, initial: float, maximum: float, retry_after_cap: float) -> None:
-        self._backoff = wait_exponential_jitter(initial=initial, max=maximum, jitter=initial)
+        self._backoff = wait_exponential_jitter(multiplier=initial, max=maximum, jitter=initial)
         self._cap = retry_after_cap
 
     def __call__(self, retry_state: RetryCallState) -> float:

@@ -83,8 +83,9 @@ class ProviderHost:
         self.process.terminate()
         self.process.wait(timeout=10)
         self._stderr_reader.join(timeout=10)
-        assert self.process.stdout is not None
+        assert self.process.stdout is not None and self.process.stderr is not None
         self.process.stdout.close()
+        self.process.stderr.close()
         return "".join(self._stderr)
 
     def _call(self, method: str, request: Any) -> Any:
