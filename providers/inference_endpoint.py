@@ -35,7 +35,7 @@ from providers.errors import (
     ProviderError,
     UnsupportedElasticsearchVersion,
 )
-from providers.model import plan, put_body, reconcile, update_body
+from providers.model import Change, Plan, plan, put_body, reconcile, update_body
 from providers.schema import EndpointSchema, load_schemas
 from providers.session import Session, deleted_here, mark_deleted, session_for
 from providers.stack import declared_force
@@ -170,6 +170,19 @@ class InferenceEndpointProvider(ResourceProvider):
     def diff(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> DiffResult:
         """Compare recorded outputs with the declaration by the lifecycle table; offline."""
         change_plan = plan(_olds, _news, _schema(_news), _recorded_version(_olds), _is_unknown)
+        if _olds.get("__provider") != _news.get("__provider") and not change_plan.replaces:
+            # Refresh and destroy use the provider recorded in the outputs; record the new one.
+            change_plan = Plan(
+                [
+                    *change_plan.changes,
+                    Change(
+                        "elasticsearch",
+                        "state",
+                        "the connection settings changed; run pulumi refresh to check the "
+                        "endpoint exists where they point",
+                    ),
+                ]
+            )
         if change_plan.changes:
             pulumi.log.info(f"es-inference: {change_plan.describe(_id)}")
         return DiffResult(

@@ -96,6 +96,9 @@ class Plan:
             return (
                 f"{inference_id}: replace (delete, then re-create with the same id) because {why}"
             )
+        if not self.updates:
+            why = "; ".join(f"{c.path} ({c.reason})" for c in self.changes)
+            return f"{inference_id}: update of the stack's state only: {why}"
         what = ", ".join(c.path for c in self.changes)
         return f"{inference_id}: update in place: {what}"
 
