@@ -28,6 +28,11 @@ def _validate(args: argparse.Namespace) -> int:
         if not files:
             print("es-inference validate: no stacks/*.yaml here; name the files", file=sys.stderr)
             return USAGE_ERROR
+    missing = [path for path in files if not path.is_file()]
+    if missing:
+        for path in missing:
+            print(f"es-inference validate: {path}: no such file", file=sys.stderr)
+        return USAGE_ERROR
     report = [(str(path), stack_problems(path, str(path))) for path in files]
     if args.format == "json":
         document = {

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import email.utils
 import hashlib
+import re
 import socket
 import ssl
 import threading
@@ -26,6 +27,7 @@ from tenacity.wait import wait_base, wait_exponential_jitter
 
 from providers.connection import ConnectionSettings
 from providers.errors import (
+    ConnectionSettingsError,
     ElasticsearchError,
     ElasticsearchUnreachable,
     EndpointConflict,
@@ -39,15 +41,15 @@ __all__ = ["USER_AGENT", "ElasticsearchClient", "scrub"]
 USER_AGENT = "pulumi-es-inference/0.1.0"
 _RETRY_STATUSES = {429, 502, 503, 504}
 _ENCODING_DER = 2  # _ssl.ENCODING_DER
+_HTML_TITLE = re.compile(r"<title>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 # A 502/504 may come from a proxy after Elasticsearch already acted; 429/503 mean it did not.
 _AMBIGUOUS_STATUSES = {502, 504}
 
 
 def scrub(text: str, secrets: Sequence[str]) -> str:
     """``text`` with every secret value replaced by ``[redacted]``."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "[redacted]")
+    for secret in sorted(filter(None, secrets), key=len, reverse=True):
+        text = text.replace(secret, "[redacted]")
     return text
 
 
@@ -83,8 +85,12 @@ def _retry_after(response: httpx.Response) -> float | None:
     try:
         return max(0.0, float(value))
     except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value) if value else None
-        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+        pass
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None  # neither seconds nor a date (e.g. from a proxy): use the normal backoff
+    return max(0.0, parsed.timestamp() - time.time())
 
 
 def _error_from_response(
@@ -110,7 +116,13 @@ def _error_from_response(
     elif isinstance(error, str):
         reason = error
     else:
-        reason = " ".join(response.text.split())[:200] or response.reason_phrase
+        title = _HTML_TITLE.search(response.text)
+        if title or "html" in response.headers.get("content-type", ""):
+            # A proxy's error page: its title (or the status phrase), not its markup.
+            reason = " ".join(title[1].split()) if title else response.reason_phrase
+            reason = reason.removeprefix(f"{status} ")
+        else:
+            reason = " ".join(response.text.split())[:200] or response.reason_phrase
     message = f"{method} {path} failed: {status} {error_type + ': ' if error_type else ''}{reason}"
     if details:
         message += "; caused by " + "; ".join(details)
@@ -171,7 +183,10 @@ def _verify_for(settings: ConnectionSettings, url: str) -> ssl.SSLContext | bool
         verify = not settings.insecure
     elif settings.ca_fingerprint:
         parts = urlsplit(url)
-        chain = _certificate_chain(parts.hostname or "", parts.port or 443, settings.timeout)
+        try:
+            chain = _certificate_chain(parts.hostname or "", parts.port or 443, settings.timeout)
+        except OSError as exc:  # refused, reset, timeout, TLS handshake: like any lost connection
+            raise httpx.ConnectError(f"{type(exc).__name__}: {exc}") from exc
         pinned = [c for c in chain if hashlib.sha256(c).hexdigest() == settings.ca_fingerprint]
         if not pinned:
             raise ElasticsearchUnreachable(
@@ -181,7 +196,12 @@ def _verify_for(settings: ConnectionSettings, url: str) -> ssl.SSLContext | bool
         verify = ssl.create_default_context(cadata=ssl.DER_cert_to_PEM_cert(pinned[0]))
         verify.check_hostname = False
     elif settings.ca_file:
-        verify = ssl.create_default_context(cafile=settings.ca_file)
+        try:
+            verify = ssl.create_default_context(cafile=settings.ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise ConnectionSettingsError(
+                f"ca_file {settings.ca_file!r}: not a readable PEM CA certificate ({exc.strerror or exc})"
+            ) from None
     else:
         verify = ssl.create_default_context()
     with _CONTEXTS_LOCK:
@@ -254,7 +274,19 @@ class ElasticsearchClient:
         """Map httpx transport failures to ElasticsearchUnreachable, once."""
         try:
             yield
-        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+        except httpx.ConnectError as exc:
+            error = self._unreachable(method, path, base_url, inference_id, exc)
+            if isinstance(exc.__context__ or exc.__cause__, ssl.SSLCertVerificationError) or (
+                "CERTIFICATE_VERIFY_FAILED" in str(exc)
+            ):
+                # A certificate we do not trust stays untrusted: say so now, do not retry.
+                error.args = (
+                    f"{error}; configure ca_file or ca_fingerprint for this cluster's CA "
+                    "(or insecure: true for a test cluster)",
+                )
+                raise error from exc
+            raise _Retryable(error, None, ambiguous=False) from exc
+        except httpx.ConnectTimeout as exc:
             error = self._unreachable(method, path, base_url, inference_id, exc)
             raise _Retryable(error, None, ambiguous=False) from exc
         except httpx.TransportError as exc:
@@ -287,9 +319,9 @@ class ElasticsearchClient:
     ) -> dict[str, Any] | None:
         with self._lock:
             base_url = self.settings.endpoints[self._node % len(self.settings.endpoints)]
-        client = self._client_for(base_url)
         try:
             with self._send(method, path, base_url, inference_id):
+                client = self._client_for(base_url)
                 response = client.request(
                     method, path, params=params, json=body, headers=self._headers, auth=self._auth
                 )

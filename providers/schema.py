@@ -311,6 +311,10 @@ class SchemaSet:
         )
         self.stack_schema = documents[Path("stack.schema.json")]
         self.stack_validator = _Validator(self.stack_schema, registry=self.registry)
+        stack_id = self.stack_schema.get("$id", _BASE_URI + "stack.schema.json")
+        self._reference_validator = _Validator(
+            {"$ref": f"{stack_id}#/$defs/secret_reference"}, registry=self.registry
+        )
         self._endpoints: dict[tuple[str, str], EndpointSchema] = {}
         for rel, doc in documents.items():
             if len(rel.parts) == 2 and rel.parts[0] != "common":
@@ -325,6 +329,10 @@ class SchemaSet:
     def supported(self) -> list[str]:
         """``service/task_type`` pairs that have a schema, sorted."""
         return sorted(f"{s}/{t}" for s, t in self._endpoints)
+
+    def reference_problems(self, reference: object) -> list[Problem]:
+        """Problems of a secret reference, by the stack schema's ``secret_reference`` rule."""
+        return _problems(self._reference_validator, reference, "$", (), ())
 
     def stack_problems(self, document: object) -> list[Problem]:
         """Every rule of stack.schema.json the whole stack file breaks."""

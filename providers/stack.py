@@ -174,7 +174,7 @@ def _check_endpoint(
                     str(path[0]),
                 )
             )
-        elif (ref := _reference(raw)) is None:
+        elif (ref := _reference(raw)) is None or schemas.reference_problems(raw):
             problems.append(
                 Problem(where, "must be {secret: <config key>} or {env: <VARIABLE>}", str(path[0]))
             )
@@ -238,7 +238,10 @@ def _validate(
         declared = _check_endpoint(entry, base, schemas, problems)
         if declared is not None:
             endpoints.append(declared)
-    ordered = sorted(set(problems), key=lambda p: (_path_order(p.path), problems.index(p)))
+    unique: dict[tuple[str, str], Problem] = {}
+    for problem in problems:  # both schemas may flag the same field
+        unique.setdefault((problem.path, problem.message), problem)
+    ordered = sorted(unique.values(), key=lambda p: (_path_order(p.path), problems.index(p)))
     elasticsearch = document.get("elasticsearch")
     return ordered, elasticsearch if isinstance(elasticsearch, dict) else {}, endpoints
 
