@@ -316,6 +316,7 @@ class ElasticsearchClient:
         body: dict[str, Any] | None,
         inference_id: str,
         not_found_ok: bool,
+        secrets: Sequence[str],
     ) -> dict[str, Any] | None:
         with self._lock:
             base_url = self.settings.endpoints[self._node % len(self.settings.endpoints)]
@@ -332,7 +333,7 @@ class ElasticsearchClient:
         if response.is_success:
             parsed = response.json() if response.content else {}
             return parsed if isinstance(parsed, dict) else {"value": parsed}
-        error = _error_from_response(method, path, response, inference_id, self._secrets)
+        error = _error_from_response(method, path, response, inference_id, secrets)
         if response.status_code == 404 and not_found_ok and isinstance(error, EndpointNotFound):
             return None
         if response.status_code in _RETRY_STATUSES:
@@ -350,12 +351,15 @@ class ElasticsearchClient:
         body: dict[str, Any] | None = None,
         inference_id: str = "",
         not_found_ok: bool = False,
+        redact: Sequence[str] = (),
     ) -> dict[str, Any] | None:
         """Send one request, retrying what is worth retrying until the deadline.
 
         The error raised last carries ``after_ambiguous_attempt=True`` when an earlier attempt may
         have reached Elasticsearch (its response was lost), so callers can make writes idempotent.
+        ``redact`` lists more secrets (from the body) to keep out of messages.
         """
+        secrets = [*self._secrets, *redact]
         policy = self.settings.retry
         ambiguous = False
         started = time.monotonic()
@@ -381,7 +385,9 @@ class ElasticsearchClient:
             for attempt in retrying:
                 with attempt:
                     try:
-                        return self._attempt(method, path, params, body, inference_id, not_found_ok)
+                        return self._attempt(
+                            method, path, params, body, inference_id, not_found_ok, secrets
+                        )
                     except _Retryable as failure:
                         ambiguous = ambiguous or failure.ambiguous
                         raise
@@ -419,11 +425,15 @@ class ElasticsearchClient:
             ) from None
 
     def put_inference_endpoint(
-        self, task_type: str, inference_id: str, body: dict[str, Any]
+        self, task_type: str, inference_id: str, body: dict[str, Any], redact: Sequence[str] = ()
     ) -> dict[str, Any]:
-        """``PUT /_inference/{task_type}/{inference_id}``: create; returns the stored endpoint."""
+        """``PUT /_inference/{task_type}/{inference_id}``: create; returns the stored endpoint.
+
+        ``redact``: the body's secrets, in case an upstream error quotes them.
+        """
         path = f"/_inference/{task_type}/{inference_id}"
-        return self.request("PUT", path, body=body, inference_id=inference_id) or {}
+        found = self.request("PUT", path, body=body, inference_id=inference_id, redact=redact)
+        return found or {}
 
     def get_inference_endpoint(self, task_type: str, inference_id: str) -> dict[str, Any] | None:
         """``GET /_inference/{task_type}/{inference_id}``; None when it does not exist."""
@@ -438,11 +448,12 @@ class ElasticsearchClient:
         return [dict(e) for e in found.get("endpoints") or []]
 
     def update_inference_endpoint(
-        self, task_type: str, inference_id: str, body: dict[str, Any]
+        self, task_type: str, inference_id: str, body: dict[str, Any], redact: Sequence[str] = ()
     ) -> dict[str, Any]:
         """``PUT /_inference/{task_type}/{inference_id}/_update``; returns the stored endpoint."""
         path = f"/_inference/{task_type}/{inference_id}/_update"
-        return self.request("PUT", path, body=body, inference_id=inference_id) or {}
+        found = self.request("PUT", path, body=body, inference_id=inference_id, redact=redact)
+        return found or {}
 
     def delete_inference_endpoint(
         self, task_type: str, inference_id: str, *, dry_run: bool = False, force: bool = False

@@ -27,8 +27,8 @@ from providers.errors import ConnectionSettingsError
 __all__ = ["ConnectionSettings", "RetryPolicy", "resolve_connection"]
 
 CONFIG_NAMESPACE = "es-inference"
-_URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$")
-_FINGERPRINT = re.compile(r"^(?:[0-9a-f]{2}:?){31}[0-9a-f]{2}$")
+_URL = re.compile(r"^https?://[^\s/$.?#][^\s]*\Z")
+_FINGERPRINT = re.compile(r"^(?:[0-9a-f]{2}:?){31}[0-9a-f]{2}\Z")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 

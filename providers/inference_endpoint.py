@@ -77,6 +77,18 @@ def _schema(props: Mapping[str, Any]) -> EndpointSchema | None:
     return load_schemas().endpoint(str(props.get("service")), str(props.get("task_type")))
 
 
+def _secret_values(inputs: Mapping[str, Any], schema: EndpointSchema | None) -> list[str]:
+    """The declaration's write-only values (api keys), to keep out of any message."""
+    found = []
+    for path in schema.secret_paths if schema is not None else []:
+        value: Any = inputs
+        for part in path:
+            value = value.get(part) if isinstance(value, Mapping) else None
+        if isinstance(value, str) and value:
+            found.append(value)
+    return found
+
+
 def _recorded_version(outs: Mapping[str, Any]) -> Version | None:
     try:
         return Version.parse(str(outs.get("elasticsearch_version", "")))
@@ -199,7 +211,9 @@ class InferenceEndpointProvider(ResourceProvider):
         version = session.version()
         _preflight(inputs, schema, version)
         try:
-            live = session.client.put_inference_endpoint(task_type, inference_id, put_body(inputs))
+            live = session.client.put_inference_endpoint(
+                task_type, inference_id, put_body(inputs), _secret_values(inputs, schema)
+            )
         except ElasticsearchError as exc:
             live = self._recover_create(session, inputs, schema, version, exc)
         finally:
@@ -263,7 +277,10 @@ class InferenceEndpointProvider(ResourceProvider):
         }
         if secrets:
             live = session.client.update_inference_endpoint(
-                str(inputs["task_type"]), inference_id, {"service_settings": secrets}
+                str(inputs["task_type"]),
+                inference_id,
+                {"service_settings": secrets},
+                list(secrets.values()),
             )
         pulumi.log.warn(
             f"es-inference: {inference_id!r} already existed with the declared settings; "
@@ -314,7 +331,9 @@ class InferenceEndpointProvider(ResourceProvider):
         session = self._session()
         version = session.version()
         try:
-            live = session.client.update_inference_endpoint(str(inputs["task_type"]), _id, body)
+            live = session.client.update_inference_endpoint(
+                str(inputs["task_type"]), _id, body, _secret_values(inputs, schema)
+            )
         finally:
             session.invalidate()
         outs = reconcile(inputs, live, schema, version)

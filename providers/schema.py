@@ -113,24 +113,62 @@ def _at_most_half_of(
     if not isinstance(instance, dict):
         return
     prop, of = spec["property"], spec["of"]
-    value, whole = instance.get(prop), instance.get(of)
-    if isinstance(value, int) and isinstance(whole, int) and value > whole // 2:
+    value, whole = _integral(instance.get(prop)), _integral(instance.get(of))
+    if value is not None and whole is not None and value > whole // 2:
         yield ValidationError(
             f"must be at most {whole // 2} (half of {of}, rounded down)",
             path=[prop],
             validator_value=whole // 2,
-            instance=value,
+            instance=instance.get(prop),
         )
 
 
+def _integral(value: object) -> int | None:
+    # Pulumi's gRPC structs carry every number as a float: 100.0 is the integer 100.
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return int(value) if float(value).is_integer() else None
+
+
+def _ecma_pattern(
+    validator: Validator, pattern: str, instance: object, schema: Mapping[str, Any]
+) -> Iterator[ValidationError]:
+    """``pattern`` with ECMA-262's ``$`` (the end of the text), as JSON Schema specifies.
+
+    Python's ``$`` also matches before a final newline, which would let ``"e5\\n"`` pass.
+    """
+    del validator, schema
+    if isinstance(instance, str) and not re.search(_ecma(pattern), instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+@cache
+def _ecma(pattern: str) -> re.Pattern[str]:
+    if pattern.endswith("$") and not pattern.endswith("\\$"):
+        pattern = pattern[:-1] + r"\Z"
+    return re.compile(pattern)
+
+
 _Validator = validators.extend(  # type: ignore[no-untyped-call]
-    Draft202012Validator, {"x-es-at-most-half-of": _at_most_half_of}
+    Draft202012Validator,
+    {"x-es-at-most-half-of": _at_most_half_of, "pattern": _ecma_pattern},
 )
 
 
 def _show(value: object) -> str:
-    text = json.dumps(value) if not isinstance(value, str) else repr(value)
+    if isinstance(value, str):
+        text = repr(value)
+    else:
+        try:
+            text = json.dumps(value)
+        except (TypeError, ValueError):
+            # YAML can hand us dates, binary data and sets: name the kind, never the content.
+            return f"a {type(value).__name__} value"
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _json_type(value: object) -> str:
@@ -153,7 +191,11 @@ def _describe(error: ValidationError, reveal: bool) -> str:
         return f"missing required field {', '.join(repr(p) for p in missing)}"
     if keyword in ("additionalProperties", "unevaluatedProperties"):
         known = sorted(schema.get("properties", {}))
-        extra = sorted(k for k in instance if k not in known) if isinstance(instance, dict) else []
+        extra = (
+            sorted((k for k in instance if k not in known), key=repr)
+            if isinstance(instance, dict)
+            else []
+        )
         allowed = f" (allowed: {', '.join(known)})" if known else ""
         noun = "field" if len(extra) == 1 else "fields"
         return f"unknown {noun} {', '.join(repr(k) for k in extra)}{allowed}"
@@ -231,7 +273,12 @@ def _problems(
     out: list[Problem] = []
     for error in errors:
         path = tuple(error.absolute_path)
-        hidden = "service_settings" in path or any(path[: len(s)] == s for s in secret_paths)
+        hidden = (
+            "service_settings" in path  # urls may carry tokens; api keys are secrets
+            # endpoints and file names may carry user:password@ or tokens; numbers cannot
+            or (path[:1] == ("elasticsearch",) and not _is_number(error.instance))
+            or any(path[: len(s)] == s for s in secret_paths)
+        )
         top = str(path[0]) if path else ""
         problem = Problem(format_path(path, base), _describe(error, reveal=not hidden), top)
         if problem not in out:

@@ -7,6 +7,7 @@ written in a stack file: a field the schemas mark ``writeOnly`` must be a refere
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,9 @@ __all__ = [
 ]
 
 _PLACEHOLDER = "<secret reference>"
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+# What PyYAML itself puts in quotes: one character, an escape, or a token name like '<stream end>'.
+_HARMLESS = re.compile(r"'(?:.|\\.{1,3}|<[a-z ]+>)'")
 
 
 @dataclass(frozen=True)
@@ -69,12 +73,25 @@ class _StrictLoader(yaml.SafeLoader):
     """SafeLoader that refuses duplicate keys instead of silently keeping the last one."""
 
 
+class _OwnProblem(yaml.constructor.ConstructorError):
+    """A problem this module found while reading YAML; its words quote no value."""
+
+
 def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict[Any, Any]:
     seen: dict[Any, yaml.Node] = {}
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=True)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
+        try:
+            duplicate = key in seen
+        except TypeError:
+            raise _OwnProblem(
+                None,
+                None,
+                "a mapping key must be a plain value, not a list or mapping",
+                key_node.start_mark,
+            ) from None
+        if duplicate:
+            raise _OwnProblem(
                 "while reading a mapping",
                 node.start_mark,
                 f"found the key {key!r} twice (first on line {seen[key].start_mark.line + 1})",
@@ -100,18 +117,26 @@ def _read(path: Path, source: str) -> object:
     except (OSError, UnicodeDecodeError) as exc:
         raise DeclarationError(source, [f"{source}: cannot be read: {exc}"]) from None
     try:
-        return yaml.load(text, Loader=_StrictLoader)
+        return _load(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
-        # Only the parser's own words: its context snippet could quote a secret.
-        raise DeclarationError(
-            source, [f"{source}: {where}: not valid YAML: {exc.problem}"]
-        ) from None
+        problem = str(exc.problem)
+        if not isinstance(exc, _OwnProblem):
+            # The parser quotes aliases and tags, and an unquoted secret such as *abc or !abc
+            # reads as one: keep only short quotes (a stray ':' or tab), never longer text.
+            problem = _QUOTED.sub(lambda m: m[0] if _HARMLESS.fullmatch(m[0]) else "(…)", problem)
+        raise DeclarationError(source, [f"{source}: {where}: not valid YAML: {problem}"]) from None
     except yaml.YAMLError as exc:
         raise DeclarationError(
             source, [f"{source}: not valid YAML ({type(exc).__name__})"]
         ) from None
+    except RecursionError:
+        raise DeclarationError(source, [f"{source}: nested too deeply to read"]) from None
+
+
+def _load(text: str) -> object:
+    return yaml.load(text, Loader=_StrictLoader)
 
 
 def _get(document: object, path: PathKey) -> object:
@@ -260,7 +285,10 @@ def stack_problems(path: Path, source: str | None = None) -> list[Problem]:
         document = _read(path, shown)
     except DeclarationError as exc:
         return [Problem("", p.removeprefix(f"{shown}: "), "") for p in exc.problems]
-    problems, _, _ = _validate(document, load_schemas())
+    try:
+        problems, _, _ = _validate(document, load_schemas())
+    except RecursionError:
+        return [Problem("", "nested too deeply to validate", "")]
     return problems
 
 
@@ -268,7 +296,10 @@ def load_stack(path: Path, source: str | None = None) -> StackDeclaration:
     """Read and validate a stack file; raise DeclarationError listing every problem."""
     shown = source or str(path)
     document = _read(path, shown)
-    problems, elasticsearch, endpoints = _validate(document, load_schemas())
+    try:
+        problems, elasticsearch, endpoints = _validate(document, load_schemas())
+    except RecursionError:
+        raise DeclarationError(shown, [f"{shown}: nested too deeply to validate"]) from None
     if problems:
         raise DeclarationError(shown, [f"{shown}: {p}" for p in problems])
     return StackDeclaration(source=shown, elasticsearch=elasticsearch, endpoints=endpoints)
@@ -280,8 +311,8 @@ def declared_force(path: Path, inference_id: str) -> bool:
     Best effort and silent: a missing or broken file means no.
     """
     try:
-        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_StrictLoader)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        document = _load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError):
         return False
     entries = document.get("endpoints") if isinstance(document, Mapping) else None
     for entry in entries if isinstance(entries, list) else []:

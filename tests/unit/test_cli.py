@@ -20,7 +20,7 @@ SUPPORTED = (
 BROKEN = [
     (
         "$.elasticsearch.endpoints[0]",
-        "must be an absolute http:// or https:// URL (got 'ftp://es.internal:9200')",
+        "must be an absolute http:// or https:// URL",
     ),
     (
         "$.elasticsearch.retry",
