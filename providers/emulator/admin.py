@@ -132,6 +132,9 @@ class EmulatorApp:
     def reset_state(self) -> None:
         """Clear the subclass's own state (called by `POST /_emulator/reset`)."""
 
+    def state_changed(self) -> None:
+        """Called after a request, an admin edit or a reset changed the subclass's state."""
+
     def log_extras(self, request: Request) -> dict[str, Any]:
         """Extra fields for this request's log entry."""
         del request
@@ -173,6 +176,13 @@ class EmulatorApp:
                 time.sleep(fault.seconds)
             response = self._limited(request)
         mutated = bool(environ.get(_MUTATED))
+        if mutated:
+            try:
+                self.state_changed()
+            except Exception:
+                _log.exception("cannot save the state after %s %s", request.method, request.path)
+                response.close()
+                response = self.internal_error_response()
         if fault is not None and fault.action == "commit_then_drop":
             self.requests.finish(entry, None, mutated)
             response.close()
@@ -262,4 +272,5 @@ class EmulatorApp:
         with self._bucket_lock:
             self._bucket = None
         self.reset_state()
+        self.state_changed()
         return json_response({"acknowledged": True})

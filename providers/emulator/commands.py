@@ -75,6 +75,7 @@ def run_emulator(args: argparse.Namespace) -> int:
             password=pick("password"),
             bearer_token=pick("bearer_token"),
             validation_timeout=args.validation_timeout,
+            data_dir=args.data_dir,
         )
         tls = _tls(args)
     except ValueError as exc:
@@ -121,6 +122,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     es.add_argument(
         "--validation-timeout", type=float, default=30.0, help="seconds allowed for HF calls"
+    )
+    es.add_argument(
+        "--data-dir", metavar="DIR", help="keep the cluster's state in DIR across restarts"
     )
     auth = es.add_mutually_exclusive_group()
     auth.add_argument("--api-key", help="require `Authorization: ApiKey <key>`")

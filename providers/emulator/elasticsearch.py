@@ -33,6 +33,10 @@ Choices where the reference is unconfirmed:
   entity id [<id>]" caused by `connect_exception`/`socket_timeout_exception`; hosts outside
   `allowed_hosts` (loopback by default) are never contacted and fail like an unresolvable host.
 - POST to `/_inference/...` (perform inference) is not implemented and answers 405.
+
+With `data_dir`, the cluster state survives restarts in `<data_dir>/state.json` (see
+`es_persistence`): loaded at construction, saved after every request that changed it, after an
+admin edit and after `POST /_emulator/reset`.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import os
 import secrets
 from collections.abc import Callable, Collection
 from typing import Any
@@ -50,7 +55,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from .admin import AdminHandler, EmulatorApp, json_response, mark_mutated
-from .es_cluster import SKIP_VALIDATION_SETTING, ClusterState
+from .es_cluster import ClusterState
 from .es_endpoints import (
     StoredEndpoint,
     merge_patch,
@@ -67,6 +72,7 @@ from .es_hugging_face import (
     parse_request_config,
     update_config,
 )
+from .es_persistence import StateEncoder, StateFile
 from .es_rest import (
     Credentials,
     authenticate,
@@ -94,12 +100,7 @@ from .versions import (
     EsVersion,
 )
 
-__all__ = [
-    "DEFAULT_ES_VERSION",
-    "SKIP_VALIDATION_SETTING",
-    "ElasticsearchEmulator",
-    "StoredEndpoint",
-]
+__all__ = ["ElasticsearchEmulator"]
 
 _PATH_PARAMS = ("task_type_or_id", "inference_id")
 _FAULT_ERRORS = {
@@ -136,6 +137,7 @@ class ElasticsearchEmulator(ClusterState, EmulatorApp):
         retry_backoff: float = 0.2,
         allowed_hosts: Collection[str] | None = LOOPBACK_HOSTS,
         cluster_name: str = "es-inference-emulator",
+        data_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         self.version = EsVersion.parse(version)
         if self.version < MINIMUM_VERSION:
@@ -153,6 +155,19 @@ class ElasticsearchEmulator(ClusterState, EmulatorApp):
         self._routes = Map(self._rules(), strict_slashes=False, merge_slashes=False)
         ClusterState.__init__(self)
         EmulatorApp.__init__(self)
+        self._state_file = StateFile(data_dir) if data_dir is not None else None
+        self._state_encoder = StateEncoder()
+        if self._state_file is not None:
+            saved = self._state_file.load()
+            if saved is None:
+                # Write at once, so the cluster UUID is fixed from the first start on.
+                self.state_changed()
+            else:
+                self.cluster_uuid = saved.cluster_uuid
+                self._endpoints = saved.endpoints
+                self.restore_cluster_state(
+                    saved.pipelines, saved.indexes, saved.persistent_settings
+                )
 
     def _rules(self) -> list[Rule]:
         rules = [
@@ -547,6 +562,22 @@ class ElasticsearchEmulator(ClusterState, EmulatorApp):
             self._endpoints.clear()
         self.reset_cluster_state()
 
+    def state_changed(self) -> None:
+        """Save the cluster state when there is a data directory."""
+        if self._state_file is not None:
+            self._state_file.save(self._encoded_state)
+
+    def _encoded_state(self) -> str:
+        with self._lock:
+            return self._state_encoder.encode(
+                es_version=str(self.version),
+                cluster_uuid=self.cluster_uuid,
+                endpoints=self._endpoints.values(),
+                pipelines=self._pipelines,
+                indexes=self._indexes,
+                persistent_settings=self._settings["persistent"],
+            )
+
     def _admin_list(self, request: Request) -> Response:
         with self._lock:
             views = [self._endpoints[k].admin_view() for k in sorted(self._endpoints)]
@@ -589,4 +620,6 @@ class ElasticsearchEmulator(ClusterState, EmulatorApp):
                 else:
                     merge_patch(config.chunking_settings, dict(value))
             stored.config = config
-            return json_response(stored.admin_view())
+            view = stored.admin_view()
+        self.state_changed()
+        return json_response(view)

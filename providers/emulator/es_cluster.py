@@ -74,6 +74,18 @@ class ClusterState:
             self._indexes.clear()
             self._settings = {"persistent": {}, "transient": {}}
 
+    def restore_cluster_state(
+        self,
+        pipelines: dict[str, dict[str, Any]],
+        indexes: dict[str, dict[str, Any]],
+        persistent_settings: dict[str, str],
+    ) -> None:
+        """Replace pipelines, indexes and persistent settings; transient settings start empty."""
+        with self._lock:
+            self._pipelines = pipelines
+            self._indexes = indexes
+            self._settings = {"persistent": persistent_settings, "transient": {}}
+
     @property
     def skip_validation(self) -> bool:
         """Whether `xpack.inference.skip_validate_and_start` is set (transient wins)."""
