@@ -27,7 +27,6 @@ from providers.versions import Version
 __all__ = [
     "IDENTITY",
     "LIFECYCLE",
-    "PLAINTEXT_SEPARATORS",
     "Change",
     "Plan",
     "effective_chunking",
@@ -49,17 +48,6 @@ LIFECYCLE: dict[str, Lifecycle] = {
     "task_settings": UPDATE,
     "chunking_settings": Lifecycle("update", Version(9, 4, 0)),
 }
-PLAINTEXT_SEPARATORS = ["(?<!\\n)\\n\\n(?!\\n)", "(?<!\\n)\\n(?!\\n)"]
-MARKDOWN_SEPARATORS = [
-    "\n# ",
-    "\n## ",
-    "\n### ",
-    "\n#### ",
-    "\n##### ",
-    "\n###### ",
-    "\n^(?!\\s*$).*\\n-{1,}\\n",
-    "\n^(?!\\s*$).*\\n={1,}\\n",
-]
 _MISSING: Any = object()
 Action = Literal["replace", "update", "state"]
 
@@ -114,9 +102,16 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def effective_chunking(raw: Mapping[str, Any] | None, default: Any) -> dict[str, Any] | None:
-    """chunking_settings as Elasticsearch stores them: defaults filled, separator groups expanded."""
+def effective_chunking(
+    raw: Mapping[str, Any] | None, chunking_schema: Mapping[str, Any] | None
+) -> dict[str, Any] | None:
+    """chunking_settings as Elasticsearch stores them: defaults filled, separator groups expanded.
+
+    ``chunking_schema`` is the chunking schema (its ``default`` and ``x-es-separator-groups``).
+    """
+    schema = chunking_schema or {}
     if raw is None:
+        default = schema.get("default")
         return None if default is None else dict(default)
     chunking: dict[str, Any] = _plain(dict(raw))
     strategy = chunking.get("strategy")
@@ -124,9 +119,7 @@ def effective_chunking(raw: Mapping[str, Any] | None, default: Any) -> dict[str,
         chunking.setdefault("sentence_overlap", 1)
     elif strategy == "recursive" and "separators" not in chunking:
         group = str(chunking.pop("separator_group", "plaintext")).lower()
-        chunking["separators"] = list(
-            MARKDOWN_SEPARATORS if group == "markdown" else PLAINTEXT_SEPARATORS
-        )
+        chunking["separators"] = list(schema.get("x-es-separator-groups", {}).get(group, []))
     return chunking
 
 
@@ -196,11 +189,10 @@ def plan(
                 changes.append(_classify(path, _lifecycle(rule, group), version, secret))
 
     if schema is not None and schema.chunking is not None:
-        default = schema.chunking.get("default")
         raw = news.get("chunking_settings")
         chunking_rule = rules.get(("chunking_settings",))
-        if is_unknown(raw) or effective_chunking(raw, default) != effective_chunking(
-            olds.get("chunking_settings"), default
+        if is_unknown(raw) or effective_chunking(raw, schema.chunking) != effective_chunking(
+            olds.get("chunking_settings"), schema.chunking
         ):
             lifecycle = _lifecycle(chunking_rule, "chunking_settings")
             changes.append(_classify("chunking_settings", lifecycle, version, False))
@@ -232,8 +224,8 @@ def update_body(
             continue
         group, _, name = change.path.partition(".")
         if group == "chunking_settings":
-            default = schema.chunking.get("default") if schema and schema.chunking else None
-            body["chunking_settings"] = effective_chunking(news.get("chunking_settings"), default)
+            chunking = schema.chunking if schema is not None else None
+            body["chunking_settings"] = effective_chunking(news.get("chunking_settings"), chunking)
         elif group == "task_settings":
             body["task_settings"] = _plain(dict(news.get("task_settings") or {}))
         elif name:

@@ -11,7 +11,6 @@ from pulumi.runtime.rpc import UNKNOWN
 
 from providers.inference_endpoint import InferenceEndpointProvider
 from providers.model import (
-    PLAINTEXT_SEPARATORS,
     Change,
     Plan,
     effective_chunking,
@@ -27,6 +26,7 @@ V9_1 = Version(9, 1, 0)
 V9_3 = Version(9, 3, 0)
 V9_4 = Version(9, 4, 0)
 DEFAULT_CHUNKING = {"strategy": "sentence", "max_chunk_size": 250, "sentence_overlap": 1}
+PLAINTEXT_SEPARATORS = ["(?<!\\n)\\n\\n(?!\\n)", "(?<!\\n)\\n(?!\\n)"]
 MARKDOWN_SEPARATORS = [
     "\n# ",
     "\n## ",
@@ -746,7 +746,8 @@ def test_effective_chunking_is_what_elasticsearch_stores(
     raw: dict[str, Any] | None, expected: dict[str, Any]
 ) -> None:
     before = copy.deepcopy(raw)
-    assert effective_chunking(raw, DEFAULT_CHUNKING) == expected
+    chunking_schema = load_schemas().endpoint("hugging_face", "text_embedding").chunking
+    assert effective_chunking(raw, chunking_schema) == expected
     assert raw == before
 
 
