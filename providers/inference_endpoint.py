@@ -7,7 +7,8 @@ schema -> model -> client; the rules themselves live in ``providers.model`` (see
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,13 +36,17 @@ from providers.errors import (
     ProviderError,
     UnsupportedElasticsearchVersion,
 )
-from providers.model import Change, Plan, plan, put_body, reconcile, update_body
+from providers.model import Change, Plan, plain_numbers, plan, put_body, reconcile, update_body
 from providers.schema import EndpointSchema, load_schemas
 from providers.session import Session, deleted_here, mark_deleted, session_for
 from providers.stack import declared_force
 from providers.versions import Version, supports
 
-__all__ = ["MIN_ELASTICSEARCH_VERSION", "InferenceEndpoint", "InferenceEndpointProvider"]
+__all__ = [
+    "MIN_ELASTICSEARCH_VERSION",
+    "InferenceEndpoint",
+    "InferenceEndpointProvider",
+]
 
 MIN_ELASTICSEARCH_VERSION = Version(8, 17, 0)
 _INPUTS = (
@@ -70,7 +75,8 @@ def _unknown_paths(value: object, path: tuple[str | int, ...] = ()) -> list[tupl
 
 
 def _inputs(props: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: props[k] for k in _INPUTS if props.get(k) is not None}
+    # gRPC carries every number as a double: 512.0 is the 512 the user wrote.
+    return {k: plain_numbers(props[k]) for k in _INPUTS if props.get(k) is not None}
 
 
 def _schema(props: Mapping[str, Any]) -> EndpointSchema | None:
@@ -112,7 +118,7 @@ def _preflight(inputs: Mapping[str, Any], schema: EndpointSchema | None, version
     for subject, since in needs:
         if since and not supports(version, since):
             raise UnsupportedElasticsearchVersion(
-                f"{inputs['inference_id']}: {subject} need Elasticsearch "
+                f"{subject} need Elasticsearch "
                 f"{' or '.join(since)} or later; the cluster runs {version}",
                 inference_id=str(inputs["inference_id"]),
             )
@@ -152,6 +158,16 @@ class InferenceEndpointProvider(ResourceProvider):
         prefix = f"{self.stack_file}: " if self.stack_file else ""
         return f"{prefix}endpoint {inference_id!r}"
 
+    @contextmanager
+    def _naming(self, inference_id: str) -> Iterator[None]:
+        """Every error of a lifecycle call names its endpoint (e.g. a failed ``GET /``)."""
+        try:
+            yield
+        except ProviderError as exc:
+            if f"/{inference_id}" not in str(exc) and repr(inference_id) not in str(exc):
+                exc.args = (f"{self._where(inference_id)}: {exc}",)
+            raise
+
     def _settings(self) -> ConnectionSettings:
         return resolve_connection(
             self.elasticsearch,
@@ -166,7 +182,7 @@ class InferenceEndpointProvider(ResourceProvider):
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         """Validate the inputs against their schema; offline, every problem, no secret values."""
-        inputs = {k: v for k, v in news.items() if k in _INPUTS}
+        inputs = _inputs(news)
         schema = _schema(inputs)
         where = self._where(inputs.get("inference_id"))
         if schema is None:
@@ -207,19 +223,20 @@ class InferenceEndpointProvider(ResourceProvider):
         """PUT the endpoint and record what Elasticsearch stored; leaves nothing behind if it raises."""
         inputs, schema = _inputs(props), _schema(props)
         inference_id, task_type = str(inputs["inference_id"]), str(inputs["task_type"])
-        session = self._session()
-        version = session.version()
-        _preflight(inputs, schema, version)
-        try:
-            live = session.client.put_inference_endpoint(
-                task_type, inference_id, put_body(inputs), _secret_values(inputs, schema)
-            )
-        except ElasticsearchError as exc:
-            live = self._recover_create(session, inputs, schema, version, exc)
-        finally:
-            session.invalidate()
-        outs = reconcile(inputs, live, schema, version)
-        self._check_discovered(session, inputs, outs)
+        with self._naming(inference_id):
+            session = self._session()
+            version = session.version()
+            _preflight(inputs, schema, version)
+            try:
+                live = session.client.put_inference_endpoint(
+                    task_type, inference_id, put_body(inputs), _secret_values(inputs, schema)
+                )
+            except ElasticsearchError as exc:
+                live = self._recover_create(session, inputs, schema, version, exc)
+            finally:
+                session.invalidate()
+            outs = reconcile(inputs, live, schema, version)
+            self._check_discovered(session, inputs, outs)
         return CreateResult(inference_id, outs)
 
     def _recover_create(
@@ -254,9 +271,10 @@ class InferenceEndpointProvider(ResourceProvider):
                 inference_id=inference_id,
             ) from None
         if exc.after_ambiguous_attempt:
+            # Even if a GET just found nothing, a timed-out PUT may still be running there.
             exc.args = (
-                f"{exc}. An earlier attempt may have created {inference_id!r} before its response "
-                "was lost; the next pulumi up adopts it if its settings match the declaration",
+                f"{exc}. An earlier attempt may have created {inference_id!r} (its response was "
+                "lost or late); the next pulumi up adopts it if its settings match the declaration",
             )
         raise exc
 
@@ -313,11 +331,13 @@ class InferenceEndpointProvider(ResourceProvider):
                 "importing inference endpoints is not supported by Pulumi dynamic providers "
                 "(pulumi/pulumi#16175); declare the endpoint in the stack file instead"
             )
-        session = self._session()
-        live = session.lookup(str(props["task_type"]), id_)
-        if live is None:
-            return ReadResult("", {})
-        return ReadResult(id_, reconcile(props, live, _schema(props), session.version()))
+        with self._naming(id_):
+            session = self._session()
+            live = session.lookup(str(props["task_type"]), id_)
+            if live is None:
+                return ReadResult("", {})
+            outs = reconcile(props, live, _schema(props), session.version())
+        return ReadResult(id_, outs)
 
     def update(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> UpdateResult:
         """Apply the in-place part of the plan with ``_update`` and verify it took effect."""
@@ -328,22 +348,28 @@ class InferenceEndpointProvider(ResourceProvider):
             outs = {k: v for k, v in _olds.items() if k != "__provider"}
             outs["force"] = bool(inputs.get("force", False))
             return UpdateResult(outs)
-        session = self._session()
-        version = session.version()
-        try:
-            live = session.client.update_inference_endpoint(
-                str(inputs["task_type"]), _id, body, _secret_values(inputs, schema)
-            )
-        finally:
-            session.invalidate()
-        outs = reconcile(inputs, live, schema, version)
-        left = plan(outs, inputs, schema, version)
-        if left.changes:
-            raise ElasticsearchError(
-                f"PUT /_inference/{inputs['task_type']}/{_id}/_update: Elasticsearch {version} "
-                f"accepted the update but did not apply {', '.join(c.path for c in left.changes)}",
-                inference_id=_id,
-            )
+        with self._naming(_id):
+            session = self._session()
+            version = session.version()
+            try:
+                live = session.client.update_inference_endpoint(
+                    str(inputs["task_type"]), _id, body, _secret_values(inputs, schema)
+                )
+            except ElasticsearchError as exc:
+                if exc.after_ambiguous_attempt:
+                    exc.args = (f"{exc}. Elasticsearch may have applied it; run pulumi up again",)
+                raise
+            finally:
+                session.invalidate()
+            outs = reconcile(inputs, live, schema, version)
+            left = plan(outs, inputs, schema, version)
+            if left.changes:
+                raise ElasticsearchError(
+                    f"PUT /_inference/{inputs['task_type']}/{_id}/_update: Elasticsearch {version} "
+                    f"accepted the update but did not apply "
+                    f"{', '.join(c.path for c in left.changes)}",
+                    inference_id=_id,
+                )
         return UpdateResult(outs)
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
@@ -352,23 +378,28 @@ class InferenceEndpointProvider(ResourceProvider):
         force = bool(_props.get("force")) or (
             bool(self.stack_file) and declared_force(Path(self.stack_file), _id)
         )
-        session = self._session()
-        try:
-            found = session.client.delete_inference_endpoint(task_type, _id, dry_run=True)
-            if found is not None:
-                pipelines, indexes = found.get("pipelines") or [], found.get("indexes") or []
-                if (pipelines or indexes) and not force:
-                    raise self._in_use(task_type, _id, pipelines, indexes)
-                if pipelines or indexes:
-                    pulumi.log.warn(
-                        f"es-inference: deleting {_id!r} although pipelines {pipelines} and indexes "
-                        f"{indexes} use it (force: true)"
+        with self._naming(_id):
+            session = self._session()
+            try:
+                found = session.client.delete_inference_endpoint(task_type, _id, dry_run=True)
+                if found is not None:
+                    pipelines, indexes = found.get("pipelines") or [], found.get("indexes") or []
+                    if (pipelines or indexes) and not force:
+                        raise self._in_use(task_type, _id, pipelines, indexes)
+                    if pipelines or indexes:
+                        pulumi.log.warn(
+                            f"es-inference: deleting {_id!r} although pipelines {pipelines} and "
+                            f"indexes {indexes} use it (force: true)"
+                        )
+                    session.client.delete_inference_endpoint(
+                        task_type, _id, force=bool(pipelines or indexes)
                     )
-                session.client.delete_inference_endpoint(
-                    task_type, _id, force=bool(pipelines or indexes)
-                )
-        finally:
-            session.invalidate()
+            except ElasticsearchError as exc:
+                if exc.after_ambiguous_attempt:
+                    exc.args = (f"{exc}. Elasticsearch may have deleted it; run pulumi up again",)
+                raise
+            finally:
+                session.invalidate()
         mark_deleted(_id)
 
     def _in_use(

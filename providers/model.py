@@ -30,6 +30,7 @@ __all__ = [
     "Change",
     "Plan",
     "effective_chunking",
+    "plain_numbers",
     "plan",
     "put_body",
     "reconcile",
@@ -91,14 +92,14 @@ class Plan:
         return f"{inference_id}: update in place: {what}"
 
 
-def _plain(value: Any) -> Any:
+def plain_numbers(value: Any) -> Any:
     """JSON-equal form: integral floats become ints, so 3000.0 equals 3000."""
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: plain_numbers(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_plain(v) for v in value]
+        return [plain_numbers(v) for v in value]
     return value
 
 
@@ -113,7 +114,7 @@ def effective_chunking(
     if raw is None:
         default = schema.get("default")
         return None if default is None else dict(default)
-    chunking: dict[str, Any] = _plain(dict(raw))
+    chunking: dict[str, Any] = plain_numbers(dict(raw))
     strategy = chunking.get("strategy")
     if strategy == "sentence":
         chunking.setdefault("sentence_overlap", 1)
@@ -167,7 +168,7 @@ def plan(
         if is_unknown(desired):
             changes.append(_classify(group, _lifecycle(rules.get((group,)), group), version, False))
             continue
-        desired, actual = _plain(desired or {}), _plain(olds.get(group) or {})
+        desired, actual = plain_numbers(desired or {}), plain_numbers(olds.get(group) or {})
         for name in sorted(set(desired) | set(actual)):
             rule = rules.get((group, name))
             want, have = desired.get(name, _MISSING), actual.get(name, _MISSING)
@@ -206,11 +207,11 @@ def put_body(inputs: Mapping[str, Any]) -> dict[str, Any]:
     """The body of ``PUT /_inference/{task_type}/{id}`` for the declared endpoint."""
     body: dict[str, Any] = {
         "service": inputs["service"],
-        "service_settings": _plain(dict(inputs["service_settings"])),
+        "service_settings": plain_numbers(dict(inputs["service_settings"])),
     }
     for optional in ("task_settings", "chunking_settings"):
         if inputs.get(optional):
-            body[optional] = _plain(dict(inputs[optional]))
+            body[optional] = plain_numbers(dict(inputs[optional]))
     return body
 
 
@@ -227,9 +228,12 @@ def update_body(
             chunking = schema.chunking if schema is not None else None
             body["chunking_settings"] = effective_chunking(news.get("chunking_settings"), chunking)
         elif group == "task_settings":
-            body["task_settings"] = _plain(dict(news.get("task_settings") or {}))
+            body["task_settings"] = plain_numbers(dict(news.get("task_settings") or {}))
         elif name:
-            body.setdefault("service_settings", {})[name] = _plain(news["service_settings"][name])
+            # Drift on a field left to its default is repaired by sending the default.
+            rule = schema.rules.get(("service_settings", name)) if schema is not None else None
+            value = (news.get("service_settings") or {}).get(name, rule.default if rule else None)
+            body.setdefault("service_settings", {})[name] = plain_numbers(value)
     return body
 
 
@@ -243,7 +247,7 @@ def reconcile(
 
     ``prior`` is the declaration (after a write) or the previous outputs (on refresh).
     """
-    service_settings = _plain(dict(live.get("service_settings") or {}))
+    service_settings = plain_numbers(dict(live.get("service_settings") or {}))
     # Elasticsearch never returns a secret, so keep the value this stack last wrote.
     for path in schema.secret_paths if schema is not None else []:
         group, name = str(path[0]), str(path[-1])
@@ -259,7 +263,7 @@ def reconcile(
         "elasticsearch_version": str(version),
     }
     if live.get("task_settings"):
-        outs["task_settings"] = _plain(dict(live["task_settings"]))
+        outs["task_settings"] = plain_numbers(dict(live["task_settings"]))
     if live.get("chunking_settings") is not None:
-        outs["chunking_settings"] = _plain(dict(live["chunking_settings"]))
+        outs["chunking_settings"] = plain_numbers(dict(live["chunking_settings"]))
     return outs

@@ -61,9 +61,11 @@ class Session:
                     listed = self.client.get_inference_endpoints()
                 except ElasticsearchUnreachable:
                     raise
-                except ElasticsearchError:
-                    # A cluster or proxy that refuses the list call: read each endpoint instead.
-                    self._list_unsupported = True
+                except ElasticsearchError as exc:
+                    # A cluster or proxy that refuses the list call (4xx): read each endpoint from
+                    # now on. A transient failure (retries exhausted): this read only.
+                    status = exc.status or 0
+                    self._list_unsupported = 400 <= status < 500 and status != 429
                 else:
                     self._snapshot = {str(e.get("inference_id")): e for e in listed}
                     self._snapshot_at = time.monotonic()
