@@ -7,6 +7,7 @@ schema -> model -> client; the rules themselves live in ``providers.model`` (see
 from __future__ import annotations
 
 import os
+import pickle
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -46,6 +47,7 @@ __all__ = [
     "MIN_ELASTICSEARCH_VERSION",
     "InferenceEndpoint",
     "InferenceEndpointProvider",
+    "restore_pickler",
 ]
 
 MIN_ELASTICSEARCH_VERSION = Version(8, 17, 0)
@@ -58,6 +60,30 @@ _INPUTS = (
     "chunking_settings",
     "force",
 )
+
+
+def _unwrapped_batch_setitems() -> Any:
+    """``pickle._Pickler._batch_setitems`` without the wrappers ``serialize_provider`` leaves.
+
+    Pulumi's ``serialize_provider`` (3.259) wraps this method on every call and never restores it,
+    so each resource adds a level of recursion and a program fails with RecursionError after
+    about 480 dynamic resources (the likely cause of pulumi/pulumi#17803).
+    """
+    method = pickle._Pickler._batch_setitems  # type: ignore[attr-defined]
+    while "serialize_provider" in getattr(method, "__qualname__", ""):
+        inner = [c.cell_contents for c in method.__closure__ or () if callable(c.cell_contents)]
+        if not inner:
+            break
+        method = inner[0]
+    return method
+
+
+_BATCH_SETITEMS = _unwrapped_batch_setitems()
+
+
+def restore_pickler() -> None:
+    """Undo the wrapper the last ``serialize_provider`` call left (see _unwrapped_batch_setitems)."""
+    pickle._Pickler._batch_setitems = _BATCH_SETITEMS  # type: ignore[attr-defined]
 
 
 def _is_unknown(value: object) -> bool:
@@ -463,4 +489,5 @@ class InferenceEndpoint(Resource, module="elasticsearch", name="InferenceEndpoin
             "force": force,
             "elasticsearch_version": None,
         }
+        restore_pickler()
         super().__init__(provider or InferenceEndpointProvider(), resource_name, props, opts)

@@ -20,7 +20,7 @@ from pulumi.runtime import rpc
 from pulumi.runtime._serialization import _serialize
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
-from providers.inference_endpoint import InferenceEndpointProvider
+from providers.inference_endpoint import InferenceEndpointProvider, restore_pickler
 
 __all__ = ["HostError", "ProviderHost", "serialized"]
 
@@ -37,6 +37,7 @@ class HostError(Exception):
 
 def serialized(provider: InferenceEndpointProvider) -> str:
     """The ``__provider`` property the resource would carry."""
+    restore_pickler()  # as InferenceEndpoint does before each serialization
     value, _ = _serialize(True, serialize_provider, provider)
     return str(value)
 
