@@ -11,7 +11,7 @@ import pickle
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 from pulumi.dynamic import (
@@ -39,9 +39,12 @@ from providers.errors import (
 )
 from providers.model import Change, Plan, plain_numbers, plan, put_body, reconcile, update_body
 from providers.schema import EndpointSchema, load_schemas
-from providers.session import Session, deleted_here, mark_deleted, session_for
 from providers.stack import declared_force
 from providers.versions import Version, supports
+
+if TYPE_CHECKING:
+    # Imported when a request is due: the program and every preview need no HTTP stack.
+    from providers.session import Session
 
 __all__ = [
     "MIN_ELASTICSEARCH_VERSION",
@@ -204,6 +207,8 @@ class InferenceEndpointProvider(ResourceProvider):
         )
 
     def _session(self) -> Session:
+        from providers.session import session_for
+
         return session_for(self._settings(), on_retry=lambda m: pulumi.log.warn(m))
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
@@ -290,6 +295,8 @@ class InferenceEndpointProvider(ResourceProvider):
                         inference_id=inference_id,
                     ) from None
                 return self._adopt(session, inputs, schema, live)
+        from providers.session import deleted_here
+
         if deleted_here(inference_id):
             raise EndpointLost(
                 f"{exc}. The replacement already deleted the previous endpoint {inference_id!r}, "
@@ -426,6 +433,8 @@ class InferenceEndpointProvider(ResourceProvider):
                 raise
             finally:
                 session.invalidate()
+        from providers.session import mark_deleted
+
         mark_deleted(_id)
 
     def _in_use(
