@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -23,6 +24,12 @@ __all__ = ["REPO", "PulumiProject", "Result", "pulumi_bin_dir"]
 
 REPO = Path(__file__).resolve().parents[2]
 PASSPHRASE = "e2e-passphrase"
+
+
+def _default_sigint() -> None:
+    # pytest run as a background job ignores SIGINT, and children inherit that; the CLI stops its
+    # language host with SIGINT and waits 5 s before killing it.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @cache
@@ -107,6 +114,7 @@ class PulumiProject:
             text=True,
             timeout=timeout,
             check=False,
+            preexec_fn=_default_sigint,
         )
         result = Result(list(args), done.returncode, done.stdout, done.stderr)
         self.history.append(result)
@@ -127,6 +135,7 @@ class PulumiProject:
             capture_output=True,
             text=True,
             check=False,
+            preexec_fn=_default_sigint,
         )
         assert done.returncode == 0, done.stderr
         self.history.append(Result(["config", "set", "--secret", key], 0, done.stdout, done.stderr))
@@ -170,6 +179,7 @@ class PulumiProject:
             capture_output=True,
             text=True,
             check=True,
+            preexec_fn=_default_sigint,
         )
 
         def reveal(value: Any) -> Any:
