@@ -103,42 +103,35 @@ class PulumiProject:
         text = document if isinstance(document, str) else yaml.safe_dump(dict(document))
         self.stack_file.write_text(text)
 
-    def run(self, *args: str, check: bool = True, timeout: float = 600) -> Result:
-        """Run ``pulumi <args> --non-interactive``; raise on failure unless ``check`` is False."""
-        argv = [self.pulumi, *args, "--non-interactive"]
+    def _pulumi(self, args: list[str], *, stdin: str | None = None, timeout: float = 600) -> Result:
         done = subprocess.run(
-            argv,
+            [self.pulumi, *args, "--non-interactive"],
             cwd=self.dir,
             env=self.env,
+            input=stdin,
             capture_output=True,
             text=True,
             timeout=timeout,
             check=False,
             preexec_fn=_default_sigint,
         )
-        result = Result(list(args), done.returncode, done.stdout, done.stderr)
+        return Result(args, done.returncode, done.stdout, done.stderr)
+
+    def run(self, *args: str, check: bool = True, timeout: float = 600) -> Result:
+        """Run ``pulumi <args> --non-interactive``; raise on failure unless ``check`` is False."""
+        result = self._pulumi(list(args), timeout=timeout)
         self.history.append(result)
-        if check and done.returncode != 0:
+        if check and result.returncode != 0:
             raise AssertionError(
-                f"pulumi {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}"
+                f"pulumi {' '.join(args)} exited {result.returncode}:\n{result.output}"
             )
         return result
 
     def set_secret(self, key: str, value: str) -> None:
         """``pulumi config set --secret`` (the value goes through stdin, never argv)."""
-        argv = [self.pulumi, "config", "set", "--secret", key, "--non-interactive"]
-        done = subprocess.run(
-            argv,
-            cwd=self.dir,
-            env=self.env,
-            input=value,
-            capture_output=True,
-            text=True,
-            check=False,
-            preexec_fn=_default_sigint,
-        )
+        done = self._pulumi(["config", "set", "--secret", key], stdin=value)
         assert done.returncode == 0, done.stderr
-        self.history.append(Result(["config", "set", "--secret", key], 0, done.stdout, done.stderr))
+        self.history.append(done)
 
     def up(self, *extra: str, check: bool = True) -> Result:
         """``pulumi up --yes``."""
@@ -172,15 +165,8 @@ class PulumiProject:
 
     def decrypted_resources(self) -> dict[str, dict[str, Any]]:
         """Our resources' outputs by id, secrets decrypted. Not recorded: the leak checks would flag it."""
-        done = subprocess.run(
-            [self.pulumi, "stack", "export", "--show-secrets", "--non-interactive"],
-            cwd=self.dir,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            check=True,
-            preexec_fn=_default_sigint,
-        )
+        done = self._pulumi(["stack", "export", "--show-secrets"])
+        assert done.returncode == 0, done.stderr
 
         def reveal(value: Any) -> Any:
             if isinstance(value, dict) and "plaintext" in value:
