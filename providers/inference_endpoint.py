@@ -112,16 +112,19 @@ def _schema(props: Mapping[str, Any]) -> EndpointSchema | None:
     return load_schemas().endpoint(str(props.get("service")), str(props.get("task_type")))
 
 
+def _secret_settings(inputs: Mapping[str, Any], schema: EndpointSchema | None) -> dict[str, str]:
+    """The declaration's write-only ``service_settings`` (api keys), by field name."""
+    settings = inputs.get("service_settings") or {}
+    return {
+        str(path[1]): settings[path[1]]
+        for path in (schema.secret_paths if schema is not None else [])
+        if len(path) == 2 and path[0] == "service_settings" and settings.get(path[1])
+    }
+
+
 def _secret_values(inputs: Mapping[str, Any], schema: EndpointSchema | None) -> list[str]:
-    """The declaration's write-only values (api keys), to keep out of any message."""
-    found = []
-    for path in schema.secret_paths if schema is not None else []:
-        value: Any = inputs
-        for part in path:
-            value = value.get(part) if isinstance(value, Mapping) else None
-        if isinstance(value, str) and value:
-            found.append(value)
-    return found
+    """The declaration's write-only values, to keep out of any message."""
+    return list(_secret_settings(inputs, schema).values())
 
 
 def _recorded_version(outs: Mapping[str, Any]) -> Version | None:
@@ -321,11 +324,7 @@ class InferenceEndpointProvider(ResourceProvider):
         """Take over an endpoint whose visible settings match, and give it this stack's secrets."""
         inference_id = str(inputs["inference_id"])
         # Elasticsearch cannot show which secret it holds, so write ours (secrets update in place).
-        secrets = {
-            str(p[-1]): inputs["service_settings"][p[-1]]
-            for p in (schema.secret_paths if schema else [])
-            if p[0] == "service_settings" and p[-1] in inputs["service_settings"]
-        }
+        secrets = _secret_settings(inputs, schema)
         if secrets:
             live = session.client.update_inference_endpoint(
                 str(inputs["task_type"]),
