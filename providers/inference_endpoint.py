@@ -37,7 +37,16 @@ from providers.errors import (
     ProviderError,
     UnsupportedElasticsearchVersion,
 )
-from providers.model import Change, Plan, plain_numbers, plan, put_body, reconcile, update_body
+from providers.model import (
+    Change,
+    Plan,
+    options,
+    plain_numbers,
+    plan,
+    put_body,
+    reconcile,
+    update_body,
+)
 from providers.schema import EndpointSchema, load_schemas
 from providers.stack import declared_force
 from providers.versions import Version, supports
@@ -62,6 +71,7 @@ _INPUTS = (
     "task_settings",
     "chunking_settings",
     "force",
+    "secret_rotation",
 )
 
 
@@ -378,8 +388,7 @@ class InferenceEndpointProvider(ResourceProvider):
         body = update_body(plan(_olds, _news, schema, version_then), inputs, schema)
         if not body:
             outs = {k: v for k, v in _olds.items() if k != "__provider"}
-            outs["force"] = bool(inputs.get("force", False))
-            return UpdateResult(outs)
+            return UpdateResult({**outs, **options(inputs)})
         with self._naming(_id):
             session = self._session()
             version = session.version()
@@ -466,6 +475,7 @@ class InferenceEndpoint(Resource, module="elasticsearch", name="InferenceEndpoin
     task_settings: pulumi.Output[dict[str, Any] | None]
     chunking_settings: pulumi.Output[dict[str, Any] | None]
     force: pulumi.Output[bool]
+    secret_rotation: pulumi.Output[str]
     elasticsearch_version: pulumi.Output[str]
 
     def __init__(
@@ -479,6 +489,7 @@ class InferenceEndpoint(Resource, module="elasticsearch", name="InferenceEndpoin
         task_settings: Mapping[str, Any] | None = None,
         chunking_settings: Mapping[str, Any] | None = None,
         force: bool = False,
+        secret_rotation: str = "replace",
         provider: InferenceEndpointProvider | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -495,6 +506,7 @@ class InferenceEndpoint(Resource, module="elasticsearch", name="InferenceEndpoin
             "task_settings": dict(task_settings) if task_settings else None,
             "chunking_settings": dict(chunking_settings) if chunking_settings else None,
             "force": force,
+            "secret_rotation": secret_rotation,
             "elasticsearch_version": None,
         }
         restore_pickler()

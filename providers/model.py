@@ -5,13 +5,15 @@ Lifecycle (numbered as in docs/spec.md; test names cite them):
 - L1  ``inference_id``, ``service`` and ``task_type`` identify an endpoint: a change replaces it.
 - L2  ``service_settings`` fields replace the endpoint unless their schema says ``x-es-lifecycle``
       ``update`` (or ``{update_since}`` and the cluster is at least that version).
-- L3  A secret (``writeOnly``) such as ``api_key`` is immutable here: a change replaces the endpoint.
+- L3  A secret (``writeOnly``) such as ``api_key`` is immutable here: a change replaces the endpoint,
+      unless the endpoint sets ``secret_rotation: update``: then ``_update`` rotates it in place.
 - L4  ``task_settings`` update in place; Elasticsearch merges them, so removing a key replaces.
 - L5  ``chunking_settings`` update in place from 9.4 and replace before; their defaults are filled
       in on both sides before comparing.
 - L6  A field left out that has a schema ``default`` equals that default; a discovered field
       (``x-es-discovered``) left out is never a change. Server-filled values are never a diff.
-- L7  ``force`` is a provider option: changing it touches no Elasticsearch API.
+- L7  ``force`` and ``secret_rotation`` are provider options: changing them touches no
+      Elasticsearch API.
 - L8  Replacement deletes first (``delete_before_replace``): one id cannot exist twice.
 """
 
@@ -27,9 +29,11 @@ from providers.versions import Version
 __all__ = [
     "IDENTITY",
     "LIFECYCLE",
+    "OPTIONS",
     "Change",
     "Plan",
     "effective_chunking",
+    "options",
     "plain_numbers",
     "plan",
     "put_body",
@@ -49,6 +53,11 @@ LIFECYCLE: dict[str, Lifecycle] = {
     "task_settings": UPDATE,
     "chunking_settings": Lifecycle("update", Version(9, 4, 0)),
 }
+# Provider options: recorded in state, never sent to Elasticsearch; absent means the default.
+OPTIONS: dict[str, Any] = {"force": False, "secret_rotation": "replace"}
+# Elasticsearch validates an updated secret with a call to the service from this version.
+_VALIDATES_UPDATES = Version(9, 4, 0)
+_IN_PLACE = "Elasticsearch updates it in place"
 _MISSING: Any = object()
 Action = Literal["replace", "update", "state"]
 
@@ -88,7 +97,10 @@ class Plan:
         if not self.updates:
             why = "; ".join(f"{c.path} ({c.reason})" for c in self.changes)
             return f"{inference_id}: update of the stack's state only: {why}"
-        what = ", ".join(c.path for c in self.changes)
+        what = ", ".join(
+            f"{c.path} ({c.reason})" if c.action == "update" and c.reason != _IN_PLACE else c.path
+            for c in self.changes
+        )
         return f"{inference_id}: update in place: {what}"
 
 
@@ -130,6 +142,18 @@ def _lifecycle(rule: FieldRule | None, top: str) -> Lifecycle:
     return LIFECYCLE.get(top, REPLACE)
 
 
+def _rotate_in_place(path: str, version: Version | None) -> Change:
+    reason = "secret_rotation: update rotates it in place with _update"
+    if version is not None and version < _VALIDATES_UPDATES:
+        reason += f"; Elasticsearch {version} does not test the new value, so check it works"
+    return Change(path, "update", reason)
+
+
+def options(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The provider options of a declaration or of recorded outputs, defaults filled in."""
+    return {name: values.get(name, default) for name, default in OPTIONS.items()}
+
+
 def _classify(path: str, lifecycle: Lifecycle, version: Version | None, secret: bool) -> Change:
     if lifecycle.kind == "replace":
         reason = (
@@ -144,7 +168,7 @@ def _classify(path: str, lifecycle: Lifecycle, version: Version | None, secret: 
     if since is not None and (version is None or version < since):
         on = f"Elasticsearch {version}" if version else "this cluster (version not yet recorded)"
         return Change(path, "replace", f"{on} cannot update it in place; {since}+ can")
-    return Change(path, "update", "Elasticsearch updates it in place")
+    return Change(path, "update", _IN_PLACE)
 
 
 def plan(
@@ -181,7 +205,9 @@ def plan(
                 continue
             path = f"{group}.{name}"
             secret = rule is not None and rule.secret
-            if want is _MISSING and group == "task_settings":
+            if secret and want is not _MISSING and options(news)["secret_rotation"] == "update":
+                changes.append(_rotate_in_place(path, version))
+            elif want is _MISSING and group == "task_settings":
                 reason = "Elasticsearch merges task_settings, so a removed key needs a new endpoint"
                 changes.append(Change(path, "replace", reason))
             elif want is _MISSING:
@@ -198,8 +224,10 @@ def plan(
             lifecycle = _lifecycle(chunking_rule, "chunking_settings")
             changes.append(_classify("chunking_settings", lifecycle, version, False))
 
-    if bool(olds.get("force", False)) != bool(news.get("force", False)):
-        changes.append(Change("force", "state", "recorded in the stack's state only"))
+    recorded, declared = options(olds), options(news)
+    for name in OPTIONS:
+        if recorded[name] != declared[name]:
+            changes.append(Change(name, "state", "recorded in the stack's state only"))
     return Plan(changes)
 
 
@@ -259,7 +287,7 @@ def reconcile(
         "task_type": live.get("task_type", prior.get("task_type")),
         "service": live.get("service", prior.get("service")),
         "service_settings": service_settings,
-        "force": bool(prior.get("force", False)),
+        **options(prior),
         "elasticsearch_version": str(version),
     }
     if live.get("task_settings"):

@@ -89,6 +89,7 @@ def run() -> None:
             task_settings=endpoint.task_settings,
             chunking_settings=endpoint.chunking_settings,
             force=endpoint.force,
+            secret_rotation=endpoint.secret_rotation,
             provider=provider,
         )
         summaries[endpoint.inference_id] = _summary(resource)

@@ -59,6 +59,7 @@ class EndpointDeclaration:
     task_settings: dict[str, Any] | None = None
     chunking_settings: dict[str, Any] | None = None
     force: bool = False
+    secret_rotation: str = "replace"
 
 
 @dataclass(frozen=True)
@@ -232,6 +233,7 @@ def _check_endpoint(
         task_settings=checked.get("task_settings"),
         chunking_settings=checked.get("chunking_settings"),
         force=bool(checked.get("force", False)),
+        secret_rotation=str(checked.get("secret_rotation", "replace")),
     )
 
 

@@ -6,6 +6,8 @@ that no api_key was printed by any command or written in plaintext to any file.
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
 from tests.e2e.conftest import stack_document
@@ -86,6 +88,34 @@ def test_changing_the_api_key_previews_a_replacement_naming_the_field_and_recrea
         "PUT /_inference/text_embedding/hf-minilm",
     ]
     assert lab.key_hash("hf-minilm") != key_before
+    assert project.preview("--expect-no-changes", check=False).returncode == 0
+
+
+def test_with_secret_rotation_update_a_new_api_key_is_rotated_in_place_and_never_deleted(
+    project: PulumiProject, lab: Lab
+) -> None:
+    document = stack_document(lab)
+    document["endpoints"][0]["secret_rotation"] = "update"
+    project.write_stack(document)
+    project.up()
+    project.set_secret("hfApiKey", HF_KEY_ROTATED)
+
+    preview = project.preview()
+    steps = project.preview_steps()
+    lab.clear_log()
+    project.up()
+
+    assert steps["hf-minilm"]["op"] == "update"
+    assert steps["hf-rerank"]["op"] == "replace"  # the default still replaces
+    assert (
+        "es-inference: hf-minilm: update in place: service_settings.api_key (secret_rotation: "
+        "update rotates it in place with _update; Elasticsearch 9.1.0 does not test the new "
+        "value, so check it works)" in preview.output
+    )
+    assert [c for c in lab.calls() if "hf-minilm" in c] == [
+        "PUT /_inference/text_embedding/hf-minilm/_update"
+    ]
+    assert lab.key_hash("hf-minilm") == hashlib.sha256(HF_KEY_ROTATED.encode()).hexdigest()
     assert project.preview("--expect-no-changes", check=False).returncode == 0
 
 

@@ -236,6 +236,7 @@ def embedding_outputs(
         },
         "chunking_settings": chunking,
         "force": False,
+        "secret_rotation": "replace",
         "elasticsearch_version": es_version,
     }
 
@@ -253,6 +254,7 @@ def rerank_outputs(lab: Lab, inference_id: str = "rr", *, top_n: int = 3) -> dic
         },
         "task_settings": {"top_n": top_n, "return_documents": True},
         "force": False,
+        "secret_rotation": "replace",
         "elasticsearch_version": "9.1.0",
     }
 

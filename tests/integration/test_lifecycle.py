@@ -407,6 +407,49 @@ def test_whether_a_change_updates_in_place_depends_on_the_cluster_version(
         assert_no_diff(host, outs, news)
 
 
+@pytest.mark.parametrize("es_version", ["8.17.0", "9.1.0", "9.4.0"])
+def test_secret_rotation_update_rotates_the_api_key_in_place_without_deleting(
+    hosts: Hosts, es_version: str
+) -> None:
+    with recording_lab(es_version) as lab:
+        host = hosts.start()
+        path = "/_inference/text_embedding/emb"
+        _, outs = host.create(embedding(lab, secret_rotation="update"))
+        rotated = embedding(lab, api_key=HF_KEY_ROTATED, secret_rotation="update")
+
+        assert diff_of(host, outs, rotated) == (DIFF_SOME, [], True)
+        outs, calls = calls_during(lab, lambda: host.update("emb", outs, rotated))
+
+        assert calls == [f"PUT {path}/_update"]
+        assert lab.bodies("PUT", f"{path}/_update") == [
+            {"service_settings": {"api_key": HF_KEY_ROTATED}}
+        ]
+        assert key_hash(lab, "emb") == sha256(HF_KEY_ROTATED)
+        assert public(outs)["service_settings"]["api_key"] == HF_KEY_ROTATED
+        assert public(outs)["secret_rotation"] == "update"
+        assert_no_diff(host, outs, rotated)
+
+
+def test_on_9_4_an_in_place_rotation_to_a_key_the_service_refuses_keeps_the_old_key(
+    hosts: Hosts,
+) -> None:
+    with recording_lab("9.4.0") as lab:
+        host = hosts.start()
+        _, outs = host.create(embedding(lab, secret_rotation="update"))
+        refused = embedding(lab, api_key="hf_not_accepted", secret_rotation="update")
+
+        message = raised(lambda: host.update("emb", outs, refused))
+
+        assert message == (
+            f"{RAISED}PUT /_inference/text_embedding/emb/_update failed: 400 status_exception: "
+            "Could not complete inference endpoint creation as validation call to service threw "
+            "an exception.; caused by status_exception: Received an authentication error status "
+            "code for request from inference entity id [emb] status [401]. Error message: "
+            "[Invalid credentials in Authorization header]"
+        )
+        assert key_hash(lab, "emb") == sha256(HF_KEY)
+
+
 def test_a_rerank_endpoint_is_refused_before_any_put_on_a_cluster_older_than_its_service(
     hosts: Hosts,
 ) -> None:

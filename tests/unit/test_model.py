@@ -41,6 +41,8 @@ IDENTITY = "it identifies the endpoint"
 CANNOT = "Elasticsearch cannot change it in place"
 IN_PLACE = "Elasticsearch updates it in place"
 SECRET = "a secret is immutable here: the endpoint is re-created with the new value"
+ROTATE = "secret_rotation: update rotates it in place with _update"
+STATE = "recorded in the stack's state only"
 
 
 def schema(task_type: str) -> EndpointSchema:
@@ -203,6 +205,43 @@ SCENARIOS: list[tuple[str, dict[str, Any], dict[str, Any], Version | None, list[
         declared(service_settings={"api_key": "hf_key_2"}),
         V9_4,
         [Change("service_settings.api_key", "replace", SECRET)],
+    ),
+    (
+        "L3 secret_rotation: update rotates a changed api_key in place",
+        recorded(secret_rotation="update"),
+        declared(secret_rotation="update", service_settings={"api_key": "hf_key_2"}),
+        V9_4,
+        [Change("service_settings.api_key", "update", ROTATE)],
+    ),
+    (
+        "L3 before 9.4 an in-place rotation warns that the new key is not tested",
+        recorded(secret_rotation="update"),
+        declared(secret_rotation="update", service_settings={"api_key": "hf_key_2"}),
+        V9_3,
+        [
+            Change(
+                "service_settings.api_key",
+                "update",
+                f"{ROTATE}; Elasticsearch 9.3.0 does not test the new value, so check it works",
+            )
+        ],
+    ),
+    (
+        "L3 the declared secret_rotation decides, even when it changes in the same run",
+        recorded(),
+        declared(secret_rotation="update", service_settings={"api_key": "hf_key_2"}),
+        V9_4,
+        [
+            Change("service_settings.api_key", "update", ROTATE),
+            Change("secret_rotation", "state", STATE),
+        ],
+    ),
+    (
+        "L3 secret_rotation: update changes nothing else: a new url still replaces",
+        recorded(secret_rotation="update"),
+        declared(secret_rotation="update", service_settings={"url": "http://other/embed"}),
+        V9_4,
+        [Change("service_settings.url", "replace", CANNOT)],
     ),
     (
         "L4 a changed task_settings key updates in place",
@@ -375,6 +414,20 @@ SCENARIOS: list[tuple[str, dict[str, Any], dict[str, Any], Version | None, list[
         [Change("force", "state", "recorded in the stack's state only")],
     ),
     (
+        "L7 secret_rotation replace declared equals it left out (and absent from older states)",
+        {k: v for k, v in recorded().items() if k != "secret_rotation"},
+        declared(secret_rotation="replace"),
+        V9_1,
+        [],
+    ),
+    (
+        "L7 a secret_rotation-only change is a state change",
+        recorded(),
+        declared(secret_rotation="update"),
+        V9_1,
+        [Change("secret_rotation", "state", STATE)],
+    ),
+    (
         "L7 force false declared equals force left out",
         recorded(),
         declared(force=False),
@@ -505,6 +558,11 @@ def test_the_plan_sorts_changes_into_replaces_and_updates() -> None:
             ),
             "hf-e5: update in place: service_settings.rate_limit, force",
         ),
+        (
+            Plan([Change("service_settings.api_key", "update", ROTATE)]),
+            "hf-e5: update in place: service_settings.api_key (secret_rotation: update rotates "
+            "it in place with _update)",
+        ),
     ],
     ids=[
         "one replacement names its field and reason",
@@ -512,6 +570,7 @@ def test_the_plan_sorts_changes_into_replaces_and_updates() -> None:
         "an update lists its fields",
         "a state-only change says it touches only the stack's state, and why",
         "an update with a state change lists both fields",
+        "an in-place rotation says why it is not a replacement",
     ],
 )
 def test_describe_says_what_happens_and_why(change_plan: Plan, text: str) -> None:
@@ -600,6 +659,7 @@ def test_reconcile_keeps_the_api_key_and_takes_everything_else_from_elasticsearc
             "api_key": "hf_key_1",
         },
         "force": True,
+        "secret_rotation": "replace",
         "elasticsearch_version": "9.1.0",
         "chunking_settings": {"strategy": "sentence", "max_chunk_size": 250, "sentence_overlap": 1},
     }
@@ -694,6 +754,14 @@ def test_the_update_body_sends_chunking_with_its_defaults_filled_in() -> None:
     change_plan = plan(recorded(), news, schema("text_embedding"), V9_4)
     assert update_body(change_plan, news, schema("text_embedding")) == {
         "chunking_settings": {"strategy": "sentence", "max_chunk_size": 100, "sentence_overlap": 1}
+    }
+
+
+def test_an_in_place_rotation_sends_only_the_new_secret() -> None:
+    news = declared(secret_rotation="update", service_settings={"api_key": "hf_key_2"})
+    change_plan = plan(recorded(), news, schema("text_embedding"), V9_4)
+    assert update_body(change_plan, news, schema("text_embedding")) == {
+        "service_settings": {"api_key": "hf_key_2"}
     }
 
 

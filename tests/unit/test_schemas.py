@@ -183,6 +183,8 @@ VALID = [
     ),
     ("none chunking is the strategy alone", endpoint(chunking_settings={"strategy": "none"})),
     ("force true is accepted", endpoint(force=True)),
+    ("secret_rotation update is accepted", endpoint(secret_rotation="update")),
+    ("secret_rotation replace is accepted", endpoint("rerank", secret_rotation="replace")),
 ]
 
 
@@ -331,7 +333,7 @@ INVALID: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
             (
                 "$",
                 "unknown field 'task_settings' (allowed: chunking_settings, force, inference_id, "
-                "service, service_settings, task_type)",
+                "secret_rotation, service, service_settings, task_type)",
             )
         ],
     ),
@@ -341,8 +343,8 @@ INVALID: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
         [
             (
                 "$",
-                "unknown field 'task_settings' (allowed: force, inference_id, service, "
-                "service_settings, task_type)",
+                "unknown field 'task_settings' (allowed: force, inference_id, secret_rotation, "
+                "service, service_settings, task_type)",
             )
         ],
     ),
@@ -352,8 +354,8 @@ INVALID: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
         [
             (
                 "$",
-                "unknown field 'chunking_settings' (allowed: force, inference_id, service, "
-                "service_settings, task_settings, task_type)",
+                "unknown field 'chunking_settings' (allowed: force, inference_id, secret_rotation, "
+                "service, service_settings, task_settings, task_type)",
             )
         ],
     ),
@@ -363,8 +365,8 @@ INVALID: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
         [
             (
                 "$",
-                "unknown field 'chunking_settings' (allowed: force, inference_id, service, "
-                "service_settings, task_type)",
+                "unknown field 'chunking_settings' (allowed: force, inference_id, secret_rotation, "
+                "service, service_settings, task_type)",
             )
         ],
     ),
@@ -514,6 +516,11 @@ INVALID: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
         [("$.force", "must be of type boolean, not string")],
     ),
     (
+        "secret_rotation is replace or update",
+        endpoint(secret_rotation="in_place"),
+        [("$.secret_rotation", "must be one of 'replace', 'update' (got 'in_place')")],
+    ),
+    (
         "the schema of one service refuses another",
         endpoint("completion", service="openai"),
         [("$.service", "must be 'hugging_face' (got 'openai')")],
@@ -548,7 +555,7 @@ def test_every_problem_is_reported_in_path_order_not_just_the_first() -> None:
         Problem(
             "$",
             "unknown field 'task_settings' (allowed: chunking_settings, force, inference_id, "
-            "service, service_settings, task_type)",
+            "secret_rotation, service, service_settings, task_type)",
             "",
         ),
         Problem("$.chunking_settings.max_chunk_size", "must be >= 10 (got 9)", "chunking_settings"),
