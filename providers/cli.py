@@ -1,4 +1,4 @@
-"""The ``es-inference`` command: offline validation of stack files, and the local test servers."""
+"""The ``es-inference`` command: validate and export stack files; run the local test servers."""
 
 from __future__ import annotations
 
@@ -58,6 +58,60 @@ def _validate(args: argparse.Namespace) -> int:
     return 1 if any(problems for _, problems in report) else 0
 
 
+def _say(message: str) -> None:
+    print(f"es-inference export: {message}", file=sys.stderr)
+
+
+def _export(args: argparse.Namespace) -> int:
+    import os
+
+    from providers.client import ElasticsearchClient
+    from providers.connection import resolve_connection
+    from providers.errors import ProviderError
+    from providers.export import render, stack_document
+    from providers.schema import load_schemas
+
+    output = Path(args.output) if args.output else None
+    if output is not None and output.exists() and not args.overwrite:
+        print(
+            f"es-inference export: {output} exists; pass --overwrite to replace it", file=sys.stderr
+        )
+        return USAGE_ERROR
+    if not args.url and not os.environ.get("ELASTICSEARCH_ENDPOINTS"):
+        print(
+            "es-inference export: which cluster? pass --url https://host:9200 or export "
+            "ELASTICSEARCH_ENDPOINTS",
+            file=sys.stderr,
+        )
+        return USAGE_ERROR
+    declared = {"endpoints": args.url} if args.url else {}
+    try:
+        settings = resolve_connection(
+            declared, config={}, env=os.environ, project="es-inference", stack_file="--url"
+        )
+        with ElasticsearchClient(settings, on_retry=_say) as client:
+            version = client.get_cluster_version()
+            endpoints = client.get_inference_endpoints()
+    except ProviderError as exc:
+        print(f"es-inference export: {exc}", file=sys.stderr)
+        return 1
+    exported = stack_document(endpoints, load_schemas(), list(args.url or []))
+    text = render(exported, f"{', '.join(settings.endpoints)} (Elasticsearch {version})")
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+    count = len(exported.document["endpoints"])
+    print(
+        f"es-inference export: {count} endpoint{'s' if count != 1 else ''} exported"
+        + (
+            f", {len(exported.skipped)} skipped (see the file's header)" if exported.skipped else ""
+        ),
+        file=sys.stderr,
+    )
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="es-inference",
@@ -74,6 +128,24 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--stack", metavar="NAME", help="check stacks/NAME.yaml")
     validate.add_argument("--format", choices=["text", "json"], default="text")
     validate.set_defaults(func=_validate)
+    export = commands.add_parser(
+        "export",
+        help="write a stack file for the endpoints a cluster already has",
+        description="Read every inference endpoint of a cluster (GET _inference/_all) and write a "
+        "stack file that declares them, secrets as {secret: <id>.<field>} references. Set those "
+        "secrets and `pulumi up` adopts the endpoints. The connection comes from --url and the "
+        "ELASTICSEARCH_* environment variables.",
+    )
+    export.add_argument(
+        "--url",
+        action="append",
+        metavar="URL",
+        help="Elasticsearch URL (repeatable); "
+        "default ELASTICSEARCH_ENDPOINTS. Given, it is written into the stack file",
+    )
+    export.add_argument("--output", "-o", metavar="FILE", help="write here instead of stdout")
+    export.add_argument("--overwrite", action="store_true", help="replace an existing --output")
+    export.set_defaults(func=_export)
 
     from providers.emulator.commands import register
 

@@ -24,6 +24,7 @@ __all__ = [
     "SecretReference",
     "StackDeclaration",
     "declared_force",
+    "dump_stack",
     "load_stack",
     "stack_problems",
 ]
@@ -350,3 +351,9 @@ def _forces(path: Path) -> dict[str, bool]:
 
 _FORCE_CACHE: dict[Path, tuple[tuple[int, int], dict[str, bool]]] = {}
 _FORCE_LOCK = threading.Lock()
+
+
+def dump_stack(document: Mapping[str, Any]) -> str:
+    """A stack document as YAML, keys in the order given (for ``es-inference export``)."""
+    text: str = yaml.safe_dump(dict(document), sort_keys=False, width=100, allow_unicode=True)
+    return text

@@ -10,8 +10,9 @@ import hashlib
 
 import pytest
 
+from providers.cli import main
 from tests.e2e.conftest import stack_document
-from tests.support.lab import HF_KEY_ROTATED, Lab
+from tests.support.lab import HF_KEY, HF_KEY_ROTATED, Lab
 from tests.support.pulumi_cli import PulumiProject
 
 pytestmark = pytest.mark.e2e
@@ -116,6 +117,31 @@ def test_with_secret_rotation_update_a_new_api_key_is_rotated_in_place_and_never
         "PUT /_inference/text_embedding/hf-minilm/_update"
     ]
     assert lab.key_hash("hf-minilm") == hashlib.sha256(HF_KEY_ROTATED.encode()).hexdigest()
+    assert project.preview("--expect-no-changes", check=False).returncode == 0
+
+
+def test_endpoints_made_elsewhere_are_exported_then_adopted_by_up_without_being_recreated(
+    project: PulumiProject, lab: Lab, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = {"url": f"{lab.hf_url}/embed", "api_key": HF_KEY}
+    body = {"service": "hugging_face", "service_settings": settings}
+    assert lab.es.put("/_inference/text_embedding/kibana-made", json=body).status_code == 200
+    assert main(["export", "--url", lab.es_url, "-o", str(project.stack_file), "--overwrite"]) == 0
+    capsys.readouterr()
+    project.set_secret("kibana-made.api_key", HF_KEY_ROTATED)
+
+    steps = project.preview_steps()
+    lab.clear_log()
+    up = project.up()
+
+    assert {name: step["op"] for name, step in steps.items()} == {"kibana-made": "create"}
+    assert "'kibana-made' already existed with the declared settings" in up.output
+    assert [c for c in lab.calls() if "kibana-made" in c] == [
+        "PUT /_inference/text_embedding/kibana-made",  # answered "already exists"
+        "GET /_inference/text_embedding/kibana-made",
+        "PUT /_inference/text_embedding/kibana-made/_update",  # the stack's key, written in
+    ]
+    assert lab.key_hash("kibana-made") == hashlib.sha256(HF_KEY_ROTATED.encode()).hexdigest()
     assert project.preview("--expect-no-changes", check=False).returncode == 0
 
 

@@ -28,6 +28,7 @@ LAYERS = [
     ("providers.schema", ["pulumi", "httpx", "yaml"]),
     ("providers.model", ["pulumi", "httpx", "yaml"]),
     ("providers.stack", ["pulumi", "httpx"]),
+    ("providers.export", ["pulumi", "httpx"]),
     ("providers.session", ["pulumi", "yaml"]),
     ("providers.cli", ["pulumi", "httpx"]),
 ]
