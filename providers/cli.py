@@ -73,16 +73,10 @@ def _export(args: argparse.Namespace) -> int:
 
     output = Path(args.output) if args.output else None
     if output is not None and output.exists() and not args.overwrite:
-        print(
-            f"es-inference export: {output} exists; pass --overwrite to replace it", file=sys.stderr
-        )
+        _say(f"{output} exists; pass --overwrite to replace it")
         return USAGE_ERROR
     if not args.url and not os.environ.get("ELASTICSEARCH_ENDPOINTS"):
-        print(
-            "es-inference export: which cluster? pass --url https://host:9200 or export "
-            "ELASTICSEARCH_ENDPOINTS",
-            file=sys.stderr,
-        )
+        _say("which cluster? pass --url https://host:9200 or export ELASTICSEARCH_ENDPOINTS")
         return USAGE_ERROR
     declared = {"endpoints": args.url} if args.url else {}
     try:
@@ -93,7 +87,7 @@ def _export(args: argparse.Namespace) -> int:
             version = client.get_cluster_version()
             endpoints = client.get_inference_endpoints()
     except ProviderError as exc:
-        print(f"es-inference export: {exc}", file=sys.stderr)
+        _say(str(exc))
         return 1
     exported = stack_document(endpoints, load_schemas(), list(args.url or []))
     text = render(exported, f"{', '.join(settings.endpoints)} (Elasticsearch {version})")
@@ -102,13 +96,10 @@ def _export(args: argparse.Namespace) -> int:
     else:
         output.write_text(text, encoding="utf-8")
     count = len(exported.document["endpoints"])
-    print(
-        f"es-inference export: {count} endpoint{'s' if count != 1 else ''} exported"
-        + (
-            f", {len(exported.skipped)} skipped (see the file's header)" if exported.skipped else ""
-        ),
-        file=sys.stderr,
+    skipped = (
+        f", {len(exported.skipped)} skipped (see the file's header)" if exported.skipped else ""
     )
+    _say(f"{count} endpoint{'s' if count != 1 else ''} exported{skipped}")
     return 0
 
 

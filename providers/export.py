@@ -4,7 +4,8 @@ Pulumi cannot import into dynamic providers (pulumi/pulumi#16175), so bringing e
 under management goes the other way: write the stack file from what Elasticsearch holds, set the
 secrets it references, and let `pulumi up` adopt each endpoint (its settings already match).
 
-``stack_document`` is pure; ``export`` reads the cluster with the provider's own client.
+``stack_document`` and ``render`` are pure; ``providers.cli`` reads the cluster with the provider's
+own client and writes the file.
 """
 
 from __future__ import annotations

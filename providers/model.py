@@ -181,6 +181,7 @@ def plan(
     """Compare the recorded outputs (``olds``) with the declared inputs (``news``)."""
     changes: list[Change] = []
     rules = schema.rules if schema is not None else {}
+    recorded, declared = options(olds), options(news)
     for key in IDENTITY:
         if is_unknown(news.get(key)) or olds.get(key) != news.get(key):
             changes.append(_classify(key, REPLACE, version, False))
@@ -205,7 +206,7 @@ def plan(
                 continue
             path = f"{group}.{name}"
             secret = rule is not None and rule.secret
-            if secret and want is not _MISSING and options(news)["secret_rotation"] == "update":
+            if secret and want is not _MISSING and declared["secret_rotation"] == "update":
                 changes.append(_rotate_in_place(path, version))
             elif want is _MISSING and group == "task_settings":
                 reason = "Elasticsearch merges task_settings, so a removed key needs a new endpoint"
@@ -224,7 +225,6 @@ def plan(
             lifecycle = _lifecycle(chunking_rule, "chunking_settings")
             changes.append(_classify("chunking_settings", lifecycle, version, False))
 
-    recorded, declared = options(olds), options(news)
     for name in OPTIONS:
         if recorded[name] != declared[name]:
             changes.append(Change(name, "state", "recorded in the stack's state only"))
