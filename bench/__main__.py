@@ -27,7 +27,7 @@ from bench import per_op, report, scale
 from bench.footprint import run_imports
 from bench.profiling import run_profiles
 from bench.servers import lab_processes
-from tests.support.lab import Lab
+from emulators.lab import Lab
 from tests.support.pulumi_cli import REPO, pulumi_bin_dir
 
 STARTED = time.monotonic()

@@ -20,9 +20,9 @@ import yaml
 from bench.footprint import import_env
 from bench.per_op import _Provider
 from bench.scale import stack_document
+from emulators.lab import Lab
 from providers.inference_endpoint import InferenceEndpointProvider
 from providers.stack import declared_force, load_stack
-from tests.support.lab import Lab
 from tests.support.provider_host import ProviderHost, serialized
 
 __all__ = ["by_package", "ours_top", "run_profiles"]

@@ -21,7 +21,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from tests.support.lab import HF_KEY, Lab
+from emulators.lab import HF_KEY, Lab
 from tests.support.pulumi_cli import PulumiProject, Result
 
 __all__ = ["KINDS", "PHASES", "run_scale", "stack_document"]

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.support.lab import HF_KEY, HF_KEY_ROTATED, Lab
+from emulators.lab import HF_KEY, HF_KEY_ROTATED, Lab
 
 __all__ = ["lab_processes"]
 

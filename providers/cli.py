@@ -138,7 +138,7 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--overwrite", action="store_true", help="replace an existing --output")
     export.set_defaults(func=_export)
 
-    from providers.emulator.commands import register
+    from emulators.commands import register
 
     register(commands)
     return parser

@@ -10,9 +10,9 @@ import hashlib
 
 import pytest
 
+from emulators.lab import HF_KEY, HF_KEY_ROTATED, Lab
 from providers.cli import main
 from tests.e2e.conftest import stack_document
-from tests.support.lab import HF_KEY, HF_KEY_ROTATED, Lab
 from tests.support.pulumi_cli import PulumiProject
 
 pytestmark = pytest.mark.e2e

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.lab import HF_KEY, HF_KEY_ROTATED, Lab
+from emulators.lab import HF_KEY, HF_KEY_ROTATED, Lab
 from tests.support.pulumi_cli import PulumiProject
 
 pytestmark = pytest.mark.e2e

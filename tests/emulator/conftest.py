@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from providers.emulator import ElasticsearchEmulator, HuggingFaceServer, RunningServer, serve
+from emulators import ElasticsearchEmulator, HuggingFaceServer, RunningServer, serve
 
 from ._helpers import HF_KEY
 

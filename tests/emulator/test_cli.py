@@ -14,14 +14,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from providers.emulator import ElasticsearchEmulator, serve
+from emulators import ElasticsearchEmulator, serve
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def launch(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "providers.emulator.commands", *args],
+        [sys.executable, "-m", "emulators.commands", *args],
         cwd=ROOT,
         env={**os.environ, **(env or {})},
         stdout=subprocess.PIPE,

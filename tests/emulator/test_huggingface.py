@@ -9,8 +9,8 @@ import math
 import httpx
 import pytest
 
-from providers.emulator import HuggingFaceServer, ModelUnavailable
-from providers.emulator.huggingface import HashEmbedder
+from emulators import HuggingFaceServer, ModelUnavailable
+from emulators.huggingface.inference_server import HashEmbedder
 
 from ._helpers import HF_KEY
 

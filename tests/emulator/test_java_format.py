@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from providers.emulator.java_format import java_double, java_hash_order, java_repr
+from emulators.elasticsearch.java_format import java_double, java_hash_order, java_repr
 
 
 def test_hash_order_follows_java_string_hash_codes() -> None:

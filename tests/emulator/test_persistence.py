@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from providers.emulator import ElasticsearchEmulator, serve
+from emulators import ElasticsearchEmulator, serve
 
 from ._helpers import HF_KEY, error_of, hf_body
 
@@ -617,7 +617,7 @@ def test_a_data_dir_that_cannot_be_created_fails_construction(tmp_path: Path) ->
 
 def launch(*args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "providers.emulator.commands", "emulator", "--port", "0", *args],
+        [sys.executable, "-m", "emulators.commands", "emulator", "--port", "0", *args],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -672,7 +672,7 @@ def test_the_emulator_command_refuses_a_corrupt_state_file(tmp_path: Path) -> No
 
 def test_the_emulator_help_documents_data_dir() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "providers.emulator.commands", "emulator", "--help"],
+        [sys.executable, "-m", "emulators.commands", "emulator", "--help"],
         cwd=ROOT,
         capture_output=True,
         text=True,

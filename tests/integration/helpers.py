@@ -15,9 +15,9 @@ from typing import Any
 import httpx
 import yaml
 
-from providers.emulator import ElasticsearchEmulator, HuggingFaceServer, serve
+from emulators import ElasticsearchEmulator, HuggingFaceServer, serve
+from emulators.lab import HF_KEY, HF_KEY_ROTATED, Lab
 from providers.inference_endpoint import InferenceEndpointProvider
-from tests.support.lab import HF_KEY, HF_KEY_ROTATED, Lab
 from tests.support.provider_host import ProviderHost, serialized
 
 __all__ = [

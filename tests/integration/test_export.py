@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from emulators.lab import HF_KEY
 from providers.cli import main
 from providers.stack import load_stack, stack_problems
 from tests.integration.helpers import RecordingLab
-from tests.support.lab import HF_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -37,7 +37,8 @@ from typing import Any
 import pytest
 from pulumi.runtime.proto import provider_pb2
 
-from providers.emulator import HuggingFaceServer, serve
+from emulators import HuggingFaceServer, serve
+from emulators.lab import HF_KEY, HF_KEY_ROTATED
 from tests.integration.helpers import (
     REVOKED_KEY,
     SECRETS,
@@ -52,7 +53,6 @@ from tests.integration.helpers import (
     rerank,
     rerank_outputs,
 )
-from tests.support.lab import HF_KEY, HF_KEY_ROTATED
 from tests.support.provider_host import HostError, ProviderHost
 
 DIFF_NONE = provider_pb2.DiffResponse.DIFF_NONE

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from pulumi.runtime.proto import provider_pb2
 
+from emulators.lab import HF_KEY, HF_KEY_ROTATED
 from tests.integration.helpers import (
     Hosts,
     RecordingLab,
@@ -30,7 +31,6 @@ from tests.integration.helpers import (
     rerank_outputs,
     write_stack,
 )
-from tests.support.lab import HF_KEY, HF_KEY_ROTATED
 from tests.support.provider_host import HostError, ProviderHost
 
 DIFF_NONE = provider_pb2.DiffResponse.DIFF_NONE

@@ -8,10 +8,10 @@ from typing import Any
 import httpx
 import pytest
 
+from emulators import ElasticsearchEmulator, HuggingFaceServer, serve
+from emulators.lab import HF_KEY, HF_KEY_ROTATED
 from providers.client import ElasticsearchClient
 from providers.connection import ConnectionSettings, RetryPolicy
-from providers.emulator import ElasticsearchEmulator, HuggingFaceServer, serve
-from tests.support.lab import HF_KEY, HF_KEY_ROTATED
 from tests.unit.helpers import NO_RETRY, ClientFactory
 
 

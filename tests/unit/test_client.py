@@ -18,9 +18,10 @@ from typing import Any
 import httpx
 import pytest
 
+from emulators import ElasticsearchEmulator, RunningServer, serve
+from emulators.lab import HF_KEY, HF_KEY_ROTATED, Lab
 from providers.client import USER_AGENT, ElasticsearchClient, scrub
 from providers.connection import ConnectionSettings, RetryPolicy, resolve_connection
-from providers.emulator import ElasticsearchEmulator, RunningServer, serve
 from providers.errors import (
     ElasticsearchError,
     ElasticsearchUnreachable,
@@ -30,7 +31,6 @@ from providers.errors import (
     ProviderError,
 )
 from providers.versions import Version
-from tests.support.lab import HF_KEY, HF_KEY_ROTATED, Lab
 from tests.unit.helpers import FAST_RETRY, NO_RETRY, ClientFactory
 
 ID = "hf-e5"

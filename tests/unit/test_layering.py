@@ -1,4 +1,10 @@
-"""One module per concern (STYLE 1): what each module may import, and explicit ``__all__``."""
+"""One module per concern (STYLE 1): what each module may import, and explicit ``__all__``.
+
+Two packages ship in the distribution: ``providers`` (the product) and ``emulators`` (the
+stand-ins for Elasticsearch and Hugging Face that the tests and the demo run against). The
+emulators must stay independent of the product to be a check on it, so the import rules hold
+both ways, over every module of each package, nested ones included.
+"""
 
 from __future__ import annotations
 
@@ -11,35 +17,40 @@ from pathlib import Path
 
 import pytest
 
+import emulators
 import providers
 
-PACKAGE = Path(providers.__file__).resolve().parent
-MODULES = sorted(
-    ".".join(("providers", *p.relative_to(PACKAGE).with_suffix("").parts)).removesuffix(".__init__")
-    for p in PACKAGE.rglob("*.py")
-)
-TOP_LEVEL = sorted(p for p in PACKAGE.glob("*.py"))
+
+def _modules(package: Path, name: str) -> list[str]:
+    return sorted(
+        ".".join((name, *p.relative_to(package).with_suffix("").parts)).removesuffix(".__init__")
+        for p in package.rglob("*.py")
+    )
+
+
+PROVIDERS = Path(providers.__file__).resolve().parent
+EMULATORS = Path(emulators.__file__).resolve().parent
+PROVIDER_MODULES = _modules(PROVIDERS, "providers")
+EMULATOR_MODULES = _modules(EMULATORS, "emulators")
+MODULES = PROVIDER_MODULES + EMULATOR_MODULES
 
 # (module, third-party packages that importing it must not load)
 LAYERS = [
-    ("providers.client", ["pulumi", "yaml", "jsonschema"]),
-    ("providers.errors", ["pulumi", "httpx", "yaml", "jsonschema"]),
-    ("providers.connection", ["pulumi", "httpx", "yaml"]),
-    ("providers.schema", ["pulumi", "httpx", "yaml"]),
-    ("providers.model", ["pulumi", "httpx", "yaml"]),
-    ("providers.stack", ["pulumi", "httpx"]),
-    ("providers.export", ["pulumi", "httpx"]),
-    ("providers.session", ["pulumi", "yaml"]),
-    ("providers.cli", ["pulumi", "httpx"]),
+    ("providers.client", ["pulumi", "yaml", "jsonschema", "emulators"]),
+    ("providers.errors", ["pulumi", "httpx", "yaml", "jsonschema", "emulators"]),
+    ("providers.connection", ["pulumi", "httpx", "yaml", "emulators"]),
+    ("providers.schema", ["pulumi", "httpx", "yaml", "emulators"]),
+    ("providers.model", ["pulumi", "httpx", "yaml", "emulators"]),
+    ("providers.stack", ["pulumi", "httpx", "emulators"]),
+    ("providers.export", ["pulumi", "httpx", "emulators"]),
+    ("providers.session", ["pulumi", "yaml", "emulators"]),
+    ("providers.cli", ["pulumi", "httpx", "emulators"]),
+    ("providers.inference_endpoint", ["emulators", "werkzeug"]),
+    *((m, ["providers", "pulumi"]) for m in EMULATOR_MODULES),
 ]
 
 
-@pytest.mark.parametrize(
-    ("module", "forbidden"),
-    LAYERS,
-    ids=[f"importing {m} loads none of {', '.join(f)}" for m, f in LAYERS],
-)
-def test_importing_a_module_loads_only_its_own_layer(module: str, forbidden: list[str]) -> None:
+def _loaded_by(module: str) -> set[str]:
     script = (
         "import json, sys\n"
         f"import {module}\n"
@@ -48,7 +59,16 @@ def test_importing_a_module_loads_only_its_own_layer(module: str, forbidden: lis
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
     )
-    loaded = set(json.loads(done.stdout))
+    return set(json.loads(done.stdout))
+
+
+@pytest.mark.parametrize(
+    ("module", "forbidden"),
+    LAYERS,
+    ids=[f"importing {m} loads none of {', '.join(f)}" for m, f in LAYERS],
+)
+def test_importing_a_module_loads_only_its_own_layer(module: str, forbidden: list[str]) -> None:
+    loaded = _loaded_by(module)
     assert module.split(".")[0] in loaded
     assert sorted(loaded & set(forbidden)) == []
 
@@ -63,28 +83,37 @@ def _imports(path: Path) -> set[str]:
     return found
 
 
-def _importers(prefix: str) -> list[str]:
+def _importers(package: Path, prefix: str) -> list[str]:
     return sorted(
-        p.name
-        for p in TOP_LEVEL
+        p.relative_to(package).as_posix()
+        for p in package.rglob("*.py")
         if any(name == prefix or name.startswith(prefix + ".") for name in _imports(p))
     )
 
 
 def test_only_the_client_imports_httpx() -> None:
-    assert _importers("httpx") == ["client.py"]
+    assert _importers(PROVIDERS, "httpx") == ["client.py"]
 
 
 def test_only_the_provider_module_imports_pulumi_dynamic() -> None:
-    assert _importers("pulumi.dynamic") == ["inference_endpoint.py"]
+    assert _importers(PROVIDERS, "pulumi.dynamic") == ["inference_endpoint.py"]
 
 
 def test_only_the_provider_and_the_program_import_pulumi() -> None:
-    assert _importers("pulumi") == ["inference_endpoint.py", "program.py"]
+    assert _importers(PROVIDERS, "pulumi") == ["inference_endpoint.py", "program.py"]
 
 
 def test_only_the_stack_module_imports_yaml() -> None:
-    assert _importers("yaml") == ["stack.py"]
+    assert _importers(PROVIDERS, "yaml") == ["stack.py"]
+
+
+def test_only_the_cli_entry_of_the_product_imports_the_emulators() -> None:
+    assert _importers(PROVIDERS, "emulators") == ["cli.py"]
+
+
+def test_the_emulators_never_import_the_product() -> None:
+    assert _importers(EMULATORS, "providers") == []
+    assert _importers(EMULATORS, "pulumi") == []
 
 
 def _defined(path: Path) -> set[str]:
@@ -101,17 +130,22 @@ def _defined(path: Path) -> set[str]:
 
 
 def _path(module: str) -> Path:
-    parts = module.split(".")[1:]
-    candidate = PACKAGE.joinpath(*parts).with_suffix(".py") if parts else PACKAGE / "__init__.py"
-    return candidate if candidate.is_file() else PACKAGE.joinpath(*parts, "__init__.py")
+    top, *parts = module.split(".")
+    package = PROVIDERS if top == "providers" else EMULATORS
+    candidate = package.joinpath(*parts).with_suffix(".py") if parts else package / "__init__.py"
+    return candidate if candidate.is_file() else package.joinpath(*parts, "__init__.py")
 
 
-def test_the_package_has_the_modules_these_tests_expect() -> None:
+def test_the_packages_have_the_modules_these_tests_expect() -> None:
     assert {
         "providers",
         "providers.client",
-        "providers.emulator",
-        "providers.emulator.serve",
+        "emulators",
+        "emulators.serve",
+        "emulators.elasticsearch.app",
+        "emulators.elasticsearch.services.hugging_face",
+        "emulators.huggingface.inference_server",
+        "emulators.lab",
     } <= set(MODULES)
 
 

@@ -16,8 +16,8 @@ from pulumi.dynamic import ConfigureRequest
 from pulumi.dynamic.config import Config
 from pulumi.dynamic.dynamic import serialize_provider
 
+from emulators.lab import lab_servers
 from providers.inference_endpoint import InferenceEndpointProvider
-from tests.support.lab import lab_servers
 
 SECRETS = {
     "es-inference:apiKey": "ES-API-KEY-SECRET-41c7",

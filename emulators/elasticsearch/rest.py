@@ -17,7 +17,7 @@ from typing import Any
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Request
 
-from .es_errors import EsError, PlainEsError, illegal_argument_exception, parse_exception
+from .errors import EsError, PlainEsError, illegal_argument_exception, parse_exception
 
 __all__ = [
     "GLOBAL_PARAMS",

@@ -21,8 +21,8 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from .admin import EmulatorApp, json_response
-from .faults import Fault, proxy_error_page
+from emulators.admin import EmulatorApp, json_response
+from emulators.faults import Fault, proxy_error_page
 
 __all__ = [
     "INVALID_CREDENTIALS",

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from .elasticsearch import ElasticsearchEmulator
-from .es_cluster import SKIP_VALIDATION_SETTING
-from .huggingface import HuggingFaceServer, ModelUnavailable
+from .elasticsearch.app import ElasticsearchEmulator
+from .elasticsearch.cluster import SKIP_VALIDATION_SETTING
+from .elasticsearch.versions import DEFAULT_ES_VERSION
+from .huggingface.inference_server import HuggingFaceServer, ModelUnavailable
 from .serve import RunningServer, serve
-from .versions import DEFAULT_ES_VERSION
 
 __all__ = [
     "DEFAULT_ES_VERSION",

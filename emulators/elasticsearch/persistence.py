@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .es_endpoints import StoredEndpoint
-from .es_hugging_face import EndpointConfig
+from .endpoints import StoredEndpoint
+from .services.hugging_face import EndpointConfig
 
 __all__ = [
     "FORMAT_VERSION",

@@ -54,9 +54,11 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from .admin import AdminHandler, EmulatorApp, json_response, mark_mutated
-from .es_cluster import ClusterState
-from .es_endpoints import (
+from emulators.admin import AdminHandler, EmulatorApp, json_response, mark_mutated
+from emulators.faults import Fault, proxy_error_page
+
+from .cluster import ClusterState
+from .endpoints import (
     StoredEndpoint,
     merge_patch,
     parse_task_type,
@@ -64,16 +66,10 @@ from .es_endpoints import (
     resolve_task_type,
     validate_id,
 )
-from .es_errors import EsError, PlainEsError, resource_not_found_exception, status_exception
-from .es_hugging_face import (
-    SERVICE,
-    EndpointConfig,
-    order_service_settings,
-    parse_request_config,
-    update_config,
-)
-from .es_persistence import StateEncoder, StateFile
-from .es_rest import (
+from .errors import EsError, PlainEsError, resource_not_found_exception, status_exception
+from .java_format import java_map_repr, java_repr, java_set_repr
+from .persistence import StateEncoder, StateFile
+from .rest import (
     Credentials,
     authenticate,
     check_content_type,
@@ -84,9 +80,14 @@ from .es_rest import (
     request_uri,
     required_content,
 )
-from .es_validation import LOOPBACK_HOSTS, ValidationSettings, validate_endpoint
-from .faults import Fault, proxy_error_page
-from .java_format import java_map_repr, java_repr, java_set_repr
+from .services.hugging_face import (
+    SERVICE,
+    EndpointConfig,
+    order_service_settings,
+    parse_request_config,
+    update_config,
+)
+from .validation import LOOPBACK_HOSTS, ValidationSettings, validate_endpoint
 from .versions import (
     DEFAULT_ES_VERSION,
     DELETE_DRY_RUN_AND_FORCE,

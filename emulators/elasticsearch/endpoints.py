@@ -11,9 +11,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .es_errors import action_request_validation_exception, status_exception
-from .es_hugging_face import EndpointConfig
+from .errors import action_request_validation_exception, status_exception
 from .java_format import java_repr
+from .services.hugging_face import EndpointConfig
 from .versions import DEFAULT_ENDPOINTS, DEFAULT_RERANK_ENDPOINT, EsVersion
 
 __all__ = [

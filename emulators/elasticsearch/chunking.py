@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from .es_errors import illegal_argument_exception
-from .es_settings import (
+from .errors import illegal_argument_exception
+from .java_format import java_hash_order, java_repr
+from .settings import (
     Problems,
     class_cast_exception,
     extract_optional_enum,
     remove_as_type,
 )
-from .java_format import java_hash_order, java_repr
 from .versions import (
     CHUNK_SIZE_CAP_REMOVED,
     CHUNKING_NONE_AND_RECURSIVE,

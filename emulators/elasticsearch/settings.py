@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .es_errors import EsError, status_exception, validation_exception
+from .errors import EsError, status_exception, validation_exception
 from .java_format import java_map_repr, java_repr
 from .versions import CONFIGURATION_WORDING, EsVersion
 

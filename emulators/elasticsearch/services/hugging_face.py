@@ -11,9 +11,9 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-from .es_chunking import parse_chunking_settings
-from .es_errors import status_exception
-from .es_settings import (
+from ..chunking import parse_chunking_settings
+from ..errors import status_exception
+from ..settings import (
     Problems,
     class_cast_exception,
     extract_optional_boolean,
@@ -26,7 +26,7 @@ from .es_settings import (
     remove_map_or_default_empty,
     unknown_settings_error,
 )
-from .versions import (
+from ..versions import (
     CHUNKING,
     HF_CHAT_AND_RERANK,
     HF_TEXT_EMBEDDING,

@@ -14,23 +14,24 @@ from typing import Any
 
 from werkzeug.wrappers import Request
 
-from .admin import mark_mutated
-from .es_errors import EsError, action_request_validation_exception, resource_not_found_exception
-from .es_resources import (
+from emulators.admin import mark_mutated
+
+from .errors import EsError, action_request_validation_exception, resource_not_found_exception
+from .java_format import java_hash_order, java_repr
+from .resources import (
     index_not_found,
     mapping_inference_ids,
     parse_pipeline,
     pipeline_model_ids,
     validate_index_name,
 )
-from .es_rest import (
+from .rest import (
     check_params,
     param_as_boolean,
     param_as_time,
     parse_json_object,
     required_content,
 )
-from .java_format import java_hash_order, java_repr
 
 __all__ = ["SKIP_VALIDATION_SETTING", "ClusterState"]
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from providers.emulator import ElasticsearchEmulator, HuggingFaceServer, serve
+from emulators import ElasticsearchEmulator, HuggingFaceServer, serve
 
 __all__ = ["HF_KEY", "HF_KEY_ROTATED", "Lab", "lab_servers"]
 
@@ -86,7 +86,7 @@ class Lab:
 
     # --- faults and out-of-band changes -------------------------------------------------------
     def fault(self, **spec: Any) -> None:
-        """Schedule a fault on the emulator (see providers.emulator.faults)."""
+        """Schedule a fault on the emulator (see emulators.faults)."""
         self.es.post("/_emulator/faults", json=spec).raise_for_status()
 
     def hf_fault(self, **spec: Any) -> None:

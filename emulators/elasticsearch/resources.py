@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from .es_errors import EsError
+from .errors import EsError
 
 __all__ = [
     "DEFAULT_SEMANTIC_TEXT_ENDPOINT",

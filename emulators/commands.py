@@ -14,10 +14,10 @@ import threading
 from types import FrameType
 from typing import Any
 
-from .elasticsearch import ElasticsearchEmulator
-from .huggingface import HuggingFaceServer, ModelUnavailable
+from .elasticsearch.app import ElasticsearchEmulator
+from .elasticsearch.versions import DEFAULT_ES_VERSION
+from .huggingface.inference_server import HuggingFaceServer, ModelUnavailable
 from .serve import serve
-from .versions import DEFAULT_ES_VERSION
 
 __all__ = ["ENV_PREFIX_ES", "HF_API_KEYS_ENV", "main", "register", "run_emulator", "run_hf_server"]
 
@@ -149,7 +149,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run one of the two subcommands on its own (as `python -m providers.emulator.commands`)."""
+    """Run one of the two subcommands on its own (as `python -m emulators.commands`)."""
     parser = argparse.ArgumentParser(prog="es-inference")
     register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)

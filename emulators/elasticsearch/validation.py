@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from .es_errors import EsError, status_exception
-from .es_hugging_face import EndpointConfig
+from .errors import EsError, status_exception
+from .services.hugging_face import EndpointConfig
 
 __all__ = [
     "LOOPBACK_HOSTS",
