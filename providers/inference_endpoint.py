@@ -71,6 +71,7 @@ _INPUTS = (
     "task_settings",
     "chunking_settings",
     "force",
+    "adopt",
     "secret_rotation",
 )
 
