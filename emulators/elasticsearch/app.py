@@ -2,26 +2,19 @@
 reference endpoints (ingest pipelines, `semantic_text` indexes) and cluster settings.
 
 Behaviour follows `shared/reference/es-inference-api.md`: processing order, status codes,
-error bodies, version gates. The `hugging_face` service is implemented; other services answer
-`Unknown service [x]`.
+error bodies, version gates. Each inference service is a module of `services/` (see its
+docstring); a service the registry lacks answers `Unknown service [x]`.
 
 Choices where the reference is unconfirmed:
 - "Model configuration contains settings …" until 9.1, "Configuration contains settings …" from
   9.2; chunking bound messages say "must be a greater/less than" until 9.1 and drop the "a"
   from 9.2 (with the removal of the 300 `max_chunk_size` cap).
-- HF `task_settings` on a non-rerank endpoint: before 8.19/9.1 the whole `task_settings` key is
-  an unknown setting; from then on only non-empty ones are (listing their keys).
-  `chunking_settings` on a non-text_embedding HF endpoint is an unknown setting.
 - `none` chunking ignores extra keys (the newest builder never calls `fromMap`).
 - A JSON value of the wrong kind where ES casts blindly (e.g. `service_settings: "x"`) is
   ES's 500 `class_cast_exception`. Invalid JSON is 400 `parse_exception` "Failed to parse
   content to map" caused by `json_parse_exception`.
-- Update, 8.17-9.3: `service_settings.api_key` replaces the secret (no `api_key` keeps it),
-  other service-settings keys and unknown task-settings keys are ignored, no validation call.
-  From 9.4: `rate_limit`, `api_key`, rerank `task_settings` and `chunking_settings` are
-  updatable; `url` and the other declared fields are accepted only with their current value,
-  otherwise (like unknown keys) they fail as "Configuration contains settings [{url=…}] unknown
-  to the [hugging_face] service"; a validation call runs unless nothing changed.
+- Update: the service decides what changes (see its module); from 9.4 a validation call runs
+  unless nothing changed.
   `/_inference/{id}/_update` fails with "Inference ID must be provided in the path" on 8.17.
   Update accepts `master_timeout` on every version; `timeout` from 9.5.
 - Not found on update: 404 "The inference endpoint [<id>] does not exist and cannot be updated".
@@ -29,7 +22,7 @@ Choices where the reference is unconfirmed:
   reserved inference endpoint.", checked after not-found and task-type checks.
 - Default endpoints: ELSER and E5 from 8.16, rerank-v1 from 8.18/9.0.
 - The validation call honours PUT's `timeout` when it is smaller than `validation_timeout`.
-  HF transport failures become `exception` "Http client failed to send request from inference
+  Transport failures become `exception` "Http client failed to send request from inference
   entity id [<id>]" caused by `connect_exception`/`socket_timeout_exception`; hosts outside
   `allowed_hosts` (loopback by default) are never contacted and fail like an unresolvable host.
 - POST to `/_inference/...` (perform inference) is not implemented and answers 405.
@@ -80,14 +73,9 @@ from .rest import (
     request_uri,
     required_content,
 )
-from .services.hugging_face import (
-    SERVICE,
-    EndpointConfig,
-    order_service_settings,
-    parse_request_config,
-    update_config,
-)
-from .validation import LOOPBACK_HOSTS, ValidationSettings, validate_endpoint
+from .services import SERVICES
+from .services.base import ABSENT, EndpointUpdate, InferenceService
+from .validation import LOOPBACK_HOSTS, ValidationSettings
 from .versions import (
     DEFAULT_ES_VERSION,
     DELETE_DRY_RUN_AND_FORCE,
@@ -385,31 +373,24 @@ class ElasticsearchEmulator(ClusterState, EmulatorApp):
             raise status_exception(
                 "Inference endpoint configuration is missing the [service] setting"
             )
-        if service != SERVICE:
+        implementation = SERVICES.get(service) if isinstance(service, str) else None
+        if implementation is None:
             raise status_exception(f"Unknown service [{java_repr(service)}]")
-        config = parse_request_config(body, task_type, self.version, inserted=inserted)
+        config = implementation.parse_request_config(
+            body, task_type, self.version, inserted=inserted
+        )
         if not self.skip_validation:
-            self._discover(inference_id, config, timeout)
+            config = implementation.validate(inference_id, config, self.validation, timeout)
         with self._lock:
             if inference_id in self._endpoints:
                 raise EsError(
                     "resource_already_exists_exception",
                     f"Inference endpoint [{inference_id}] already exists",
                 )
-            stored = StoredEndpoint(inference_id, SERVICE, config)
+            stored = StoredEndpoint(inference_id, implementation.name, config)
             self._endpoints[inference_id] = stored
             mark_mutated(request)
             return stored.public(), 200
-
-    def _discover(self, inference_id: str, config: EndpointConfig, timeout: float | None) -> None:
-        size = validate_endpoint(inference_id, config, self.validation, timeout=timeout)
-        if config.task_type == "text_embedding":
-            settings = config.service_settings
-            settings["dimensions"] = size
-            settings.setdefault("similarity", "cosine")
-            if settings["similarity"] is None:
-                settings["similarity"] = "cosine"
-            config.service_settings = order_service_settings(config.task_type, settings)
 
     def _delete_endpoint(self, request: Request, first: str, second: str | None) -> tuple[Any, int]:
         task_type, inference_id = self._target(first, second)
@@ -521,21 +502,16 @@ class ElasticsearchEmulator(ClusterState, EmulatorApp):
                         "Task type must match the task type of the existing endpoint"
                     )
             current = stored.config.copy()
-        extra = (
-            {"chunking_settings": parts["chunking_settings"]}
-            if "chunking_settings" in parts
-            else {}
-        )
-        new = update_config(
-            current,
+            implementation = self._service_of(stored)
+        update = EndpointUpdate(
             service_settings=parts.get("service_settings"),
             task_settings=parts.get("task_settings"),
-            version=self.version,
+            chunking_settings=parts.get("chunking_settings", ABSENT),
             full_update=full,
-            **extra,
         )
+        new = implementation.update_config(current, update, self.version)
         if full and new != current and not self.skip_validation:
-            self._discover(inference_id, new, timeout)
+            new = implementation.validate(inference_id, new, self.validation, timeout)
         with self._lock:
             stored = self._endpoints.get(inference_id)
             if stored is None:
@@ -546,6 +522,14 @@ class ElasticsearchEmulator(ClusterState, EmulatorApp):
                 stored.config = new
                 mark_mutated(request)
             return stored.public(), 200
+
+    @staticmethod
+    def _service_of(stored: StoredEndpoint) -> InferenceService:
+        implementation = SERVICES.get(stored.service)
+        if implementation is None:
+            # Only the admin API can store an endpoint of a service the emulator lacks.
+            raise status_exception(f"Unknown service [{stored.service}]")
+        return implementation
 
     # Admin API: the out-of-band view and edit tool.
 
@@ -601,9 +585,12 @@ class ElasticsearchEmulator(ClusterState, EmulatorApp):
                 return json_response({"error": f"no stored endpoint [{inference_id}]"}, 404)
             config = stored.config.copy()
             settings_patch = dict(patch.get("service_settings") or {})
-            api_key = settings_patch.pop("api_key", None)
-            if api_key is not None:
-                config.api_key = str(api_key)
+            implementation = SERVICES.get(stored.service)
+            secret_keys = implementation.secret_keys if implementation else ("api_key",)
+            for key in secret_keys:
+                secret = settings_patch.pop(key, None)
+                if secret is not None:
+                    config.secret_settings[key] = str(secret)
             merge_patch(config.service_settings, settings_patch)
             if "task_type" in patch:
                 config.task_type = str(patch["task_type"])

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .endpoints import StoredEndpoint
-from .services.hugging_face import EndpointConfig
+from .services.base import EndpointConfig
 
 __all__ = [
     "FORMAT_VERSION",
@@ -56,13 +56,20 @@ class _Malformed(Exception):
 
 def _encode_endpoint(endpoint: StoredEndpoint) -> str:
     config = endpoint.config
+    secrets = config.secret_settings
+    # Format 1 stored a lone `api_key`; services with other secrets add `secret_settings`.
+    secret_part = (
+        {"api_key": secrets["api_key"]}
+        if set(secrets) == {"api_key"}
+        else {"secret_settings": secrets}
+    )
     return json.dumps(
         {
             "inference_id": endpoint.inference_id,
             "service": endpoint.service,
             "task_type": config.task_type,
             "service_settings": config.service_settings,
-            "api_key": config.api_key,
+            **secret_part,
             "task_settings": config.task_settings,
             "chunking_settings": config.chunking_settings,
         },
@@ -146,10 +153,15 @@ def _objects(obj: dict[str, Any], key: str, where: str) -> dict[str, dict[str, A
 def _endpoint(raw: Any, where: str) -> StoredEndpoint:
     if not isinstance(raw, dict):
         raise _Malformed(f"{where} must be an object")
+    secrets = (
+        _get(raw, "secret_settings", dict, where)
+        if "secret_settings" in raw
+        else {"api_key": _get(raw, "api_key", str, where)}
+    )
     config = EndpointConfig(
         task_type=_get(raw, "task_type", str, where),
         service_settings=_get(raw, "service_settings", dict, where),
-        api_key=_get(raw, "api_key", str, where),
+        secret_settings=secrets,
         task_settings=_get(raw, "task_settings", dict, where),
         chunking_settings=_get(raw, "chunking_settings", (dict, type(None)), where),
     )
