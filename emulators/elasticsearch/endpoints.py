@@ -68,9 +68,12 @@ def preconfigured_endpoints(version: EsVersion) -> dict[str, dict[str, Any]]:
     return {d["inference_id"]: d for d in defaults}
 
 
-@dataclass
+@dataclass(frozen=True)
 class StoredEndpoint:
-    """An endpoint as the emulator stores it: id, service and parsed config (with the secret)."""
+    """An endpoint as the emulator stores it: id, service and parsed config (with the secret).
+
+    Frozen, and its config is never edited in place: a change stores a new record.
+    """
 
     inference_id: str
     service: str
