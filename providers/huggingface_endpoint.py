@@ -23,6 +23,7 @@ from pulumi.dynamic import (
     ResourceProvider,
     UpdateResult,
 )
+from pulumi.output import Unknown
 from pulumi.runtime.rpc import UNKNOWN
 
 from providers.errors import (
@@ -49,7 +50,8 @@ _OUTPUTS = ("url", "state", "message")
 
 
 def _is_unknown(value: object) -> bool:
-    return isinstance(value, str) and value == UNKNOWN
+    # The host deserializes unknowns as pulumi.output.Unknown (keep_unknowns), or the rpc sentinel.
+    return isinstance(value, Unknown) or (isinstance(value, str) and value == UNKNOWN)
 
 
 def _plain(value: Any) -> Any:
