@@ -130,7 +130,7 @@ def run_hf_endpoints(args: argparse.Namespace) -> int:
         if not accounts:
             raise ValueError(f"name at least one --account (or set {HF_ENDPOINTS_ACCOUNTS_ENV})")
         timing = Timing(args.pending, args.initializing, args.updating, args.cold_start)
-        app = EndpointsApi(accounts=accounts, timing=timing)
+        app = EndpointsApi(accounts=accounts, timing=timing, data_dir=args.data_dir)
         tls = _tls(args)
     except ValueError as exc:
         print(f"es-inference hf-endpoints: error: {exc}", file=sys.stderr)
@@ -205,6 +205,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     for name, default in (("pending", 0.5), ("initializing", 1.0), ("updating", 0.5)):
         hfe.add_argument(f"--{name}", type=float, default=default, help=f"seconds {name}")
     hfe.add_argument("--cold-start", type=float, default=0.5, help="seconds to wake from zero")
+    hfe.add_argument("--data-dir", metavar="DIR", help="keep the endpoints in DIR across restarts")
     hfe.set_defaults(func=run_hf_endpoints)
 
 

@@ -31,15 +31,21 @@ endpoint of the namespace on that instance type; the illustrative prices of ``DE
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import dataclasses
 import fnmatch
 import hashlib
+import json
+import os
 import re
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from werkzeug.exceptions import HTTPException
@@ -54,6 +60,7 @@ from .inference_server import HuggingFaceServer
 __all__ = [
     "DEFAULT_HARDWARE",
     "STATES",
+    "STATE_FILE",
     "EndpointsApi",
     "HubAccount",
     "Timing",
@@ -73,6 +80,7 @@ _TYPES = ("public", "protected", "authenticated", "private")
 # HF's UI rule for endpoint names (not in huggingface_hub): lowercase, digits and '-', ≤ 32.
 _NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
 _SERVED_PREFIX = "/_endpoints/"
+STATE_FILE = "hf-endpoints.json"
 INVALID_TOKEN = "Invalid credentials in Authorization header"
 
 
@@ -270,6 +278,7 @@ class EndpointsApi(EmulatorApp):
         hardware: list[dict[str, Any]] | None = None,
         inference: HuggingFaceServer | None = None,
         clock: Callable[[], float] = time.time,
+        data_dir: str | None = None,
     ) -> None:
         self.accounts = dict(accounts)
         self.timing = timing or Timing()
@@ -282,6 +291,9 @@ class EndpointsApi(EmulatorApp):
         self._endpoints: dict[tuple[str, str], _Endpoint] = {}
         self._build_faults: list[_BuildFault] = []
         self._created = 0
+        self._state_file = Path(data_dir) / STATE_FILE if data_dir else None
+        if self._state_file is not None:
+            self._load(self._state_file)
         self._routes = Map(
             [
                 Rule("/api/whoami-v2", endpoint="whoami", methods=["GET"]),
@@ -302,6 +314,42 @@ class EndpointsApi(EmulatorApp):
             strict_slashes=False,
         )
         super().__init__()
+
+    # --- persistence (--data-dir): endpoints survive a restart, as they do on HF ---------------
+    def _load(self, path: Path) -> None:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"cannot load the endpoints from {path}: {exc}") from exc
+        for raw in document.get("endpoints", []):
+            raw["schedule"] = [tuple(step) for step in raw.get("schedule", [])]
+            endpoint = _Endpoint(**raw)
+            self._endpoints[(endpoint.namespace, endpoint.name)] = endpoint
+        self._created = int(document.get("created", 0))
+
+    def state_changed(self) -> None:
+        """Rewrite the state file atomically (0600: it holds the endpoints' secrets)."""
+        if self._state_file is None:
+            return
+        with self._lock:
+            text = json.dumps(
+                {
+                    "created": self._created,
+                    "endpoints": [dataclasses.asdict(e) for e in self._endpoints.values()],
+                }
+            )
+        fd, temp = tempfile.mkstemp(prefix=".hf-", suffix=".tmp", dir=self._state_file.parent)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(text.encode("utf-8"))
+            os.replace(temp, self._state_file)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+            raise
 
     # --- admin API -----------------------------------------------------------------------------
     def admin_routes(self) -> list[tuple[Rule, AdminHandler]]:

@@ -263,3 +263,19 @@ def test_list_whoami_delete_and_scripted_429(api: httpx.Client) -> None:
     assert (limited.status_code, limited.headers["Retry-After"]) == (429, "1")
     assert api.delete("/v2/endpoint/acme/minilm", headers=AUTH).status_code == 200
     assert api.get("/v2/endpoint/acme", headers=AUTH).json() == {"items": []}
+
+
+def test_with_a_data_dir_endpoints_and_their_urls_survive_a_restart(tmp_path: Any) -> None:
+    accounts = {TOKEN: HubAccount("alice", ("acme",))}
+    with serve(EndpointsApi(accounts=accounts, timing=FAST, data_dir=str(tmp_path))) as server:
+        with httpx.Client(base_url=server.url, timeout=10) as api:
+            api.post("/v2/endpoint/acme", json=body(), headers=AUTH).raise_for_status()
+            before = wait_for(api, "minilm", "running")
+        port = server.port
+    assert oct((tmp_path / "hf-endpoints.json").stat().st_mode & 0o777) == "0o600"
+    again = EndpointsApi(accounts=accounts, timing=FAST, data_dir=str(tmp_path))
+    with serve(again, "127.0.0.1", port) as server, httpx.Client(base_url=server.url) as api:
+        after = api.get("/v2/endpoint/acme/minilm", headers=AUTH).json()
+        assert after["status"]["url"] == before["status"]["url"]
+        assert after["status"]["state"] == "running"
+        assert httpx.post(after["status"]["url"], json={"inputs": ["x"]}, headers=AUTH).is_success
