@@ -6,6 +6,7 @@ admin API is used for what a real cluster cannot do (request log, faults, out-of
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
@@ -26,13 +27,20 @@ HF_NAMESPACE = "lab-org"
 class Lab:
     """Handles on a running emulator (``es``) and Hugging Face server (``hf``)."""
 
-    def __init__(self, es_url: str, hf_url: str, endpoints_url: str | None = None) -> None:
+    def __init__(
+        self,
+        es_url: str,
+        hf_url: str,
+        endpoints_url: str | None = None,
+        *,
+        verify: ssl.SSLContext | bool = True,
+    ) -> None:
         self.es_url = es_url
         self.hf_url = hf_url
         self.endpoints_url = endpoints_url
-        self.es = httpx.Client(base_url=es_url, timeout=30)
-        self.hf = httpx.Client(base_url=hf_url, timeout=30)
-        self.hfe = httpx.Client(base_url=endpoints_url or hf_url, timeout=30)
+        self.es = httpx.Client(base_url=es_url, timeout=30, verify=verify)
+        self.hf = httpx.Client(base_url=hf_url, timeout=30, verify=verify)
+        self.hfe = httpx.Client(base_url=endpoints_url or hf_url, timeout=30, verify=verify)
 
     def close(self) -> None:
         """Close the control clients."""
