@@ -1,0 +1,173 @@
+"""The pipeline commands of ``es-inference``: ``summary``, ``check`` and ``smoke``.
+
+Each reads stack files and talks to the cluster named by the stack file's ``elasticsearch:`` block
+and the ``ELASTICSEARCH_*`` environment (Pulumi config is not read here: a pipeline sets the
+environment from its secret store). Each prints Markdown or text for people and JSON for tools, and
+exits with a code from its module's ``EXIT_CODES``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from providers.client import ElasticsearchClient
+    from providers.stack import StackDeclaration
+
+__all__ = ["register"]
+
+USAGE_ERROR = 2
+
+
+def _say(command: str, message: str) -> None:
+    print(f"es-inference {command}: {message}", file=sys.stderr)
+
+
+def _stack_path(stack: str | None, stack_file: str | None) -> Path | None:
+    if stack_file:
+        return Path(stack_file)
+    return Path("stacks") / f"{stack}.yaml" if stack else None
+
+
+@contextmanager
+def _client(declaration: StackDeclaration, command: str) -> Iterator[ElasticsearchClient]:
+    """A client for the stack's cluster; raises ProviderError when it cannot be named."""
+    from providers.client import ElasticsearchClient
+    from providers.connection import resolve_connection
+
+    settings = resolve_connection(
+        declaration.elasticsearch,
+        config={},
+        env=os.environ,
+        project=os.environ.get("PULUMI_PROJECT", "es-inference"),
+        stack_file=declaration.source,
+    )
+    with ElasticsearchClient(settings, on_retry=lambda m: _say(command, m)) as client:
+        yield client
+
+
+def _references(
+    client: ElasticsearchClient, task_type: str, inference_id: str
+) -> tuple[list[str], list[str]]:
+    """What uses an endpoint, asked as the provider's delete asks: ``DELETE …?dry_run=true``."""
+    found = client.delete_inference_endpoint(task_type, inference_id, dry_run=True) or {}
+    return list(found.get("pipelines") or []), list(found.get("indexes") or [])
+
+
+def _summary(args: argparse.Namespace) -> int:
+    from providers.errors import ProviderError
+    from providers.schema import load_schemas
+    from providers.stack import declared_force, load_stack, stack_problems
+    from providers.summary import EXIT_CODES, render_json, render_markdown, summarize
+    from providers.versions import Version
+
+    text = sys.stdin.read() if args.preview == "-" else None
+    if text is None:
+        try:
+            text = Path(args.preview).read_text(encoding="utf-8")
+        except OSError as exc:
+            _say("summary", f"{args.preview}: cannot be read ({exc.strerror or exc})")
+            return EXIT_CODES["error"]
+    try:
+        document = json.loads(text)
+        if not isinstance(document, dict):
+            raise ValueError("not a JSON object")
+    except ValueError as exc:
+        _say(
+            "summary",
+            f"{args.preview}: not the output of `pulumi preview --json` ({exc}); "
+            "did the preview itself fail before printing?",
+        )
+        return EXIT_CODES["error"]
+    urns = [str(s.get("urn", "")) for s in document.get("steps") or []]
+    stack = args.stack or next(
+        (u.removeprefix("urn:pulumi:").split("::", 1)[0] for u in urns if u), "unknown"
+    )
+    path = _stack_path(stack, args.stack_file)
+    invalid: list[str] = []
+    declaration = None
+    if path is not None and path.is_file():
+        invalid = [f"{path}: {p}" for p in stack_problems(path, str(path))]
+        if not invalid:
+            declaration = load_stack(path, str(path))
+    elif args.stack or args.stack_file:
+        _say("summary", f"{path}: no such file")
+        return USAGE_ERROR
+
+    touches = any(
+        str(step.get("op"))
+        in ("create", "replace", "delete", "create-replacement", "delete-replaced")
+        and str((step.get("newState") or step.get("oldState") or {}).get("type", "")).endswith(
+            "elasticsearch:InferenceEndpoint"
+        )
+        for step in document.get("steps") or []
+    )
+    with ExitStack() as resources:
+        client: ElasticsearchClient | None = None
+        version: Version | None = None
+        unreachable = f"no valid stack file names {stack}'s cluster"
+        if declaration is not None and touches and not args.no_references:
+            try:
+                client = resources.enter_context(_client(declaration, "summary"))
+                version = client.get_cluster_version()
+            except ProviderError as exc:
+                client, unreachable = None, str(exc)
+
+        def references(task_type: str, inference_id: str) -> tuple[list[str], list[str]]:
+            if client is None:
+                raise ProviderError(unreachable)
+            return _references(client, task_type, inference_id)
+
+        summary = summarize(
+            document,
+            stack=stack,
+            schemas=load_schemas(),
+            declared_force=(lambda i: declared_force(path, i)) if path else (lambda _: False),
+            references=None if args.no_references else references,
+            cluster_version=version,
+            invalid=invalid,
+        )
+    if args.format == "json":
+        print(json.dumps(render_json(summary), indent=2))
+    else:
+        print(render_markdown(summary))
+    return summary.exit_code
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``summary``, ``check`` and ``smoke`` to the ``es-inference`` command."""
+    summary = commands.add_parser(
+        "summary",
+        help="summarize `pulumi preview --json` per endpoint, for a change request "
+        "(exit 0 no change, 1 invalid, 3 changes, 4 blocked, 5 error)",
+        description="Read the output of `pulumi preview --json` and print one row per inference "
+        "endpoint: the action, the fields that change and why, what blocks it (the ingest "
+        "pipelines and semantic_text indexes that use an endpoint to be deleted or replaced, "
+        "unless force), and version notes. Markdown for a CI comment, JSON for tools. Exit "
+        "codes: 0 no change, 1 the stack file is invalid, 2 usage error, 3 changes, 4 blocked, "
+        "5 error (the preview failed, or references could not be checked).",
+    )
+    summary.add_argument(
+        "--preview",
+        default="-",
+        metavar="FILE",
+        help="the `pulumi preview --json` output (default: standard input)",
+    )
+    summary.add_argument("--stack", metavar="NAME", help="the stack (default: from the preview)")
+    summary.add_argument(
+        "--stack-file", metavar="FILE", help="the stack file (default: stacks/<stack>.yaml)"
+    )
+    summary.add_argument("--format", choices=["md", "json"], default="md")
+    summary.add_argument(
+        "--no-references",
+        action="store_true",
+        help="do not ask the cluster what uses endpoints to be deleted or replaced",
+    )
+    summary.set_defaults(func=_summary)
