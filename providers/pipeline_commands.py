@@ -9,6 +9,7 @@ exits with a code from its module's ``EXIT_CODES``.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -141,6 +142,117 @@ def _summary(args: argparse.Namespace) -> int:
     return summary.exit_code
 
 
+def _check(args: argparse.Namespace) -> int:
+    from providers.connection import resolve_connection
+    from providers.drift import EXIT_CODES, Report, compare, worst
+    from providers.errors import ProviderError
+    from providers.schema import load_schemas
+    from providers.stack import load_stack, stack_problems
+
+    folder = Path(args.stacks_dir)
+    files = sorted(folder.glob("*.yaml"))
+    if args.stack and folder / f"{args.stack}.yaml" not in files:
+        _say("check", f"{folder / (args.stack + '.yaml')}: no such file")
+        return USAGE_ERROR
+    if not files:
+        _say("check", f"no {folder}/*.yaml here; pass --stacks-dir")
+        return USAGE_ERROR
+    invalid = [f"{path}: {p}" for path in files for p in stack_problems(path, str(path))]
+    reports: list[Report] = []
+    if invalid:
+        reports.append(Report("", "", invalid=invalid))
+    else:
+        by_cluster: dict[tuple[str, ...], list[StackDeclaration]] = {}
+        unresolved: list[str] = []
+        for path in files:
+            declaration = load_stack(path, str(path))
+            try:
+                settings = resolve_connection(
+                    declaration.elasticsearch,
+                    config={},
+                    env=os.environ,
+                    project=os.environ.get("PULUMI_PROJECT", "es-inference"),
+                    stack_file=declaration.source,
+                )
+            except ProviderError as exc:
+                if not args.stack or path.stem == args.stack:
+                    unresolved.append(str(exc))
+                continue
+            by_cluster.setdefault(settings.endpoints, []).append(declaration)
+        if unresolved:
+            reports.append(Report("", "", errors=unresolved))
+        for cluster, declarations in by_cluster.items():
+            sources = [d.source for d in declarations]
+            checked = [s for s in sources if not args.stack or Path(s).stem == args.stack]
+            if not checked:
+                continue
+            try:
+                with _client(declarations[0], "check") as client:
+                    version = client.get_cluster_version()
+                    live = client.get_inference_endpoints()
+                    findings = compare(
+                        {d.source: d.endpoints for d in declarations},
+                        live,
+                        load_schemas(),
+                        version,
+                        checked=checked,
+                        references=functools.partial(_references, client),
+                    )
+            except ProviderError as exc:
+                reports.append(Report(", ".join(cluster), "", errors=[str(exc)]))
+                continue
+            reports.append(Report(", ".join(cluster), str(version), findings))
+    status = worst(r.status for r in reports)
+    if args.format == "json":
+        document = {
+            "status": status,
+            "exit_code": EXIT_CODES[status],
+            "clusters": [
+                {
+                    "cluster": r.cluster,
+                    "elasticsearch_version": r.version,
+                    "status": r.status,
+                    "endpoints": [
+                        {
+                            "inference_id": f.inference_id,
+                            "finding": f.kind,
+                            "task_type": f.task_type,
+                            "service": f.service,
+                            "stack_file": f.stack_file or None,
+                            "changes": [
+                                {"field": c.path, "effect": c.action, "reason": c.reason}
+                                for c in f.changes
+                            ],
+                            "used_by": None
+                            if f.pipelines is None
+                            else {"pipelines": f.pipelines, "indexes": f.indexes or []},
+                            "message": f.describe(),
+                        }
+                        for f in r.findings
+                    ],
+                    "invalid": r.invalid,
+                    "errors": r.errors,
+                }
+                for r in reports
+            ],
+        }
+        print(json.dumps(document, indent=2))
+        return EXIT_CODES[status]
+    for report in reports:
+        for line in [*report.invalid, *report.errors]:
+            print(line)
+        if report.cluster:
+            print(f"{report.cluster} (Elasticsearch {report.version or 'unknown'}):")
+        for finding in report.findings:
+            if finding.kind != "in_sync" or args.verbose:
+                print(f"  {finding.kind.replace('_', ' '):<10} {finding.describe()}")
+        in_sync = sum(1 for f in report.findings if f.kind == "in_sync")
+        if report.cluster and not report.errors:
+            print(f"  {in_sync} endpoint{'s' if in_sync != 1 else ''} in sync")
+    _say("check", status.replace("_", " "))
+    return EXIT_CODES[status]
+
+
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``summary``, ``check`` and ``smoke`` to the ``es-inference`` command."""
     summary = commands.add_parser(
@@ -171,3 +283,24 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="do not ask the cluster what uses endpoints to be deleted or replaced",
     )
     summary.set_defaults(func=_summary)
+
+    check = commands.add_parser(
+        "check",
+        help="compare stack files with the cluster: drift, missing and undeclared endpoints "
+        "(exit 0 in sync, 1 invalid, 3 drift, 4 undeclared only, 5 error)",
+        description="Read every endpoint of each cluster the stack files name (one GET "
+        "_inference/_all) and report drift (what `pulumi up` would change), declared endpoints "
+        "that are missing, and endpoints no stack file declares, with the pipelines and indexes "
+        "that use them. For a scheduled job. Exit codes: 0 in sync, 1 a stack file is invalid, "
+        "2 usage error, 3 drift or missing endpoints, 4 only undeclared endpoints, 5 error.",
+    )
+    check.add_argument(
+        "--stack",
+        metavar="NAME",
+        help="check only stacks/NAME.yaml for drift (every stack "
+        "file still counts for what is undeclared)",
+    )
+    check.add_argument("--stacks-dir", default="stacks", metavar="DIR", help="default: stacks")
+    check.add_argument("--format", choices=["text", "json"], default="text")
+    check.add_argument("--verbose", "-v", action="store_true", help="list endpoints in sync too")
+    check.set_defaults(func=_check)
