@@ -253,6 +253,109 @@ def _check(args: argparse.Namespace) -> int:
     return EXIT_CODES[status]
 
 
+def _smoke(args: argparse.Namespace) -> int:
+    from providers.errors import ElasticsearchError, ElasticsearchUnreachable, ProviderError
+    from providers.smoke import (
+        EXIT_CODES,
+        Outcome,
+        answer_problems,
+        call_for,
+        changed_endpoints,
+        expected_dimensions,
+    )
+    from providers.smoke import (
+        Status as SmokeStatus,
+    )
+    from providers.stack import load_stack, stack_problems
+
+    path = _stack_path(args.stack, args.stack_file)
+    if path is None or not path.is_file():
+        _say("smoke", f"{path or 'which stack?'}: no such file; pass --stack NAME or --stack-file")
+        return USAGE_ERROR
+    invalid = stack_problems(path, str(path))
+    if invalid:
+        for problem in invalid:
+            print(f"{path}: {problem}")
+        return EXIT_CODES["invalid"]
+    declaration = load_stack(path, str(path))
+    wanted = [
+        e
+        for e in declaration.endpoints
+        if (e.smoke_test if e.smoke_test is not None else declaration.smoke_test or args.all)
+    ]
+    if args.changes:
+        try:
+            changed = changed_endpoints(Path(args.changes).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            _say("smoke", f"{args.changes}: not the output of `pulumi up --json` ({exc})")
+            return EXIT_CODES["error"]
+        wanted = [e for e in wanted if e.inference_id in changed]
+    outcomes: list[Outcome] = []
+    try:
+        with _client(declaration, "smoke") as client:
+            mapping = client.get_mapping() if wanted else {}
+            for endpoint in wanted:
+                live = client.get_inference_endpoint(endpoint.task_type, endpoint.inference_id)
+                if live is None:
+                    gone = ["not on the cluster (did pulumi up fail?)"]
+                    outcomes.append(Outcome(endpoint.inference_id, endpoint.task_type, gone))
+                    continue
+                call = call_for(endpoint.task_type)
+                expected = expected_dimensions(endpoint.inference_id, live, mapping)
+                try:
+                    answer = client.perform_inference(
+                        endpoint.task_type, endpoint.inference_id, call.body, stream=call.stream
+                    )
+                except ElasticsearchUnreachable:
+                    raise
+                except ElasticsearchError as exc:
+                    outcomes.append(Outcome(endpoint.inference_id, endpoint.task_type, [str(exc)]))
+                    continue
+                problems = answer_problems(
+                    endpoint.task_type,
+                    answer,
+                    expected=expected,
+                    task_settings=live.get("task_settings") or {},
+                )
+                checked = [f"{size} dimensions ({where})" for where, size in expected]
+                outcomes.append(
+                    Outcome(endpoint.inference_id, endpoint.task_type, problems, checked)
+                )
+    except ProviderError as exc:
+        _say("smoke", str(exc))
+        return EXIT_CODES["error"]
+    status: SmokeStatus = "failed" if any(not o.passed for o in outcomes) else "passed"
+    if args.format == "json":
+        document = {
+            "status": status,
+            "exit_code": EXIT_CODES[status],
+            "endpoints": [
+                {
+                    "inference_id": o.inference_id,
+                    "task_type": o.task_type,
+                    "passed": o.passed,
+                    "problems": o.problems,
+                    "checked": o.checked,
+                }
+                for o in outcomes
+            ],
+        }
+        print(json.dumps(document, indent=2))
+    else:
+        for o in outcomes:
+            if o.passed:
+                extra = f": {', '.join(o.checked)}" if o.checked else ""
+                print(f"ok     {o.inference_id} ({o.task_type}){extra}")
+            else:
+                print(f"FAILED {o.inference_id} ({o.task_type}): {'; '.join(o.problems)}")
+        if not outcomes:
+            _say("smoke", "no endpoint to test (none changed, or smoke_test is off)")
+        else:
+            failed = sum(1 for o in outcomes if not o.passed)
+            _say("smoke", f"{len(outcomes) - failed} passed, {failed} failed")
+    return EXIT_CODES[status]
+
+
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``summary``, ``check`` and ``smoke`` to the ``es-inference`` command."""
     summary = commands.add_parser(
@@ -304,3 +407,29 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     check.add_argument("--format", choices=["text", "json"], default="text")
     check.add_argument("--verbose", "-v", action="store_true", help="list endpoints in sync too")
     check.set_defaults(func=_check)
+
+    smoke = commands.add_parser(
+        "smoke",
+        help="after pulumi up, call each endpoint for real and check its answer "
+        "(exit 0 passed, 1 invalid, 3 failed, 5 error)",
+        description="Call each endpoint of the stack whose smoke_test is on (POST "
+        "_inference/<task_type>/<id> with a tiny input; chat_completion through _stream) and "
+        "check the answer: embedding size equal to the endpoint's dimensions and to the "
+        "model_settings of every semantic_text field that uses it, ranked documents for rerank, "
+        "text for completion and chat_completion. Exit codes: 0 passed (or nothing to test), 1 "
+        "the stack file is invalid, 2 usage error, 3 an endpoint failed, 5 error.",
+    )
+    smoke.add_argument("--stack", metavar="NAME", help="test stacks/NAME.yaml")
+    smoke.add_argument("--stack-file", metavar="FILE", help="test this stack file")
+    smoke.add_argument(
+        "--changes",
+        metavar="FILE",
+        help="only the endpoints that the `pulumi up --json` output in FILE created or changed",
+    )
+    smoke.add_argument(
+        "--all",
+        action="store_true",
+        help="every endpoint, unless it sets smoke_test: false (default: those with it on)",
+    )
+    smoke.add_argument("--format", choices=["text", "json"], default="text")
+    smoke.set_defaults(func=_smoke)

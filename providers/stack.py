@@ -61,6 +61,7 @@ class EndpointDeclaration:
     chunking_settings: dict[str, Any] | None = None
     force: bool = False
     secret_rotation: str = "replace"
+    smoke_test: bool | None = None  # read by `es-inference smoke` only; None: the stack's
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ class StackDeclaration:
     source: str
     elasticsearch: dict[str, Any] = field(default_factory=dict)
     endpoints: list[EndpointDeclaration] = field(default_factory=list)
+    smoke_test: bool = False
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -193,6 +195,8 @@ def _check_endpoint(
         )
         return None
     checked = _deep_copy(entry)
+    # A stack-file option for `es-inference smoke`; the stack schema checked it, no service has it.
+    smoke_test = checked.pop("smoke_test", None)
     references: dict[PathKey, SecretReference] = {}
     for path in schema.secret_paths:
         raw = _get(entry, path)
@@ -235,6 +239,7 @@ def _check_endpoint(
         chunking_settings=checked.get("chunking_settings"),
         force=bool(checked.get("force", False)),
         secret_rotation=str(checked.get("secret_rotation", "replace")),
+        smoke_test=smoke_test if isinstance(smoke_test, bool) else None,
     )
 
 
@@ -314,7 +319,8 @@ def load_stack(path: Path, source: str | None = None) -> StackDeclaration:
         raise DeclarationError(shown, [f"{shown}: nested too deeply to validate"]) from None
     if problems:
         raise DeclarationError(shown, [f"{shown}: {p}" for p in problems])
-    return StackDeclaration(source=shown, elasticsearch=elasticsearch, endpoints=endpoints)
+    smoke_test = isinstance(document, dict) and document.get("smoke_test") is True
+    return StackDeclaration(shown, elasticsearch, endpoints, smoke_test)
 
 
 def declared_force(path: Path, inference_id: str) -> bool:
