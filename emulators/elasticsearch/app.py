@@ -32,7 +32,8 @@ Choices where the reference is unconfirmed:
   HF transport failures become `exception` "Http client failed to send request from inference
   entity id [<id>]" caused by `connect_exception`/`socket_timeout_exception`; hosts outside
   `allowed_hosts` (loopback by default) are never contacted and fail like an unresolvable host.
-- POST to `/_inference/...` (perform inference) is not implemented and answers 405.
+- POST to `/_inference/...` performs inference for `hugging_face` endpoints
+  (`services/hugging_face_infer.py`); `…/_stream` only for chat_completion.
 
 With `data_dir`, the cluster state survives restarts in `<data_dir>/state.json` (see
 `es_persistence`): loaded at construction, saved after every request that changed it, after an
@@ -87,6 +88,7 @@ from .services.hugging_face import (
     parse_request_config,
     update_config,
 )
+from .services.hugging_face_infer import infer, stream_chat
 from .validation import LOOPBACK_HOSTS, ValidationSettings, validate_endpoint
 from .versions import (
     DEFAULT_ES_VERSION,
@@ -186,6 +188,7 @@ class ElasticsearchEmulator(ClusterState, EmulatorApp):
                 endpoint="pipeline",
                 methods=["GET", "PUT", "DELETE"],
             ),
+            Rule("/_mapping", endpoint="all_mappings", methods=["GET"]),
             Rule("/<index>", endpoint="index", methods=["GET", "PUT", "DELETE"]),
             Rule("/<index>/_mapping", endpoint="mapping", methods=["GET"]),
         ]
@@ -193,6 +196,12 @@ class ElasticsearchEmulator(ClusterState, EmulatorApp):
         if TASK_TYPE_OPTIONAL_IN_URL(self.version):
             one_segment.append("PUT")
         rules.append(Rule("/_inference/<first>", endpoint="inference", methods=one_segment))
+        rules += [
+            Rule("/_inference/<first>", endpoint="perform", methods=["POST"]),
+            Rule("/_inference/<first>/<second>", endpoint="perform", methods=["POST"]),
+            Rule("/_inference/<first>/_stream", endpoint="stream", methods=["POST"]),
+            Rule("/_inference/<first>/<second>/_stream", endpoint="stream", methods=["POST"]),
+        ]
         if UPDATE_API(self.version):
             rules += [
                 Rule("/_inference/<first>/_update", endpoint="update", methods=["PUT"]),
@@ -228,6 +237,8 @@ class ElasticsearchEmulator(ClusterState, EmulatorApp):
             check_content_type(request)
             handler: Handler = getattr(self, f"_{endpoint}")
             payload, status = handler(request, **args)
+            if isinstance(payload, Response):
+                return payload
             return self._respond(request, payload, status)
         except EsError as exc:
             headers = [("WWW-Authenticate", h) for h in exc.auth_headers]
@@ -352,6 +363,59 @@ class ElasticsearchEmulator(ClusterState, EmulatorApp):
             self._check_task_type(task_type, endpoint["task_type"])
             found = [endpoint]
         return {"endpoints": sorted(found, key=lambda e: str(e["inference_id"]))}, 200
+
+    def _inference_target(self, first: str, second: str | None) -> tuple[str, StoredEndpoint]:
+        task_type, inference_id = self._target(first, second)
+        with self._lock:
+            stored = copy.deepcopy(self._endpoints.get(inference_id))
+        if stored is None:
+            raise resource_not_found_exception(f"Inference endpoint not found [{inference_id}]")
+        if task_type not in ("any", stored.config.task_type):
+            raise status_exception(
+                f"Incompatible task_type, the requested type [{task_type}] does not match the"
+                f" model type [{stored.config.task_type}]"
+            )
+        return inference_id, stored
+
+    def _perform(self, request: Request, first: str, second: str | None = None) -> tuple[Any, int]:
+        check_params(request.path, request.args, ("timeout",), _PATH_PARAMS)
+        inference_id, stored = self._inference_target(first, second)
+        config = stored.config
+        result = infer(
+            inference_id,
+            config.task_type,
+            config.service_settings,
+            config.task_settings,
+            config.api_key,
+            parse_json_object(required_content(request)),
+            self.validation,
+        )
+        return result, 200
+
+    def _stream(self, request: Request, first: str, second: str | None = None) -> tuple[Any, int]:
+        check_params(request.path, request.args, ("timeout",), _PATH_PARAMS)
+        inference_id, stored = self._inference_target(first, second)
+        config = stored.config
+        if config.task_type != "chat_completion":
+            raise status_exception(
+                f"Streaming is not allowed for service [{SERVICE}] and task"
+                f" [{config.task_type}]. Supported tasks: [chat_completion]",
+                status=405,
+            )
+        chunks = stream_chat(
+            inference_id,
+            config.service_settings,
+            config.api_key,
+            parse_json_object(required_content(request)),
+            self.validation,
+        )
+        events = [
+            f"event: message\ndata: {json.dumps(c, separators=(',', ':'))}\n\n" for c in chunks
+        ]
+        events.append("event: message\ndata: [DONE]\n\n")
+        response = Response("".join(events), status=200, content_type="text/event-stream")
+        response.headers["X-elastic-product"] = "Elasticsearch"
+        return response, 200
 
     @staticmethod
     def _check_task_type(requested: str, actual: str) -> None:

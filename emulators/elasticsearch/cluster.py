@@ -270,6 +270,14 @@ class ClusterState:
         mark_mutated(request)
         return {"acknowledged": True, "shards_acknowledged": True, "index": index}, 200
 
+    def _all_mappings(self, request: Request) -> tuple[Any, int]:
+        check_params(request.path, request.args, ("master_timeout", "local"))
+        with self._lock:
+            return {
+                name: {"mappings": copy.deepcopy(stored["mappings"])}
+                for name, stored in sorted(self._indexes.items())
+            }, 200
+
     def _mapping(self, request: Request, index: str) -> tuple[Any, int]:
         check_params(request.path, request.args, ("master_timeout", "local"), ("index",))
         with self._lock:
