@@ -244,3 +244,92 @@ def test_the_scheduled_check_fails_when_declared_endpoints_are_missing(
     assert (
         "missing    hf-minilm: declared in stacks/prod.yaml but not on the cluster" in last.output
     )
+
+
+STATE = ".pulumi/stacks/es-inference/prod.json"
+
+
+def _state_endpoints(store: ObjectStore) -> list[str]:
+    deployment = json.loads(store.read(STATE))["checkpoint"]["latest"]
+    return sorted(
+        r["id"] for r in deployment.get("resources", []) if "InferenceEndpoint" in r["type"]
+    )
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_merge_applies_the_stack_then_smoke_tests_what_changed(
+    kind: str, pipelines: Pipelines, lab: Lab, store: ObjectStore
+) -> None:
+    first = pipelines.run(kind, "merge")
+    again = pipelines.run(kind, "merge")
+
+    _passed(first)
+    assert "ok     hf-minilm (text_embedding): 384 dimensions" in first[-1].output
+    assert "ok     hf-rerank (rerank)" in first[-1].output
+    assert lab.user_endpoint_ids() == ["hf-minilm", "hf-rerank"]
+    assert _state_endpoints(store) == ["hf-minilm", "hf-rerank"]
+    assert store.list_keys(".pulumi/locks/") == []
+    _passed(again)
+    assert "no endpoint to test" in again[-1].output
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_scheduled_check_passes_after_a_merge_and_fails_on_drift_naming_the_field(
+    kind: str, pipelines: Pipelines, lab: Lab
+) -> None:
+    _passed(pipelines.run(kind, "merge"))
+    in_sync = pipelines.run(kind, "schedule")
+    lab.patch("hf-rerank", {"task_settings": {"top_n": 9}})
+    drifted = pipelines.run(kind, "schedule")
+
+    _passed(in_sync)
+    assert "2 endpoints in sync" in in_sync[-1].output
+    assert drifted[-1].returncode == 3
+    assert "hf-rerank: differs from stacks/prod.yaml: task_settings.top_n" in drifted[-1].output
+
+
+def test_a_change_request_that_would_delete_a_used_endpoint_posts_why_and_fails(
+    pipelines: Pipelines, lab: Lab, api: tuple[ApiStandIn, str]
+) -> None:
+    _passed(pipelines.run("github", "merge"))
+    lab.put_pipeline("ingest-docs", "hf-minilm")
+    pipelines.stack["endpoints"] = pipelines.stack["endpoints"][1:]
+
+    ran = pipelines.run("github", "change_request")
+
+    assert (ran[-1].step.name, ran[-1].returncode) == ("Fail unless it can be applied", 1)
+    (body,) = api[0].comment_bodies()
+    assert body.startswith("### es-inference: stack `prod`: blocked")
+    assert "| `hf-minilm` | **delete** |" in body
+    assert "ingest pipelines ingest-docs (set `force: true` to go ahead)" in body
+    assert lab.user_endpoint_ids() == ["hf-minilm", "hf-rerank"]
+
+
+def test_two_deploys_racing_on_one_stack_the_lock_holds_the_loser_fails_clearly_nothing_is_lost(
+    pipelines: Pipelines, lab: Lab, store: ObjectStore
+) -> None:
+    # The first deploy's creates take seconds, so the second starts while it holds the lock.
+    lab.fault(method="PUT", path="/_inference/*", action="delay", seconds=3, times=2)
+    results: dict[str, list[Ran]] = {}
+    winner = threading.Thread(target=lambda: results.update(first=pipelines.run("github", "merge")))
+    winner.start()
+    for _ in range(600):
+        if store.list_keys(".pulumi/locks/") or not winner.is_alive():
+            break
+        threading.Event().wait(0.05)
+    assert store.list_keys(".pulumi/locks/"), "the first deploy never took the lock"
+    loser = pipelines.run("github", "merge")
+    winner.join(timeout=300)
+
+    _passed(results["first"])
+    assert (loser[-1].step.name, loser[-1].returncode) == ("Apply", 1)
+    assert (
+        "error: the stack is currently locked by 1 lock(s). Either wait for the other "
+        "process(es) to end or delete the lock file with `pulumi cancel`."
+    ) in loser[-1].output
+    assert store.list_keys(".pulumi/locks/") == []
+    assert lab.user_endpoint_ids() == ["hf-minilm", "hf-rerank"]
+    assert _state_endpoints(store) == ["hf-minilm", "hf-rerank"]
+    retried = pipelines.run("github", "merge")
+    _passed(retried)
+    assert "no endpoint to test" in retried[-1].output

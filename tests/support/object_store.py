@@ -10,6 +10,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import boto3
 from moto.server import ThreadedMotoServer
@@ -33,17 +34,24 @@ class ObjectStore:
         """Pulumi's backend URL for the bucket (gocloud.dev s3blob, AWS SDK v2 options)."""
         return f"s3://{self.bucket}?endpoint={self.endpoint}&region={REGION}&use_path_style=true"
 
-    def list_keys(self, prefix: str = "") -> list[str]:
-        """The keys in the bucket under ``prefix``."""
-        client = boto3.client(
+    def _client(self) -> Any:
+        return boto3.client(
             "s3",
             endpoint_url=self.endpoint,
             region_name=REGION,
             aws_access_key_id=ACCESS_KEY,
             aws_secret_access_key=SECRET_KEY,
         )
-        found = client.list_objects_v2(Bucket=self.bucket, Prefix=prefix)
+
+    def list_keys(self, prefix: str = "") -> list[str]:
+        """The keys in the bucket under ``prefix``."""
+        found = self._client().list_objects_v2(Bucket=self.bucket, Prefix=prefix)
         return sorted(o["Key"] for o in found.get("Contents", []))
+
+    def read(self, key: str) -> bytes:
+        """One object's content."""
+        body: bytes = self._client().get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        return body
 
 
 @contextmanager
@@ -55,13 +63,7 @@ def object_store(bucket: str = "pulumi-state") -> Iterator[ObjectStore]:
     try:
         host, port = server.get_host_and_port()
         store = ObjectStore(f"http://{host}:{port}", bucket)
-        boto3.client(
-            "s3",
-            endpoint_url=store.endpoint,
-            region_name=REGION,
-            aws_access_key_id=ACCESS_KEY,
-            aws_secret_access_key=SECRET_KEY,
-        ).create_bucket(Bucket=bucket)
+        store._client().create_bucket(Bucket=bucket)
         yield store
     finally:
         server.stop()
