@@ -131,7 +131,7 @@ class Pipelines:
         (work / "stacks" / "prod.yaml").write_text(yaml.safe_dump(self.stack, sort_keys=False))
         return work
 
-    def _machine(self, work: Path) -> dict[str, str]:
+    def machine(self, work: Path) -> dict[str, str]:
         """What the CI machine sets up before the recipe's commands (see ci_recipes.PROVIDED)."""
         bin_dirs = [str(pulumi_bin_dir()), str(Path(sys.executable).parent)]
         return {
@@ -146,7 +146,7 @@ class Pipelines:
 
     def steps(self, kind: str, event: str, work: Path) -> tuple[list[Step], dict[str, str]]:
         """The recipe's steps for ``event`` and the environment the CI gives them."""
-        env = self._machine(work)
+        env = self.machine(work)
         if kind == "github":
             context = {
                 "secrets": self.secrets,
@@ -333,3 +333,26 @@ def test_two_deploys_racing_on_one_stack_the_lock_holds_the_loser_fails_clearly_
     retried = pipelines.run("github", "merge")
     _passed(retried)
     assert "no endpoint to test" in retried[-1].output
+
+
+def test_the_v1_style_backend_url_still_reaches_the_bucket(
+    tmp_path: Path, store: ObjectStore, pipelines: Pipelines
+) -> None:
+    # Pulumi 3.259 rewrites disableSSL and a scheme-less endpoint (translateLegacyS3Params).
+    host = store.endpoint.removeprefix("http://")
+    legacy = f"s3://{store.bucket}?endpoint={host}&disableSSL=true&s3ForcePathStyle=true"
+    work = pipelines.checkout()
+    env = {
+        **pipelines.machine(work),
+        "PULUMI_BACKEND_URL": legacy,
+        "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
+        "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+        "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+        "AWS_REGION": REGION,
+    }
+    step = Step("legacy", "init", "pulumi stack init legacy --non-interactive")
+
+    (ran,) = run_steps([step], work, env)
+
+    assert ran.returncode == 0, ran.output
+    assert ".pulumi/stacks/es-inference/legacy.json" in store.list_keys()
