@@ -66,7 +66,7 @@ _WHY = {
     "delete": "no longer declared in the stack file",
 }
 _VERSIONED = re.compile(r"Elasticsearch \d+\.\d+|\d+\.\d+\.\d+\+|version not yet recorded")
-_INVALID = re.compile(r" is invalid \(\d+ errors?\):|^error: .*Check failed|CheckFailure")
+_INVALID = re.compile(r" is invalid \(\d+ errors?\):| has a problem: ")
 
 
 @dataclass(frozen=True)
