@@ -122,7 +122,8 @@ class HuggingFaceEndpointProvider(ResourceProvider):
         change_plan = plan(_olds, news, _is_unknown)
         if change_plan.changes:
             used_by = [str(u) for u in news.get("used_by") or []]
-            pulumi.log.info(f"es-inference: {change_plan.describe(_id, used_by)}")
+            name = str(news.get("name") or _id)
+            pulumi.log.info(f"es-inference: {change_plan.describe(name, used_by)}")
         same_identity = not {"name", "namespace"} & set(change_plan.replaces)
         return DiffResult(
             changes=bool(change_plan.changes),
