@@ -77,6 +77,13 @@ def preflight(
             log(f"es-inference: cost: {estimate(compute, inputs).describe(name)}")
         if existing is not None and _keeps_url(inputs, existing, namespace):
             stable[name] = str(existing["status"]["url"])
+        state = (existing or {}).get("status", {}).get("state")
+        if state in ("paused", "failed", "updateFailed"):
+            # Elasticsearch rejects a paused endpoint (elastic/elasticsearch#112033).
+            log(
+                f"es-inference: huggingface endpoint {name!r} is {state} on Hugging Face; "
+                "run pulumi up --refresh so the stack sees it and brings it back to running"
+            )
     if problems:
         raise DeclarationError(source, problems)
     return stable
