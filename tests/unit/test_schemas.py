@@ -333,7 +333,7 @@ INVALID: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
         [
             (
                 "$",
-                "unknown field 'task_settings' (allowed: chunking_settings, force, inference_id, "
+                "unknown field 'task_settings' (allowed: adopt, chunking_settings, force, inference_id, "
                 "secret_rotation, service, service_settings, task_type)",
             )
         ],
@@ -344,7 +344,7 @@ INVALID: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
         [
             (
                 "$",
-                "unknown field 'task_settings' (allowed: force, inference_id, secret_rotation, "
+                "unknown field 'task_settings' (allowed: adopt, force, inference_id, secret_rotation, "
                 "service, service_settings, task_type)",
             )
         ],
@@ -355,7 +355,7 @@ INVALID: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
         [
             (
                 "$",
-                "unknown field 'chunking_settings' (allowed: force, inference_id, secret_rotation, "
+                "unknown field 'chunking_settings' (allowed: adopt, force, inference_id, secret_rotation, "
                 "service, service_settings, task_settings, task_type)",
             )
         ],
@@ -366,7 +366,7 @@ INVALID: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
         [
             (
                 "$",
-                "unknown field 'chunking_settings' (allowed: force, inference_id, secret_rotation, "
+                "unknown field 'chunking_settings' (allowed: adopt, force, inference_id, secret_rotation, "
                 "service, service_settings, task_type)",
             )
         ],
@@ -555,7 +555,7 @@ def test_every_problem_is_reported_in_path_order_not_just_the_first() -> None:
     assert schema("text_embedding").problems(instance) == [
         Problem(
             "$",
-            "unknown field 'task_settings' (allowed: chunking_settings, force, inference_id, "
+            "unknown field 'task_settings' (allowed: adopt, chunking_settings, force, inference_id, "
             "secret_rotation, service, service_settings, task_type)",
             "",
         ),
