@@ -57,6 +57,7 @@ from werkzeug.wrappers import Request, Response
 from emulators.admin import AdminHandler, EmulatorApp, json_response, mark_mutated
 from emulators.faults import Fault, proxy_error_page
 
+from .chunking import LEGACY_CHUNKING
 from .cluster import ClusterState
 from .endpoints import (
     StoredEndpoint,
@@ -89,11 +90,13 @@ from .services.hugging_face import (
 )
 from .validation import LOOPBACK_HOSTS, ValidationSettings, validate_endpoint
 from .versions import (
+    CHUNKING_RESET_ON_UPDATE,
     DEFAULT_ES_VERSION,
     DELETE_DRY_RUN_AND_FORCE,
     MINIMUM_VERSION,
     PUT_TIMEOUT,
     TASK_TYPE_OPTIONAL_IN_URL,
+    UPDATE_ACCEPTS_CHUNKING,
     UPDATE_API,
     UPDATE_TIMEOUT,
     UPDATE_VALIDATES,
@@ -481,7 +484,7 @@ class ElasticsearchEmulator(ClusterState, EmulatorApp):
         if not body:
             raise status_exception("Request body is empty")
         inserted = len(body)
-        full = UPDATE_VALIDATES(self.version)
+        validates = UPDATE_VALIDATES(self.version)
         body_task = None
         if "task_type" in body:
             raw_task = body.pop("task_type")
@@ -500,7 +503,7 @@ class ElasticsearchEmulator(ClusterState, EmulatorApp):
                         f"Unable to parse {label} settings in the request [{java_repr(value)}]"
                     )
                 parts[key] = value
-        if full and "chunking_settings" in body:
+        if UPDATE_ACCEPTS_CHUNKING(self.version) and "chunking_settings" in body:
             parts["chunking_settings"] = body.pop("chunking_settings")
         if body:
             raise status_exception(
@@ -508,7 +511,7 @@ class ElasticsearchEmulator(ClusterState, EmulatorApp):
                 f" again [{java_map_repr(body, inserted=inserted)}]"
             )
         with self._lock:
-            if inference_id in self._defaults and full:
+            if inference_id in self._defaults and validates:
                 raise status_exception(f"Default endpoint [{inference_id}] cannot be updated")
             stored = self._endpoints.get(inference_id)
             if stored is None:
@@ -531,10 +534,13 @@ class ElasticsearchEmulator(ClusterState, EmulatorApp):
             service_settings=parts.get("service_settings"),
             task_settings=parts.get("task_settings"),
             version=self.version,
-            full_update=full,
             **extra,
         )
-        if full and new != current and not self.skip_validation:
+        if new != current and CHUNKING_RESET_ON_UPDATE(self.version) and new.chunking_settings:
+            # elastic/elasticsearch#139574: the merged endpoint is stored without chunking, which
+            # reads back as the pre-8.16 default.
+            new.chunking_settings = dict(LEGACY_CHUNKING)
+        if validates and new != current and not self.skip_validation:
             self._discover(inference_id, new, timeout)
         with self._lock:
             stored = self._endpoints.get(inference_id)
