@@ -39,6 +39,7 @@ __all__ = [
     "OPTIONS",
     "Change",
     "Plan",
+    "chunking_lost_on_update",
     "effective_chunking",
     "options",
     "plain_numbers",
@@ -191,6 +192,29 @@ def _classify(
     return Change(path, "update", _IN_PLACE)
 
 
+def chunking_lost_on_update(
+    news: Mapping[str, Any], schema: EndpointSchema | None, version: Version | None
+) -> str | None:
+    """L9: why an ``_update`` of this endpoint would lose its declared chunking, or None.
+
+    An unknown version is assumed to reset it; where ``_update`` accepts chunking it is re-sent.
+    """
+    if schema is None or schema.chunking is None:
+        return None
+    scope = (news.get("service"), news.get("task_type"))
+    rule = load_behaviour().rule(_CHUNKING_RESET)
+    if not rule.applies_to(*scope) or (version is not None and not rule.acts_on(version)):
+        return None
+    reset_to = dict(rule.data["reset_to"])
+    if effective_chunking(news.get("chunking_settings"), schema.chunking) == reset_to:
+        return None
+    on = f"Elasticsearch {version}" if version else "this cluster (version not yet recorded)"
+    return (
+        f"{on} resets chunking_settings to {reset_to['strategy']}/{reset_to['max_chunk_size']}/"
+        f"{reset_to['overlap']} on every _update ({rule.cite()})"
+    )
+
+
 def _chunking_reset(
     changes: list[Change],
     news: Mapping[str, Any],
@@ -198,22 +222,12 @@ def _chunking_reset(
     version: Version | None,
 ) -> list[Change]:
     """L9: where ``_update`` drops chunking, say what an in-place update really does."""
-    scope = (news.get("service"), news.get("task_type"))
-    rule = load_behaviour().rule(_CHUNKING_RESET)
     in_place = [c.path for c in changes if c.action == "update"]
     replaced = any(c.action == "replace" for c in changes)
-    if not in_place or replaced or not rule.applies_to(*scope):
+    why = None if not in_place or replaced else chunking_lost_on_update(news, schema, version)
+    if why is None:
         return changes
-    if version is not None and not rule.acts_on(version):
-        return changes
-    reset_to = dict(rule.data["reset_to"])
-    if effective_chunking(news.get("chunking_settings"), schema.chunking) == reset_to:
-        return changes
-    on = f"Elasticsearch {version}" if version else "this cluster (version not yet recorded)"
-    why = (
-        f"{on} resets chunking_settings to {reset_to['strategy']}/{reset_to['max_chunk_size']}/"
-        f"{reset_to['overlap']} on every _update ({rule.cite()})"
-    )
+    scope = (news.get("service"), news.get("task_type"))
     if load_behaviour().acts(_ACCEPTS_CHUNKING, version, *scope):
         kept = [c for c in changes if c.path != "chunking_settings"]
         return [*kept, Change("chunking_settings", "update", f"re-sent: {why}")]
