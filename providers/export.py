@@ -39,9 +39,14 @@ def _service_settings(
     live: Mapping[str, Any], schema: EndpointSchema, inference_id: str, keys: list[str]
 ) -> dict[str, Any]:
     settings: dict[str, Any] = {}
-    for name, value in plain_numbers(dict(live)).items():
+    found = plain_numbers(dict(live))
+    for name, value in found.items():
         rule = schema.rules.get(("service_settings", name))
-        if rule is not None and (rule.discovered or (rule.has_default and value == rule.default)):
+        if rule is not None and (
+            rule.is_discovered(found)
+            or rule.is_ignored(found)
+            or (rule.has_default and value == rule.default)
+        ):
             continue  # measured or filled in by Elasticsearch: declaring it adds nothing
         settings[name] = value
     for path in schema.secret_paths:
