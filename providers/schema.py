@@ -283,6 +283,11 @@ class EndpointSchema:
         chunking = _resolve(schema.get("properties", {}).get("chunking_settings"), schema, registry)
         self.chunking: dict[str, Any] | None = chunking
         self.allows_task_settings = "task_settings" in schema.get("properties", {})
+        self._registry = registry
+
+    def resolved(self, node: object) -> dict[str, Any]:
+        """A property's schema with its ``$ref`` followed (sibling keywords win)."""
+        return _resolve(node, self.schema, self._registry) or {}
 
     def version_gates(self, instance: Mapping[str, Any]) -> list[tuple[str, tuple[str, ...]]]:
         """The declared fields that need a minimum Elasticsearch version: (path, since)."""
