@@ -7,15 +7,19 @@ written in a stack file: a field the schemas mark ``writeOnly`` must be a refere
 
 from __future__ import annotations
 
+import errno
+import math
 import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from stat import S_ISDIR, S_ISREG
 from typing import Any
 
 import yaml
 
+from providers.connection import tls_conflicts
 from providers.errors import DeclarationError
 from providers.schema import PathKey, Problem, SchemaSet, format_path, load_schemas
 
@@ -27,7 +31,18 @@ __all__ = [
     "dump_stack",
     "load_stack",
     "stack_problems",
+    "unreadable",
 ]
+
+# Bounds of a stack file, far above any real one (1000 endpoints are about 300 KB, 20,000
+# values, 6 levels deep) and far below what exhausts memory or the parser's C stack.
+MAX_BYTES = 4 * 1024 * 1024
+MAX_DEPTH = 64
+MAX_VALUES = 500_000
+_TOO_LARGE = (
+    f"larger than {MAX_BYTES // (1024 * 1024)} MiB, the most a stack file may be "
+    "(an endpoint takes about 300 bytes)"
+)
 
 _PLACEHOLDER = "<secret reference>"
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
@@ -113,13 +128,21 @@ for _loader in (_StrictLoader, _FastStrictLoader):
 
 
 def _read(path: Path, source: str) -> object:
+    problem = unreadable(path)
+    if problem is not None:
+        raise DeclarationError(source, [f"{source}: {problem}"])
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_BYTES + 1)
+    except OSError as exc:
         raise DeclarationError(
-            source, [f"{source}: no such file; each Pulumi stack reads stacks/<stack>.yaml"]
+            source, [f"{source}: cannot be read: {exc.strerror or type(exc).__name__}"]
         ) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    if len(raw) > MAX_BYTES:
+        raise DeclarationError(source, [f"{source}: {_TOO_LARGE}"])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise DeclarationError(source, [f"{source}: cannot be read: {exc}"]) from None
     try:
         return _load(text)
@@ -127,6 +150,8 @@ def _read(path: Path, source: str) -> object:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
         problem = str(exc.problem)
+        if isinstance(exc, _OutOfBounds):
+            raise DeclarationError(source, [f"{source}: {where}: {problem}"]) from None
         if not isinstance(exc, _OwnProblem):
             # The parser quotes aliases and tags, and an unquoted secret such as *abc or !abc
             # reads as one: keep only short quotes (a stray ':' or tab), never longer text.
@@ -140,14 +165,95 @@ def _read(path: Path, source: str) -> object:
         raise DeclarationError(source, [f"{source}: nested too deeply to read"]) from None
 
 
+def unreadable(path: Path) -> str | None:
+    """Why ``path`` cannot be a stack file (missing, a directory, a symlink loop...), or None."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        if path.is_symlink():
+            return "a symbolic link to a file that does not exist"
+        return "no such file; each Pulumi stack reads stacks/<stack>.yaml"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "a symbolic link loop (its links lead back to themselves)"
+        return f"cannot be read: {exc.strerror or type(exc).__name__}"
+    if S_ISDIR(stat.st_mode):
+        return "a directory, not a stack file; name a .yaml file in it"
+    if not S_ISREG(stat.st_mode):
+        return "not a regular file (a device, pipe or socket); name a .yaml file"
+    return None
+
+
+class _OutOfBounds(yaml.constructor.ConstructorError):
+    """Valid YAML, but beyond what a stack file may be (MAX_DEPTH, MAX_VALUES)."""
+
+
+def _out_of_bounds(problem: str, event: Any) -> _OutOfBounds:
+    return _OutOfBounds(None, None, problem, event.start_mark)
+
+
+def _check_bounds(text: str, loader_class: type[Any]) -> None:
+    """Refuse, from the event stream and before any value is built, what would explode later.
+
+    Composing shares an aliased node, but whatever walks the document (validation, copies,
+    messages) sees each alias expanded: nine levels of ten aliases are a billion values.
+    """
+    loader = loader_class(text)
+    try:
+        values = 0
+        sizes: dict[str, int] = {}
+        opened: list[tuple[str | None, int]] = []
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, yaml.CollectionStartEvent):
+                if len(opened) == MAX_DEPTH:
+                    raise _out_of_bounds(
+                        f"nested more than {MAX_DEPTH} levels deep (a stack file needs about 6)",
+                        event,
+                    )
+                opened.append((event.anchor, values))
+                values += 1
+            elif isinstance(event, yaml.CollectionEndEvent):
+                anchor, before = opened.pop()
+                if anchor is not None:
+                    sizes[anchor] = values - before
+            elif isinstance(event, yaml.ScalarEvent):
+                values += 1
+                if event.anchor is not None:
+                    sizes[event.anchor] = 1
+            elif isinstance(event, yaml.AliasEvent):
+                if any(anchor == event.anchor for anchor, _ in opened):
+                    raise _out_of_bounds(
+                        "an alias refers to a value that contains it, so it never ends", event
+                    )
+                values += sizes.get(str(event.anchor), 1)
+            if values > MAX_VALUES:
+                raise _out_of_bounds(
+                    f"holds more than {MAX_VALUES} values once its aliases are expanded "
+                    "(an alias bomb?); use fewer aliases, or split the file",
+                    event,
+                )
+    finally:
+        loader.dispose()
+
+
 def _load(text: str) -> object:
     try:
-        return yaml.load(text, Loader=_FastStrictLoader)
+        return _load_with(text, _FastStrictLoader)
     except yaml.MarkedYAMLError as exc:
-        if isinstance(exc, _OwnProblem):
+        if isinstance(exc, _OwnProblem | _OutOfBounds):
             raise
     # Not valid YAML: let the Python parser say where and what, in its clearer words.
-    return yaml.load(text, Loader=_StrictLoader)
+    return _load_with(text, _StrictLoader)
+
+
+def _load_with(text: str, loader_class: type[Any]) -> object:
+    _check_bounds(text, loader_class)
+    loader = loader_class(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
 
 
 def _get(document: object, path: PathKey) -> object:
@@ -249,7 +355,9 @@ def _deep_copy(value: Any) -> Any:
 def _validate(
     document: object, schemas: SchemaSet
 ) -> tuple[list[Problem], dict[str, Any], list[EndpointDeclaration]]:
-    problems = schemas.stack_problems(document)
+    non_finite = _non_finite(document)
+    odd = {p.path for p in non_finite}  # one message for such a value, not one per bound
+    problems = [*non_finite, *(p for p in schemas.stack_problems(document) if p.path not in odd)]
     if not isinstance(document, dict):
         return problems, {}, []
     endpoints: list[EndpointDeclaration] = []
@@ -280,7 +388,39 @@ def _validate(
         unique.setdefault((problem.path, problem.message), problem)
     ordered = sorted(unique.values(), key=lambda p: (_path_order(p.path), problems.index(p)))
     elasticsearch = document.get("elasticsearch")
+    if isinstance(elasticsearch, dict) and not any(
+        p.path.startswith("$.elasticsearch") for p in ordered
+    ):
+        ordered = [*_tls_problems(elasticsearch), *ordered]
     return ordered, elasticsearch if isinstance(elasticsearch, dict) else {}, endpoints
+
+
+def _tls_problems(block: Mapping[str, Any]) -> list[Problem]:
+    """The connection's TLS rules, offline, for what the stack file itself says."""
+    pins = [name for name in ("ca_fingerprint", "ca_file") if block.get(name) is not None]
+    return [
+        Problem(f"$.elasticsearch.{setting}", why, "elasticsearch")
+        for setting, why in tls_conflicts(
+            list(block.get("endpoints") or []), pins, block.get("insecure") is True
+        )
+    ]
+
+
+def _non_finite(document: object) -> list[Problem]:
+    """YAML's ``.nan`` and ``.inf`` anywhere: JSON, Pulumi and every bound compare them wrongly."""
+    found: list[Problem] = []
+    pending: list[tuple[PathKey, object]] = [((), document)]
+    while pending:
+        path, value = pending.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            shown = "not a number (.nan)" if math.isnan(value) else "infinite"
+            top = str(path[0]) if path else ""
+            found.append(Problem(format_path(path), f"must be a finite number, not {shown}", top))
+        elif isinstance(value, dict):
+            pending.extend(((*path, str(k)), v) for k, v in value.items())
+        elif isinstance(value, list):
+            pending.extend(((*path, i), v) for i, v in enumerate(value))
+    return found
 
 
 def _path_order(path: str) -> list[tuple[int, int | str]]:
@@ -338,8 +478,8 @@ def declared_force(path: Path, inference_id: str) -> bool:
 
 def _forces(path: Path) -> dict[str, bool]:
     try:
-        document = _load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError):
+        document = _read(path, str(path))
+    except DeclarationError:
         return {}
     entries = document.get("endpoints") if isinstance(document, Mapping) else None
     return {
