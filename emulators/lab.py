@@ -13,26 +13,42 @@ from typing import Any
 import httpx
 
 from emulators import ElasticsearchEmulator, HuggingFaceServer, serve
+from emulators.vendors import VendorServer
 
-__all__ = ["HF_KEY", "HF_KEY_ROTATED", "Lab", "lab_servers"]
+__all__ = [
+    "HF_KEY",
+    "HF_KEY_ROTATED",
+    "VENDOR_HOSTS",
+    "VENDOR_KEY",
+    "VENDOR_KEY_ROTATED",
+    "Lab",
+    "lab_servers",
+]
 
 HF_KEY = "hf_lab_KEY_0a1b2c3d"
 HF_KEY_ROTATED = "hf_lab_ROTATED_9z8y7x"
+VENDOR_KEY = "sk-lab-KEY-4e5f6a7b"
+VENDOR_KEY_ROTATED = "sk-lab-ROTATED-8c9d0e1f"
+# The fixed hosts of third-party services, routed to the vendor stand-in.
+VENDOR_HOSTS = ("api.openai.com", "api.cohere.com", "*.openai.azure.com")
 
 
 class Lab:
     """Handles on a running emulator (``es``) and Hugging Face server (``hf``)."""
 
-    def __init__(self, es_url: str, hf_url: str) -> None:
+    def __init__(self, es_url: str, hf_url: str, vendor_url: str = "") -> None:
         self.es_url = es_url
         self.hf_url = hf_url
+        self.vendor_url = vendor_url
         self.es = httpx.Client(base_url=es_url, timeout=30)
         self.hf = httpx.Client(base_url=hf_url, timeout=30)
+        self.vendor = httpx.Client(base_url=vendor_url or hf_url, timeout=30)
 
     def close(self) -> None:
         """Close the control clients."""
         self.es.close()
         self.hf.close()
+        self.vendor.close()
 
     # --- what Elasticsearch holds -----------------------------------------------------------
     def endpoint(self, inference_id: str) -> dict[str, Any] | None:
@@ -146,11 +162,15 @@ def lab_servers(
 ) -> Iterator[Lab]:
     """Serve a fresh emulator and Hugging Face server on 127.0.0.1 for the duration."""
     hf_app = HuggingFaceServer(api_keys=hf_keys or [HF_KEY, HF_KEY_ROTATED])
+    vendor_app = VendorServer(api_keys=[VENDOR_KEY, VENDOR_KEY_ROTATED])
     emulator.setdefault("retry_backoff", 0.01)
-    es_app = ElasticsearchEmulator(version=es_version, **emulator)
-    with serve(hf_app) as hf_server, serve(es_app) as es_server:
-        lab = Lab(es_server.url, hf_server.url)
-        try:
-            yield lab
-        finally:
-            lab.close()
+    with serve(hf_app) as hf_server, serve(vendor_app) as vendor_server:
+        routes = dict.fromkeys(VENDOR_HOSTS, vendor_server.url)
+        emulator.setdefault("service_routes", routes)
+        es_app = ElasticsearchEmulator(version=es_version, **emulator)
+        with serve(es_app) as es_server:
+            lab = Lab(es_server.url, hf_server.url, vendor_server.url)
+            try:
+                yield lab
+            finally:
+                lab.close()

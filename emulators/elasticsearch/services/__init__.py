@@ -19,11 +19,22 @@ To add a service:
 
 from __future__ import annotations
 
+from .azureopenai import AzureOpenAiService
 from .base import InferenceService
+from .cohere import CohereService
+from .elasticsearch import ElasticsearchService
 from .hugging_face import HuggingFaceService
+from .openai import OpenAiService
 
 __all__ = ["SERVICES", "InferenceService"]
 
 SERVICES: dict[str, InferenceService] = {
-    service.name: service for service in (HuggingFaceService(),)
+    service.name: service
+    for service in (
+        HuggingFaceService(),
+        ElasticsearchService(),
+        OpenAiService(),
+        CohereService(),
+        AzureOpenAiService(),
+    )
 }
