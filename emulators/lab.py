@@ -35,7 +35,15 @@ HF_NAMESPACE = "lab-org"
 VENDOR_KEY = "sk-lab-KEY-4e5f6a7b"
 VENDOR_KEY_ROTATED = "sk-lab-ROTATED-8c9d0e1f"
 # The fixed hosts of third-party services, routed to the vendor stand-in.
-VENDOR_HOSTS = ("api.openai.com", "api.cohere.com", "*.openai.azure.com")
+VENDOR_HOSTS = (
+    "api.openai.com",
+    "api.cohere.com",
+    "*.openai.azure.com",
+    "api.mistral.ai",
+    "api.anthropic.com",
+    "api.jina.ai",
+    "api.voyageai.com",
+)
 
 
 class Lab:

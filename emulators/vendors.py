@@ -1,8 +1,9 @@
 """A loopback stand-in for the third-party inference APIs the emulator's services call at PUT.
 
-One server answers the request shapes of OpenAI (`/v1/embeddings`, `/v1/chat/completions`),
-Azure OpenAI (`/openai/deployments/<id>/embeddings|chat/completions`) and Cohere (`/v1|v2/embed`,
-`/v1|v2/rerank`, `/v1|v2/chat`), as those services document them and as Elasticsearch's
+One server answers the request shapes of OpenAI (`/v1/embeddings`, `/v1/chat/completions`; also
+Mistral's, Jina's and Voyage's embeddings), Azure OpenAI
+(`/openai/deployments/<id>/embeddings|chat/completions`), Cohere (`/v1|v2/embed`,
+`/v1|v2/rerank`, `/v1|v2/chat`; also Jina's and Voyage's rerank) and Anthropic (`/v1/messages`), as those services document them and as Elasticsearch's
 response parsers read them (`OpenAiEmbeddingsResponseEntity`, `CohereEmbeddingsResponseEntity`,
 `CohereRankedResponseEntity`). A key it does not know answers 401 with the vendor's error body.
 Embeddings are the Hugging Face server's deterministic hash vectors (8 dimensions unless the
@@ -48,6 +49,7 @@ class VendorServer(EmulatorApp):
                 Rule("/<v>/embed", endpoint="cohere_embed", methods=["POST"]),
                 Rule("/<v>/rerank", endpoint="cohere_rerank", methods=["POST"]),
                 Rule("/<v>/chat", endpoint="cohere_chat", methods=["POST"]),
+                Rule("/v1/messages", endpoint="anthropic_messages", methods=["POST"]),
             ],
             strict_slashes=False,
         )
@@ -55,8 +57,9 @@ class VendorServer(EmulatorApp):
 
     @staticmethod
     def _key(request: Request) -> str | None:
-        if request.headers.get("api-key"):
-            return request.headers["api-key"]
+        for header in ("api-key", "x-api-key"):
+            if request.headers.get(header):
+                return request.headers[header]
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         return token.strip() or None if scheme.lower() == "bearer" else None
 
@@ -104,7 +107,7 @@ class VendorServer(EmulatorApp):
     def _openai_embed(self, body: dict[str, Any]) -> dict[str, Any]:
         raw = body.get("input")
         texts: list[Any] = raw if isinstance(raw, list) else [raw]
-        vectors = self._vectors(texts, body.get("dimensions"))
+        vectors = self._vectors(texts, body.get("dimensions", body.get("output_dimension")))
         return {
             "object": "list",
             "data": [
@@ -151,7 +154,19 @@ class VendorServer(EmulatorApp):
         results = [
             {"index": i, "relevance_score": round(1 / (i + 1), 4)} for i in range(len(documents))
         ]
-        return {"id": "lab", "results": results}
+        # Cohere and Jina answer `results`, Voyage `data`: one stand-in serves them all.
+        return {"id": "lab", "results": results, "data": results}
+
+    @staticmethod
+    def _anthropic_messages(body: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": "msg_lab",
+            "type": "message",
+            "role": "assistant",
+            "model": body.get("model"),
+            "content": [{"type": "text", "text": "big enough"}],
+            "stop_reason": "end_turn",
+        }
 
     @staticmethod
     def _cohere_chat(body: dict[str, Any]) -> dict[str, Any]:

@@ -375,3 +375,121 @@ def test_default_endpoints_are_readable_but_not_deletable(es: httpx.Client) -> N
         "[.elser-2-elasticsearch] is a reserved inference endpoint. Cannot delete a reserved"
         " inference endpoint.",
     )
+
+
+# --- mistral, anthropic, jinaai, voyageai: created against their APIs, GET's view ----------------
+
+CREATED = [
+    (
+        "mistral",
+        "text_embedding",
+        {"api_key": VENDOR_KEY, "model": "mistral-embed"},
+        None,
+        {
+            "model": "mistral-embed",
+            "dimensions": 8,
+            "similarity": "dot_product",
+            "rate_limit": {"requests_per_minute": 240},
+        },
+        (
+            "/v1/embeddings",
+            {"model": "mistral-embed", "input": ["how big"], "encoding_format": "float"},
+        ),
+    ),
+    (
+        "anthropic",
+        "completion",
+        {"api_key": VENDOR_KEY, "model_id": "claude-3-5-haiku"},
+        {"max_tokens": 64},
+        {"model_id": "claude-3-5-haiku", "rate_limit": {"requests_per_minute": 50}},
+        (
+            "/v1/messages",
+            {
+                "messages": [{"role": "user", "content": "how big"}],
+                "model": "claude-3-5-haiku",
+                "max_tokens": 64,
+                "stream": False,
+            },
+        ),
+    ),
+    (
+        "jinaai",
+        "rerank",
+        {"api_key": VENDOR_KEY, "model_id": "jina-reranker-v2"},
+        {"top_n": 2},
+        {"model_id": "jina-reranker-v2", "rate_limit": {"requests_per_minute": 2000}},
+        (
+            "/v1/rerank",
+            {
+                "model": "jina-reranker-v2",
+                "query": "test query",
+                "documents": ["how big"],
+                "top_n": 2,
+            },
+        ),
+    ),
+    (
+        "voyageai",
+        "text_embedding",
+        {"api_key": VENDOR_KEY, "model_id": "voyage-3", "dimensions": 16},
+        {"input_type": "ingest"},
+        {
+            "model_id": "voyage-3",
+            "similarity": "dot_product",
+            "dimensions": 16,
+            "rate_limit": {"requests_per_minute": 2000},
+        },
+        (
+            "/v1/embeddings",
+            {
+                "model": "voyage-3",
+                "input": ["how big"],
+                "input_type": "document",
+                "output_dimension": 16,
+            },
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("service", "task_type", "settings", "task_settings", "shown", "call"),
+    CREATED,
+    ids=[f"{c[0]} {c[1]} is validated against its API" for c in CREATED],
+)
+def test_each_service_makes_its_validation_call_and_shows_its_settings(
+    lab: Lab,
+    es: httpx.Client,
+    service: str,
+    task_type: str,
+    settings: dict[str, Any],
+    task_settings: dict[str, Any] | None,
+    shown: dict[str, Any],
+    call: tuple[str, dict[str, Any]],
+) -> None:
+    body: dict[str, Any] = {"service": service, "service_settings": settings}
+    if task_settings is not None:
+        body["task_settings"] = task_settings
+    response = put(es, task_type, "ep", body)
+    assert response.status_code == 200, response.text
+    assert response.json()["service_settings"] == shown
+    assert [(c["path"], c["body"]) for c in vendor_calls(lab)] == [call]
+    assert es.get("/_inference/ep").json()["endpoints"][0]["service_settings"] == shown
+
+
+def test_anthropic_needs_max_tokens(es: httpx.Client) -> None:
+    body = {"service": "anthropic", "service_settings": {"api_key": VENDOR_KEY, "model_id": "m"}}
+    assert reason(put(es, "completion", "claude", body)) == (
+        400,
+        "validation_exception",
+        "Validation Failed: 1: [task_settings] does not contain the required setting [max_tokens];",
+    )
+
+
+def test_mistral_names_its_model_model(es: httpx.Client) -> None:
+    body = {"service": "mistral", "service_settings": {"api_key": VENDOR_KEY, "model_id": "m"}}
+    assert reason(put(es, "text_embedding", "mi", body)) == (
+        400,
+        "validation_exception",
+        "Validation Failed: 1: [service_settings] does not contain the required setting [model];",
+    )

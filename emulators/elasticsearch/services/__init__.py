@@ -19,12 +19,16 @@ To add a service:
 
 from __future__ import annotations
 
+from .anthropic import AnthropicService
 from .azureopenai import AzureOpenAiService
 from .base import InferenceService
 from .cohere import CohereService
 from .elasticsearch import ElasticsearchService
 from .hugging_face import HuggingFaceService
+from .jinaai import JinaAiService
+from .mistral import MistralService
 from .openai import OpenAiService
+from .voyageai import VoyageAiService
 
 __all__ = ["SERVICES", "InferenceService"]
 
@@ -36,5 +40,9 @@ SERVICES: dict[str, InferenceService] = {
         OpenAiService(),
         CohereService(),
         AzureOpenAiService(),
+        MistralService(),
+        AnthropicService(),
+        JinaAiService(),
+        VoyageAiService(),
     )
 }
