@@ -211,12 +211,48 @@ def test_num_allocations_moved_by_adaptive_allocations_is_never_a_change(tmp_pat
             host = hosts.start()
             inputs = declared(lab, ladder)
             _, outs = host.create(inputs)
+            refresher = hosts.start()
             seen = set()
             for _ in range(6):
-                _, refreshed = hosts.start().read("ep", outs)
+                _, refreshed = refresher.read("ep", outs)
                 seen.add(refreshed["service_settings"]["num_allocations"])
                 assert diff_of(host, refreshed, inputs)[0] == DIFF_NONE
                 time.sleep(ElasticsearchService.ADAPTIVE_PERIOD)
             assert len(seen) > 1, "the emulator moved num_allocations"
     finally:
         hosts.close_all()
+
+
+SHORT = {
+    "mistral": ("text_embedding", {"api_key": VENDOR_KEY, "model": "mistral-embed"}, None),
+    "anthropic": (
+        "completion",
+        {"api_key": VENDOR_KEY, "model_id": "claude-3-5-haiku"},
+        {"max_tokens": 64},
+    ),
+    "jinaai": ("text_embedding", {"api_key": VENDOR_KEY, "model_id": "jina-embeddings-v3"}, None),
+    "voyageai": ("rerank", {"api_key": VENDOR_KEY, "model_id": "rerank-2"}, {"top_k": 2}),
+}
+
+
+def test_the_other_emulated_services_create_refresh_quietly_and_destroy(tmp_path: Path) -> None:
+    (tmp_path / "stacks").mkdir()
+    hosts = Hosts(tmp_path)
+    try:
+        with vendor_lab() as lab:
+            host, refresher = hosts.start(), hosts.start()
+            for name, (task_type, settings, task_settings) in SHORT.items():
+                ladder = Ladder(
+                    task_type, name, settings, task_settings, _setting(), {}, _setting(), ""
+                )
+                inputs = {**declared(lab, ladder), "inference_id": name}
+                assert host.check({}, inputs) == (inputs, []), name
+                _, outs = host.create(inputs)
+                assert host.diff(name, outs, inputs).changes == DIFF_NONE, name
+                _, refreshed = refresher.read(name, outs)
+                assert host.diff(name, refreshed, inputs).changes == DIFF_NONE, name
+                refresher.delete(name, refreshed)
+                assert lab.endpoint(name) is None
+    finally:
+        stderr = hosts.close_all()
+    assert VENDOR_KEY not in stderr
