@@ -16,6 +16,7 @@ USAGE_ERROR = 2
 
 def _validate(args: argparse.Namespace) -> int:
     from providers.stack import stack_problems
+    from providers.stack import unreadable as not_a_stack_file
 
     if args.files and args.stack:
         print("es-inference validate: give files or --stack, not both", file=sys.stderr)
@@ -29,10 +30,10 @@ def _validate(args: argparse.Namespace) -> int:
         if not files:
             print("es-inference validate: no stacks/*.yaml here; name the files", file=sys.stderr)
             return USAGE_ERROR
-    missing = [path for path in files if not path.is_file()]
-    if missing:
-        for path in missing:
-            print(f"es-inference validate: {path}: no such file", file=sys.stderr)
+    unreadable = [(path, why) for path in files if (why := not_a_stack_file(path)) is not None]
+    if unreadable:
+        for path, why in unreadable:
+            print(f"es-inference validate: {path}: {why}", file=sys.stderr)
         return USAGE_ERROR
     report = [(str(path), stack_problems(path, str(path))) for path in files]
     if args.format == "json":

@@ -44,6 +44,42 @@ _ENCODING_DER = 2  # _ssl.ENCODING_DER
 _HTML_TITLE = re.compile(r"<title>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 # A 502/504 may come from a proxy after Elasticsearch already acted; 429/503 mean it did not.
 _AMBIGUOUS_STATUSES = {502, 504}
+# What OpenSSL says when the bytes after a ClientHello are not TLS at all (a plain-HTTP port
+# answered "400 Bad Request"): retrying cannot help.
+_NOT_TLS = (
+    "WRONG_VERSION_NUMBER",
+    "RECORD_LAYER_FAILURE",
+    "PACKET_LENGTH_TOO_LONG",
+    "UNKNOWN_PROTOCOL",
+)
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def _not_tls(exc: BaseException) -> bool:
+    """Whether a failed connection was an https:// URL answered by a plain-HTTP server."""
+    return any(
+        isinstance(cause, ssl.SSLError)
+        and not isinstance(cause, ssl.SSLCertVerificationError)
+        and any(marker in str(cause) for marker in _NOT_TLS)
+        for cause in _causes(exc)
+    )
+
+
+def _not_tls_error(url: str, method: str, path: str) -> ElasticsearchUnreachable:
+    return ElasticsearchUnreachable(
+        f"{method} {path} failed: {url} does not speak TLS (it answered an https:// handshake "
+        "in plain text, as an http:// port does); use http:// for it, or the cluster's HTTPS port",
+        method=method,
+        path=path,
+    )
 
 
 def scrub(text: str, secrets: Sequence[str]) -> str:
@@ -192,9 +228,12 @@ def _verify_for(settings: ConnectionSettings, url: str) -> ssl.SSLContext | bool
             raise ElasticsearchUnreachable(
                 f"TLS to {url}: no certificate presented matches the configured CA fingerprint"
             )
-        # Trust exactly the pinned certificate; the pin replaces the hostname check.
+        # Trust exactly the pinned certificate; the pin replaces the hostname check. A pinned leaf
+        # or intermediate is a trust anchor too (partial chain), as Elastic's clients accept
+        # any certificate of the chain (elastic-transport's ssl_assert_fingerprint).
         verify = ssl.create_default_context(cadata=ssl.DER_cert_to_PEM_cert(pinned[0]))
         verify.check_hostname = False
+        verify.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
     elif settings.ca_file:
         try:
             verify = ssl.create_default_context(cafile=settings.ca_file)
@@ -275,6 +314,10 @@ class ElasticsearchClient:
         try:
             yield
         except httpx.ConnectError as exc:
+            if _not_tls(exc):
+                error = _not_tls_error(base_url, method, path)
+                error.inference_id = inference_id
+                raise error from exc
             error = self._unreachable(method, path, base_url, inference_id, exc)
             if isinstance(exc.__context__ or exc.__cause__, ssl.SSLCertVerificationError) or (
                 "CERTIFICATE_VERIFY_FAILED" in str(exc)

@@ -112,6 +112,10 @@ class RecordingLab(Lab):
         self.hf_url = hf_url
         self.es = httpx.Client(base_url=es_url, timeout=30, verify=_TLS)
         self.hf = httpx.Client(base_url=hf_url, timeout=30, verify=_TLS)
+        self.endpoints_url = None
+        self.hfe = httpx.Client(base_url=hf_url, timeout=30, verify=_TLS)
+        self.vendor_url = ""
+        self.vendor = httpx.Client(base_url=hf_url, timeout=30, verify=_TLS)
         self._recorder = recorder
 
     def bodies(self, method: str, path: str) -> list[Any]:

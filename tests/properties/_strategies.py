@@ -204,12 +204,13 @@ def valid(
         return st.booleans()
     if kind == "integer":
         low = node.get("minimum", node.get("exclusiveMinimum", -1) + 1)
-        return st.integers(low, node.get("maximum", low + 100_000))
+        return st.integers(low, min(low + 100_000, node.get("maximum", low + 100_000)))
     if kind == "number":
+        high = min(1e6, node.get("maximum", 1e6))
         if "exclusiveMinimum" in node:
-            return st.floats(node["exclusiveMinimum"], 1e6, exclude_min=True)
-        low, high = node.get("minimum", 0), node.get("maximum", 1e6)
-        return st.floats(low, high) | st.integers(low, int(min(high, 1000)))
+            return st.floats(node["exclusiveMinimum"], high, exclude_min=True)
+        low = node.get("minimum", 0)
+        return st.floats(low, high) | st.integers(low, min(1000, int(high)))
     if kind == "object" and "additionalProperties" in node and "properties" not in node:
         return st.dictionaries(st.sampled_from(["X-A", "X-B"]), plain_text(1), max_size=2)
     if kind == "string":
@@ -285,7 +286,22 @@ _ENDPOINT_IN_STACK = [
     for pair in PAIRS
 ]
 _ENDPOINT_AS_INPUTS = [valid(*_endpoint_schema(pair), st.just(_PLACEHOLDER)) for pair in PAIRS]
-_ELASTICSEARCH = valid(STACK_SCHEMA["properties"]["elasticsearch"], STACK_RESOLVER, st.nothing())
+
+
+def _consistent_tls(block: dict[str, Any]) -> dict[str, Any]:
+    """Drop the pins a valid block cannot combine (with each other, insecure, or http://)."""
+    urls = block.get("endpoints") or []
+    if "ca_fingerprint" in block:
+        block.pop("ca_file", None)
+    if block.get("insecure") is True or any(u.startswith("http://") for u in urls):
+        block.pop("ca_fingerprint", None)
+        block.pop("ca_file", None)
+    return block
+
+
+_ELASTICSEARCH = valid(
+    STACK_SCHEMA["properties"]["elasticsearch"], STACK_RESOLVER, st.nothing()
+).map(_consistent_tls)
 
 
 def valid_stacks(
@@ -397,6 +413,8 @@ def invalid(site: Site, token: str, *, stack: bool) -> st.SearchStrategy[Any]:
     if kind in ("integer", "number"):
         if "minimum" in node:
             options.append(st.integers(max_value=node["minimum"] - 1))
+        if "maximum" in node:
+            options.append(st.integers(min_value=int(node["maximum"]) + 1))
         if "exclusiveMinimum" in node:
             options.append(st.floats(max_value=node["exclusiveMinimum"]))
     if kind == "integer":

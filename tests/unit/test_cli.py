@@ -134,7 +134,11 @@ def test_a_named_stack_that_does_not_exist_is_a_usage_error(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["validate", "--stack", "prod"]) == 2
-    assert capsys.readouterr() == ("", "es-inference validate: stacks/prod.yaml: no such file\n")
+    assert capsys.readouterr() == (
+        "",
+        "es-inference validate: stacks/prod.yaml: no such file; each Pulumi stack reads "
+        "stacks/<stack>.yaml\n",
+    )
 
 
 def test_json_output_lists_every_file_with_its_errors(

@@ -46,6 +46,7 @@ EXPECTED_FILES = [
     "hugging_face/rerank.schema.json",
     "hugging_face/sparse_embedding.schema.json",
     "hugging_face/text_embedding.schema.json",
+    "huggingface_endpoint.schema.json",
     "jinaai/rerank.schema.json",
     "jinaai/text_embedding.schema.json",
     "mistral/chat_completion.schema.json",
