@@ -6,6 +6,7 @@ admin API is used for what a real cluster cannot do (request log, faults, out-of
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
@@ -50,16 +51,22 @@ class Lab:
     """Handles on a running emulator (``es``) and Hugging Face server (``hf``)."""
 
     def __init__(
-        self, es_url: str, hf_url: str, endpoints_url: str | None = None, vendor_url: str = ""
+        self,
+        es_url: str,
+        hf_url: str,
+        endpoints_url: str | None = None,
+        vendor_url: str = "",
+        *,
+        verify: ssl.SSLContext | bool = True,
     ) -> None:
         self.es_url = es_url
         self.hf_url = hf_url
         self.endpoints_url = endpoints_url
         self.vendor_url = vendor_url
-        self.es = httpx.Client(base_url=es_url, timeout=30)
-        self.hf = httpx.Client(base_url=hf_url, timeout=30)
-        self.hfe = httpx.Client(base_url=endpoints_url or hf_url, timeout=30)
-        self.vendor = httpx.Client(base_url=vendor_url or hf_url, timeout=30)
+        self.es = httpx.Client(base_url=es_url, timeout=30, verify=verify)
+        self.hf = httpx.Client(base_url=hf_url, timeout=30, verify=verify)
+        self.hfe = httpx.Client(base_url=endpoints_url or hf_url, timeout=30, verify=verify)
+        self.vendor = httpx.Client(base_url=vendor_url or hf_url, timeout=30, verify=verify)
 
     def close(self) -> None:
         """Close the control clients."""

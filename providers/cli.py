@@ -1,5 +1,6 @@
-"""The ``es-inference`` command: validate and export stack files, write the stack reference, and
-run the local test servers."""
+"""The ``es-inference`` command: validate and export stack files, write the stack reference,
+summarize and check changes in pipelines (``providers.pipeline_commands``); run the local test
+servers."""
 
 from __future__ import annotations
 
@@ -185,7 +186,9 @@ def _parser() -> argparse.ArgumentParser:
     docs.set_defaults(func=_docs)
 
     from emulators.commands import register
+    from providers.pipeline_commands import register as register_pipeline_commands
 
+    register_pipeline_commands(commands)
     register(commands)
     return parser
 

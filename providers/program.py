@@ -85,7 +85,11 @@ def _declare_hf(
 
     paths = [e.path for e in declaration.huggingface_endpoints]
     stable = preflight(
-        declaration.huggingface, list(zip(paths, resolved, strict=True)), source, pulumi.log.info
+        declaration.huggingface,
+        list(zip(paths, resolved, strict=True)),
+        source,
+        pulumi.log.info,
+        wake=not pulumi.runtime.is_dry_run(),
     )
     provider = HuggingFaceEndpointProvider(declaration.huggingface, stack_file=source)
     resources: dict[str, Any] = {}
