@@ -52,21 +52,39 @@ def _resolve(endpoint: EndpointDeclaration, source: str, problems: list[str]) ->
     return settings
 
 
-def _summary(endpoint: InferenceEndpoint) -> pulumi.Output[dict[str, Any]]:
-    # Only fields a preview knows: for a replacement the engine previews outputs as the inputs,
-    # so server-filled values (dimensions, defaults) would show as removed.
-    def visible(args: list[Any]) -> dict[str, Any]:
-        task_type, service, service_settings = args
-        return {"task_type": task_type, "service": service, "url": service_settings.get("url")}
+def _summary(endpoint: EndpointDeclaration) -> dict[str, Any]:
+    """What the stack output ``endpoints`` shows of one endpoint, from its declaration.
 
-    combined = pulumi.Output.all(
-        endpoint.task_type, endpoint.service, endpoint.service_settings
-    ).apply(visible)
-    return pulumi.Output.unsecret(combined)
+    Plain values, known at preview, and no Output per resource: each Output is a task the SDK
+    waits on at exit, and built from the resource's outputs they cost about 1 ms of CPU per
+    endpoint (bench/results/breakdown.md). A secret reference is never shown.
+    """
+    url = endpoint.service_settings.get("url")
+    return {
+        "task_type": endpoint.task_type,
+        "service": endpoint.service,
+        "url": None if isinstance(url, SecretReference) else url,
+    }
+
+
+def _drop_sdk_debug_lines() -> None:
+    """Skip the SDK's debug lines unless ``ES_INFERENCE_PULUMI_DEBUG_LOG`` is set.
+
+    The SDK sends each one (four per resource) to the engine as a blocking gRPC call from the
+    program's event loop, and the CLI shows them only under ``--debug``; skipping them saves about
+    0.9 CPU-s of a 400-endpoint preview (bench/results/breakdown.md).
+    """
+    if os.environ.get("ES_INFERENCE_PULUMI_DEBUG_LOG", "").lower() not in ("1", "true", "yes"):
+        pulumi.log.debug = _no_debug_line
+
+
+def _no_debug_line(*_args: Any, **_kwargs: Any) -> None:
+    return None
 
 
 def run() -> None:
     """Declare the stack's endpoints; a bad stack file stops the program with every problem."""
+    _drop_sdk_debug_lines()
     source = stack_file_for(pulumi.get_stack(), pulumi.Config("es-inference").get("stackFile"))
     try:
         declaration = load_stack(Path(source), source)
@@ -80,7 +98,7 @@ def run() -> None:
     provider = InferenceEndpointProvider(declaration.elasticsearch, stack_file=source)
     summaries: dict[str, Any] = {}
     for endpoint, settings in resolved:
-        resource = InferenceEndpoint(
+        InferenceEndpoint(
             endpoint.inference_id,
             inference_id=endpoint.inference_id,
             task_type=endpoint.task_type,
@@ -92,5 +110,5 @@ def run() -> None:
             secret_rotation=endpoint.secret_rotation,
             provider=provider,
         )
-        summaries[endpoint.inference_id] = _summary(resource)
+        summaries[endpoint.inference_id] = _summary(endpoint)
     pulumi.export("endpoints", summaries)
