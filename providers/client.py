@@ -241,8 +241,12 @@ def _verify_for(settings: ConnectionSettings, url: str) -> ssl.SSLContext | bool
     if cached is not None:
         return cached
     verify: ssl.SSLContext | bool
-    if not url.startswith("https://") or settings.insecure:
-        verify = not settings.insecure
+    if settings.insecure:
+        verify = False
+    elif not url.startswith("https://"):
+        # No TLS on http://, so no CA bundle to read (httpx's default reads certifi's: ~30 ms per
+        # process). A context that trusts no CA: were it ever used, it would refuse every certificate.
+        verify = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     elif settings.ca_fingerprint:
         parts = urlsplit(url)
         try:
