@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import email.utils
 import hashlib
+import json
 import re
 import socket
 import ssl
@@ -188,6 +189,24 @@ def _error_from_response(
     )
 
 
+def _server_sent_events(text: str) -> dict[str, Any]:
+    """A streamed answer as ``{"events": [each data object], "done": saw [DONE]}``."""
+    events: list[Any] = []
+    done = False
+    for line in text.splitlines():
+        if not line.startswith("data:"):
+            continue
+        data = line.removeprefix("data:").strip()
+        if data == "[DONE]":
+            done = True
+            continue
+        try:
+            events.append(json.loads(data))
+        except ValueError:
+            events.append(data)
+    return {"events": events, "done": done}
+
+
 def _certificate_chain(host: str, port: int, timeout: float) -> list[bytes]:
     context = ssl.create_default_context()
     context.check_hostname = False
@@ -222,8 +241,12 @@ def _verify_for(settings: ConnectionSettings, url: str) -> ssl.SSLContext | bool
     if cached is not None:
         return cached
     verify: ssl.SSLContext | bool
-    if not url.startswith("https://") or settings.insecure:
-        verify = not settings.insecure
+    if settings.insecure:
+        verify = False
+    elif not url.startswith("https://"):
+        # No TLS on http://, so no CA bundle to read (httpx's default reads certifi's: ~30 ms per
+        # process). A context that trusts no CA: were it ever used, it would refuse every certificate.
+        verify = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     elif settings.ca_fingerprint:
         parts = urlsplit(url)
         try:
@@ -417,6 +440,8 @@ class ElasticsearchClient:
                 self._node += 1
             raise
         if response.is_success:
+            if response.headers.get("content-type", "").startswith("text/event-stream"):
+                return _server_sent_events(response.text)
             parsed = response.json() if response.content else {}
             return parsed if isinstance(parsed, dict) else {"value": parsed}
         hint = self.settings.refused_credentials_hint() if response.status_code == 401 else ""
@@ -554,3 +579,17 @@ class ElasticsearchClient:
         return self.request(
             "DELETE", path, params=params or None, inference_id=inference_id, not_found_ok=True
         )
+
+    def perform_inference(
+        self, task_type: str, inference_id: str, body: dict[str, Any], *, stream: bool = False
+    ) -> dict[str, Any]:
+        """``POST /_inference/{task_type}/{inference_id}`` (``…/_stream`` when ``stream``).
+
+        A streamed answer (server-sent events) comes back as ``{"events": [...], "done": bool}``.
+        """
+        path = f"/_inference/{task_type}/{inference_id}{'/_stream' if stream else ''}"
+        return self.request("POST", path, body=body, inference_id=inference_id) or {}
+
+    def get_mapping(self) -> dict[str, Any]:
+        """``GET /_mapping``: the mappings of every index, by index name."""
+        return self.request("GET", "/_mapping") or {}

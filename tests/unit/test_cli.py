@@ -10,13 +10,11 @@ from pathlib import Path
 import pytest
 
 from providers.cli import main
+from providers.schema import load_schemas
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "stacks"
-SUPPORTED = (
-    "hugging_face/chat_completion, hugging_face/completion, hugging_face/rerank, "
-    "hugging_face/text_embedding"
-)
+SUPPORTED = ", ".join(load_schemas().supported())
 BROKEN = [
     (
         "$.elasticsearch.endpoints[0]",
@@ -51,7 +49,7 @@ BROKEN = [
     ),
     (
         "$.endpoints[3]",
-        f"no schema for service 'hugging_face' with task_type 'sparse_embedding' (supported: {SUPPORTED})",
+        f"no schema for service 'hugging_face' with task_type 'embedding' (supported: {SUPPORTED})",
     ),
     ("$.endpoints[4]", "must be of type object, not string"),
 ]

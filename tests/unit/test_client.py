@@ -154,10 +154,10 @@ def test_put_get_list_and_delete_an_endpoint(
     assert client.get_inference_endpoint("text_embedding", ID) is None
 
 
-def test_update_changes_the_endpoint_in_place_on_9_4(
+def test_update_changes_the_endpoint_in_place_on_9_5(
     in_process: ClientFactory, hf_url: str
 ) -> None:
-    client = in_process(ElasticsearchEmulator(version="9.4.0", retry_backoff=0.01))
+    client = in_process(ElasticsearchEmulator(version="9.5.0", retry_backoff=0.01))
     client.put_inference_endpoint("text_embedding", ID, hf_body(hf_url))
     updated = client.update_inference_endpoint(
         "text_embedding",

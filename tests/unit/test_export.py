@@ -90,7 +90,7 @@ def test_recursive_chunking_with_a_known_separator_list_is_written_as_its_group(
 
 def test_preconfigured_endpoints_are_left_out_and_unknown_services_are_listed() -> None:
     elser = {"inference_id": ".elser-2-elasticsearch", "task_type": "sparse_embedding"}
-    openai = {"inference_id": "oai", "task_type": "completion", "service": "openai"}
+    watsonx = {"inference_id": "wx", "task_type": "completion", "service": "watsonxai"}
     rerank = {
         "inference_id": "rr",
         "task_type": "rerank",
@@ -99,7 +99,7 @@ def test_preconfigured_endpoints_are_left_out_and_unknown_services_are_listed() 
         "task_settings": {"top_n": 3.0, "return_documents": True},
     }
 
-    exported = stack_document([rerank, openai, elser], SCHEMAS, ["https://es:9200"])
+    exported = stack_document([rerank, watsonx, elser], SCHEMAS, ["https://es:9200"])
 
     assert exported.document == {
         "elasticsearch": {"endpoints": ["https://es:9200"]},
@@ -114,7 +114,7 @@ def test_preconfigured_endpoints_are_left_out_and_unknown_services_are_listed() 
             }
         ],
     }
-    assert exported.skipped == ["oai (openai completion: no schema here)"]
+    assert exported.skipped == ["wx (watsonxai completion: no schema here)"]
 
 
 def test_the_rendered_file_says_what_to_do_next_and_is_a_valid_stack(tmp_path: Path) -> None:
@@ -124,8 +124,8 @@ def test_the_rendered_file_says_what_to_do_next_and_is_a_valid_stack(tmp_path: P
         "service": "hugging_face",
         "service_settings": {"url": "https://r"},
     }
-    openai = {"inference_id": "oai", "task_type": "completion", "service": "openai"}
-    exported = stack_document([live_embedding(), rr, openai], SCHEMAS)
+    watsonx = {"inference_id": "wx", "task_type": "completion", "service": "watsonxai"}
+    exported = stack_document([live_embedding(), rr, watsonx], SCHEMAS)
 
     text = render(exported, "https://es:9200 (Elasticsearch 9.1.0)")
 
@@ -137,7 +137,7 @@ def test_the_rendered_file_says_what_to_do_next_and_is_a_valid_stack(tmp_path: P
         "#   pulumi config set --secret emb.api_key <value>",
         "#   pulumi config set --secret rr.api_key <value>",
         "# Not exported (no schema for their service and task type):",
-        "#   oai (openai completion: no schema here)",
+        "#   wx (watsonxai completion: no schema here)",
         "endpoints:",
     ]
     path = tmp_path / "exported.yaml"
