@@ -1,4 +1,5 @@
-"""The ``es-inference`` command: validate and export stack files; run the local test servers."""
+"""The ``es-inference`` command: validate and export stack files, summarize and check changes in
+pipelines (``providers.pipeline_commands``); run the local test servers."""
 
 from __future__ import annotations
 
@@ -140,7 +141,9 @@ def _parser() -> argparse.ArgumentParser:
     export.set_defaults(func=_export)
 
     from emulators.commands import register
+    from providers.pipeline_commands import register as register_pipeline_commands
 
+    register_pipeline_commands(commands)
     register(commands)
     return parser
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import email.utils
 import hashlib
+import json
 import re
 import socket
 import ssl
@@ -179,6 +180,24 @@ def _error_from_response(
         reason=scrub(reason, secrets),
         inference_id=inference_id,
     )
+
+
+def _server_sent_events(text: str) -> dict[str, Any]:
+    """A streamed answer as ``{"events": [each data object], "done": saw [DONE]}``."""
+    events: list[Any] = []
+    done = False
+    for line in text.splitlines():
+        if not line.startswith("data:"):
+            continue
+        data = line.removeprefix("data:").strip()
+        if data == "[DONE]":
+            done = True
+            continue
+        try:
+            events.append(json.loads(data))
+        except ValueError:
+            events.append(data)
+    return {"events": events, "done": done}
 
 
 def _certificate_chain(host: str, port: int, timeout: float) -> list[bytes]:
@@ -374,6 +393,8 @@ class ElasticsearchClient:
                 self._node += 1
             raise
         if response.is_success:
+            if response.headers.get("content-type", "").startswith("text/event-stream"):
+                return _server_sent_events(response.text)
             parsed = response.json() if response.content else {}
             return parsed if isinstance(parsed, dict) else {"value": parsed}
         error = _error_from_response(method, path, response, inference_id, secrets)
@@ -507,3 +528,17 @@ class ElasticsearchClient:
         return self.request(
             "DELETE", path, params=params or None, inference_id=inference_id, not_found_ok=True
         )
+
+    def perform_inference(
+        self, task_type: str, inference_id: str, body: dict[str, Any], *, stream: bool = False
+    ) -> dict[str, Any]:
+        """``POST /_inference/{task_type}/{inference_id}`` (``…/_stream`` when ``stream``).
+
+        A streamed answer (server-sent events) comes back as ``{"events": [...], "done": bool}``.
+        """
+        path = f"/_inference/{task_type}/{inference_id}{'/_stream' if stream else ''}"
+        return self.request("POST", path, body=body, inference_id=inference_id) or {}
+
+    def get_mapping(self) -> dict[str, Any]:
+        """``GET /_mapping``: the mappings of every index, by index name."""
+        return self.request("GET", "/_mapping") or {}

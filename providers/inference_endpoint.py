@@ -25,6 +25,7 @@ from pulumi.dynamic import (
     ResourceProvider,
     UpdateResult,
 )
+from pulumi.output import Unknown
 from pulumi.runtime.rpc import UNKNOWN
 
 from providers.connection import ConnectionSettings, resolve_connection
@@ -101,7 +102,8 @@ def restore_pickler() -> None:
 
 
 def _is_unknown(value: object) -> bool:
-    return isinstance(value, str) and value == UNKNOWN
+    # The host deserializes unknowns as pulumi.output.Unknown (keep_unknowns), or the rpc sentinel.
+    return isinstance(value, Unknown) or (isinstance(value, str) and value == UNKNOWN)
 
 
 def _unknown_paths(value: object, path: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:

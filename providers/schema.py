@@ -284,7 +284,7 @@ def _problems(
         hidden = (
             "service_settings" in path  # urls may carry tokens; api keys are secrets
             # endpoints and file names may carry user:password@ or tokens; numbers cannot
-            or (path[:1] == ("elasticsearch",) and not _is_number(error.instance))
+            or (path[:1] in _CONNECTION_SECTIONS and not _is_number(error.instance))
             or any(path[: len(s)] == s for s in secret_paths)
         )
         top = str(path[0]) if path else ""
@@ -292,6 +292,9 @@ def _problems(
         if problem not in out:
             out.append(problem)
     return out
+
+
+_CONNECTION_SECTIONS = (("elasticsearch",), ("huggingface",))
 
 
 def _resolve(
@@ -364,6 +367,8 @@ class SchemaSet:
             )
             for rel, doc in documents.items()
         )
+        self._documents = documents
+        self._document_validators: dict[str, Validator] = {}
         self.stack_schema = documents[Path("stack.schema.json")]
         self.stack_validator = _Validator(self.stack_schema, registry=self.registry)
         stack_id = self.stack_schema.get("$id", _BASE_URI + "stack.schema.json")
@@ -384,6 +389,27 @@ class SchemaSet:
     def supported(self) -> list[str]:
         """``service/task_type`` pairs that have a schema, sorted."""
         return sorted(f"{s}/{t}" for s, t in self._endpoints)
+
+    def document_problems(
+        self,
+        name: str,
+        instance: object,
+        base: str = "$",
+        unknown: Sequence[PathKey] = (),
+        hidden: Sequence[PathKey] = (),
+    ) -> list[Problem]:
+        """Every rule of the top-level ``schemas/<name>.schema.json`` that ``instance`` breaks.
+
+        Values under ``hidden`` paths (secrets) are never echoed in a message.
+        """
+        validator = self._document_validators.get(name)
+        if validator is None:
+            document = self._documents.get(Path(f"{name}.schema.json"))
+            if document is None:
+                raise SchemaError(f"{self.directory}: {name}.schema.json is missing")
+            validator = _Validator(document, registry=self.registry)
+            self._document_validators[name] = validator
+        return _problems(validator, instance, base, unknown, hidden)
 
     def reference_problems(self, reference: object) -> list[Problem]:
         """Problems of a secret reference, by the stack schema's ``secret_reference`` rule."""

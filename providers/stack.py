@@ -21,6 +21,12 @@ import yaml
 
 from providers.connection import tls_conflicts
 from providers.errors import DeclarationError
+from providers.hf_stack import (
+    HF_URL_PLACEHOLDER,
+    HfEndpointDeclaration,
+    check_hf_endpoints,
+    hf_url_reference,
+)
 from providers.schema import PathKey, Problem, SchemaSet, format_path, load_schemas
 
 __all__ = [
@@ -76,6 +82,7 @@ class EndpointDeclaration:
     chunking_settings: dict[str, Any] | None = None
     force: bool = False
     secret_rotation: str = "replace"
+    smoke_test: bool | None = None  # read by `es-inference smoke` only; None: the stack's
 
 
 @dataclass(frozen=True)
@@ -85,6 +92,9 @@ class StackDeclaration:
     source: str
     elasticsearch: dict[str, Any] = field(default_factory=dict)
     endpoints: list[EndpointDeclaration] = field(default_factory=list)
+    huggingface: dict[str, Any] = field(default_factory=dict)
+    huggingface_endpoints: list[HfEndpointDeclaration] = field(default_factory=list)
+    smoke_test: bool = False
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -299,6 +309,8 @@ def _check_endpoint(
         )
         return None
     checked = _deep_copy(entry)
+    # A stack-file option for `es-inference smoke`; the stack schema checked it, no service has it.
+    smoke_test = checked.pop("smoke_test", None)
     references: dict[PathKey, SecretReference] = {}
     for path in schema.secret_paths:
         raw = _get(entry, path)
@@ -341,6 +353,7 @@ def _check_endpoint(
         chunking_settings=checked.get("chunking_settings"),
         force=bool(checked.get("force", False)),
         secret_rotation=str(checked.get("secret_rotation", "replace")),
+        smoke_test=smoke_test if isinstance(smoke_test, bool) else None,
     )
 
 
@@ -352,14 +365,41 @@ def _deep_copy(value: Any) -> Any:
     return value
 
 
+def _hf_url(entry: dict[str, Any], base: str, hf_names: set[str], problems: list[Problem]) -> Any:
+    """Swap ``url: {huggingface_endpoint: <name>}`` for a placeholder; return the reference."""
+    settings = entry.get("service_settings")
+    ref = hf_url_reference(settings.get("url")) if isinstance(settings, dict) else None
+    if ref is None or not isinstance(settings, dict):
+        return None
+    if ref.name not in hf_names:
+        problems.append(
+            Problem(
+                f"{base}.service_settings.url",
+                f"no huggingface_endpoints entry is named {ref.name!r}"
+                + (f" (declared: {', '.join(sorted(hf_names))})" if hf_names else ""),
+                "service_settings",
+            )
+        )
+    entry["service_settings"] = {**settings, "url": HF_URL_PLACEHOLDER}
+    return ref
+
+
 def _validate(
     document: object, schemas: SchemaSet
-) -> tuple[list[Problem], dict[str, Any], list[EndpointDeclaration]]:
+) -> tuple[list[Problem], dict[str, Any], list[EndpointDeclaration], list[HfEndpointDeclaration]]:
     non_finite = _non_finite(document)
     odd = {p.path for p in non_finite}  # one message for such a value, not one per bound
     problems = [*non_finite, *(p for p in schemas.stack_problems(document) if p.path not in odd)]
     if not isinstance(document, dict):
-        return problems, {}, []
+        return problems, {}, [], []
+    hf_problems, hf_endpoints = check_hf_endpoints(document, schemas, _reference)
+    problems.extend(hf_problems)
+    raw_hf = document.get("huggingface_endpoints")
+    hf_names = {
+        str(e["name"])
+        for e in (raw_hf if isinstance(raw_hf, list) else [])
+        if isinstance(e, dict) and isinstance(e.get("name"), str)
+    }
     endpoints: list[EndpointDeclaration] = []
     first_seen: dict[str, str] = {}
     entries = document.get("endpoints")
@@ -380,8 +420,12 @@ def _validate(
             first_seen.setdefault(inference_id, base)
         if any(p.path in (f"{base}.service", f"{base}.task_type") for p in problems):
             continue  # the stack schema already said what is wrong with them
+        entry = dict(entry)
+        hf_url = _hf_url(entry, base, hf_names, problems)
         declared = _check_endpoint(entry, base, schemas, problems)
         if declared is not None:
+            if hf_url is not None:
+                declared.service_settings["url"] = hf_url
             endpoints.append(declared)
     unique: dict[tuple[str, str], Problem] = {}
     for problem in problems:  # both schemas may flag the same field
@@ -392,7 +436,8 @@ def _validate(
         p.path.startswith("$.elasticsearch") for p in ordered
     ):
         ordered = [*_tls_problems(elasticsearch), *ordered]
-    return ordered, elasticsearch if isinstance(elasticsearch, dict) else {}, endpoints
+    es_settings = elasticsearch if isinstance(elasticsearch, dict) else {}
+    return ordered, es_settings, endpoints, hf_endpoints
 
 
 def _tls_problems(block: Mapping[str, Any]) -> list[Problem]:
@@ -438,7 +483,7 @@ def stack_problems(path: Path, source: str | None = None) -> list[Problem]:
     except DeclarationError as exc:
         return [Problem("", p.removeprefix(f"{shown}: "), "") for p in exc.problems]
     try:
-        problems, _, _ = _validate(document, load_schemas())
+        problems, _, _, _ = _validate(document, load_schemas())
     except RecursionError:
         return [Problem("", "nested too deeply to validate", "")]
     return problems
@@ -449,12 +494,20 @@ def load_stack(path: Path, source: str | None = None) -> StackDeclaration:
     shown = source or str(path)
     document = _read(path, shown)
     try:
-        problems, elasticsearch, endpoints = _validate(document, load_schemas())
+        problems, elasticsearch, endpoints, hf_endpoints = _validate(document, load_schemas())
     except RecursionError:
         raise DeclarationError(shown, [f"{shown}: nested too deeply to validate"]) from None
     if problems:
         raise DeclarationError(shown, [f"{shown}: {p}" for p in problems])
-    return StackDeclaration(source=shown, elasticsearch=elasticsearch, endpoints=endpoints)
+    huggingface = document.get("huggingface") if isinstance(document, dict) else None
+    return StackDeclaration(
+        source=shown,
+        elasticsearch=elasticsearch,
+        endpoints=endpoints,
+        huggingface=huggingface if isinstance(huggingface, dict) else {},
+        huggingface_endpoints=hf_endpoints,
+        smoke_test=isinstance(document, dict) and document.get("smoke_test") is True,
+    )
 
 
 def declared_force(path: Path, inference_id: str) -> bool:

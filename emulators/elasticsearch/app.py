@@ -23,7 +23,8 @@ Choices where the reference is unconfirmed:
   ES's 500 `class_cast_exception`. Invalid JSON is 400 `parse_exception` "Failed to parse
   content to map" caused by `json_parse_exception`.
 - Default endpoints: ELSER and E5 from 8.16, rerank-v1 from 8.18/9.0.
-- POST to `/_inference/...` (perform inference) is not implemented and answers 405.
+- POST to `/_inference/...` performs inference through the endpoint's service (`infer`, and
+  `stream` for `…/_stream`; hugging_face: `services/hugging_face_infer.py`).
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ EXPECTED_FILES = [
     "hugging_face/completion.schema.json",
     "hugging_face/rerank.schema.json",
     "hugging_face/text_embedding.schema.json",
+    "huggingface_endpoint.schema.json",
     "stack.schema.json",
 ]
 TASK_TYPES = ["text_embedding", "rerank", "completion", "chat_completion"]

@@ -1,4 +1,4 @@
-"""`/_inference`: create, get, update and delete inference endpoints.
+"""`/_inference`: create, get, update and delete inference endpoints, and perform inference.
 
 The handlers know no service: they look the body's `service` up in `services.SERVICES` and
 let it parse, validate and update the endpoint's settings (see `services/__init__.py`).
@@ -20,11 +20,12 @@ Choices where the reference is unconfirmed:
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from typing import Any
 
 from werkzeug.datastructures import MultiDict
-from werkzeug.wrappers import Request
+from werkzeug.wrappers import Request, Response
 
 from emulators.admin import mark_mutated
 
@@ -54,7 +55,15 @@ from ..versions import (
 )
 from .context import Cluster, Route
 
-__all__ = ["ROUTES", "delete_endpoint", "get_endpoints", "put_endpoint", "update_endpoint"]
+__all__ = [
+    "ROUTES",
+    "delete_endpoint",
+    "get_endpoints",
+    "perform_inference",
+    "put_endpoint",
+    "stream_inference",
+    "update_endpoint",
+]
 
 _PATH_PARAMS = ("task_type_or_id", "inference_id")
 
@@ -303,6 +312,53 @@ def update_endpoint(
         return current.public(), 200
 
 
+def _inference_target(cluster: Cluster, first: str, second: str | None) -> StoredEndpoint:
+    task_type, inference_id = _target(first, second)
+    with cluster.store.lock:
+        stored = cluster.store.endpoints.get(inference_id)
+    if stored is None:
+        raise _not_found(inference_id)
+    if task_type not in ("any", stored.config.task_type):
+        # TransportInferenceAction's incompatibleTaskTypeException.
+        raise status_exception(
+            f"Incompatible task_type, the requested type [{task_type}] does not match the"
+            f" model type [{stored.config.task_type}]"
+        )
+    return stored
+
+
+def perform_inference(
+    cluster: Cluster, request: Request, first: str, second: str | None = None
+) -> tuple[Any, int]:
+    """`POST _inference/[<task_type>/]<id>`: the service's answer for the body's input."""
+    timeout = param_as_time(request.args, "timeout")
+    check_params(request.path, request.args, ("timeout",), _PATH_PARAMS)
+    stored = _inference_target(cluster, first, second)
+    body = parse_json_object(required_content(request))
+    answer = _service_of(stored).infer(
+        stored.inference_id, stored.config.copy(), body, cluster.validation, timeout
+    )
+    return answer, 200
+
+
+def stream_inference(
+    cluster: Cluster, request: Request, first: str, second: str | None = None
+) -> tuple[Any, int]:
+    """`POST _inference/[<task_type>/]<id>/_stream`: server-sent events, then `[DONE]`."""
+    timeout = param_as_time(request.args, "timeout")
+    check_params(request.path, request.args, ("timeout",), _PATH_PARAMS)
+    stored = _inference_target(cluster, first, second)
+    body = parse_json_object(required_content(request))
+    chunks = _service_of(stored).stream(
+        stored.inference_id, stored.config.copy(), body, cluster.validation, timeout
+    )
+    events = [f"event: message\ndata: {json.dumps(c, separators=(',', ':'))}\n\n" for c in chunks]
+    events.append("event: message\ndata: [DONE]\n\n")
+    response = Response("".join(events), status=200, content_type="text/event-stream")
+    response.headers["X-elastic-product"] = "Elasticsearch"
+    return response, 200
+
+
 ROUTES = (
     Route("/_inference", ("GET",), get_endpoints),
     Route("/_inference/<first>", ("GET",), get_endpoints),
@@ -313,4 +369,8 @@ ROUTES = (
     Route("/_inference/<first>/<second>", ("DELETE",), delete_endpoint),
     Route("/_inference/<first>/_update", ("PUT",), update_endpoint, UPDATE_API),
     Route("/_inference/<first>/<second>/_update", ("PUT",), update_endpoint, UPDATE_API),
+    Route("/_inference/<first>", ("POST",), perform_inference),
+    Route("/_inference/<first>/<second>", ("POST",), perform_inference),
+    Route("/_inference/<first>/_stream", ("POST",), stream_inference),
+    Route("/_inference/<first>/<second>/_stream", ("POST",), stream_inference),
 )

@@ -149,6 +149,21 @@ class InferenceService:
         del inference_id, config, body, settings, timeout
         raise status_exception(f"The [{self.name}] service does not support inference here")
 
+    def stream(
+        self,
+        inference_id: str,
+        config: EndpointConfig,
+        body: dict[str, Any],
+        settings: ValidationSettings,
+        timeout: float | None,
+    ) -> list[dict[str, Any]]:
+        """Perform streamed inference (`POST _inference/.../_stream`): the chunks, in order."""
+        del inference_id, body, settings, timeout
+        raise status_exception(
+            f"Streaming is not allowed for service [{self.name}] and task [{config.task_type}]",
+            status=405,
+        )
+
     def settings_description(self, version: EsVersion) -> dict[str, Setting]:
         """The fields `GET _inference/_services` lists for this service, in ES's order."""
         raise NotImplementedError

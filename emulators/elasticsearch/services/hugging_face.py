@@ -56,6 +56,7 @@ from ..versions import (
     UPDATE_REJECTS_UNKNOWN_KEYS,
     EsVersion,
 )
+from . import hugging_face_infer
 from .base import ABSENT, EndpointConfig, EndpointUpdate, InferenceService
 
 __all__ = [
@@ -382,3 +383,26 @@ class HuggingFaceService(InferenceService):
             timeout,
         )
         return _with_embedding_details(config, size)
+
+    def infer(
+        self,
+        inference_id: str,
+        config: EndpointConfig,
+        body: dict[str, Any],
+        settings: ValidationSettings,
+        timeout: float | None,
+    ) -> dict[str, Any]:
+        return hugging_face_infer.infer(inference_id, config, body, settings, timeout)
+
+    def stream(
+        self,
+        inference_id: str,
+        config: EndpointConfig,
+        body: dict[str, Any],
+        settings: ValidationSettings,
+        timeout: float | None,
+    ) -> list[dict[str, Any]]:
+        if config.task_type != "chat_completion":
+            # HuggingFaceService.supportedStreamingTasks: chat_completion (unified API) only here.
+            return super().stream(inference_id, config, body, settings, timeout)
+        return hugging_face_infer.stream_chat(inference_id, config, body, settings, timeout)
