@@ -155,6 +155,7 @@ def _preflight(inputs: Mapping[str, Any], schema: EndpointSchema | None, version
     ]
     if schema is not None:
         needs.append((what, schema.since))
+        needs.extend(schema.version_gates(inputs))
         chunking = inputs.get("chunking_settings")
         if schema.chunking is not None and chunking:
             strategy = str(chunking.get("strategy"))

@@ -21,6 +21,11 @@ Lifecycle (numbered as in docs/spec.md; test names cite them):
 - L7  ``force`` and ``secret_rotation`` are provider options: changing them touches no
       Elasticsearch API.
 - L8  Replacement deletes first (``delete_before_replace``): one id cannot exist twice.
+- L9  A field marked ``x-es-discovered-with`` is filled in by Elasticsearch when one of the named
+      fields is declared (an ``elasticsearch`` endpoint on a ``deployment_id``): left out, no change.
+- L10 A field marked ``x-es-ignore-when`` is never a change while its group matches the pattern
+      (``num_allocations`` under adaptive allocations: Elasticsearch moves it with the load).
+- L11 Secrets of one ``x-es-secret-group`` are sent together by ``_update`` (an AWS key pair).
 """
 
 from __future__ import annotations
@@ -269,7 +274,9 @@ def plan(
         for name in sorted(set(desired) | set(actual)):
             rule = rules.get((group, name))
             want, have = desired.get(name, _MISSING), actual.get(name, _MISSING)
-            if rule is not None and rule.discovered and want is _MISSING:
+            if rule is not None and want is _MISSING and rule.is_discovered(desired):
+                continue
+            if rule is not None and (rule.is_ignored(desired) or rule.is_ignored(actual)):
                 continue
             if rule is not None and rule.has_default:
                 want = rule.default if want is _MISSING else want
@@ -340,8 +347,16 @@ def update_body(
         elif name:
             # Drift on a field left to its default is repaired by sending the default.
             rule = schema.rules.get(("service_settings", name)) if schema is not None else None
-            value = (news.get("service_settings") or {}).get(name, rule.default if rule else None)
-            body.setdefault("service_settings", {})[name] = plain_numbers(value)
+            declared = news.get("service_settings") or {}
+            value = declared.get(name, rule.default if rule else None)
+            settings = body.setdefault("service_settings", {})
+            settings[name] = plain_numbers(value)
+            if rule is not None and rule.secret_group is not None and schema is not None:
+                # Elasticsearch takes a group of secrets (an AWS key pair) only all together.
+                for path, other in schema.rules.items():
+                    member = str(path[-1])
+                    if other.secret_group == rule.secret_group and member in declared:
+                        settings[member] = declared[member]
     settings = body.get("service_settings")
     if settings and schema is not None and _secret_required(version):
         declared = news.get("service_settings") or {}

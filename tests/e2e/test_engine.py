@@ -44,6 +44,19 @@ def test_up_then_a_preview_expecting_no_changes_passes_with_server_defaults_in_s
     assert stored is not None
     assert stored["service_settings"]["dimensions"] == 384
     assert stored["service_settings"]["similarity"] == "cosine"
+    # The stack output summarises each endpoint, no secret in it.
+    assert project.outputs()["endpoints"] == {
+        "hf-minilm": {
+            "task_type": "text_embedding",
+            "service": "hugging_face",
+            "url": f"{lab.hf_url}/embed",
+        },
+        "hf-rerank": {
+            "task_type": "rerank",
+            "service": "hugging_face",
+            "url": f"{lab.hf_url}/rerank",
+        },
+    }
 
 
 def test_changing_a_task_setting_previews_an_update_and_up_updates_in_place(
