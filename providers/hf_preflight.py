@@ -45,8 +45,14 @@ def preflight(
     declared: list[tuple[str, Mapping[str, Any]]],
     source: str,
     log: Callable[[str], None],
+    *,
+    wake: bool = False,
 ) -> dict[str, str]:
-    """Refuse unavailable or over-quota hardware (DeclarationError); the URLs that stay, by name."""
+    """Refuse unavailable or over-quota hardware (DeclarationError); the URLs that stay, by name.
+
+    With ``wake`` (an up, not a preview), a scaled-to-zero endpoint is sent one health request,
+    which starts it, so an Elasticsearch endpoint created against it later meets a warm one.
+    """
     settings = hf_settings(settings_block, os.environ)
     problems: list[str] = []
     stable: dict[str, str] = {}
@@ -57,7 +63,7 @@ def preflight(
         name, token = str(inputs["name"]), str(inputs["token"])
         try:
             with InferenceEndpointsClient(settings, token, on_retry=log) as client:
-                if token not in namespaces:
+                if not inputs.get("namespace") and token not in namespaces:
                     namespaces[token] = client.default_namespace()
                 namespace = str(inputs.get("namespace") or namespaces[token])
                 if (token, namespace) not in hardware:
@@ -65,6 +71,15 @@ def preflight(
                         namespace
                     )
                 existing = client.get_inference_endpoint(namespace, name)
+                status = (existing or {}).get("status") or {}
+                if (
+                    wake
+                    and existing
+                    and status.get("state") == "scaledToZero"
+                    and status.get("url")
+                ):
+                    # Elasticsearch validates an endpoint with a call: start the cold start now.
+                    client.probe(str(status["url"]), str(existing.get("healthRoute") or "/health"))
         except HuggingFaceError as exc:
             problems.append(f"{source}: {path}: cannot check the hardware with Hugging Face: {exc}")
             continue
@@ -77,6 +92,13 @@ def preflight(
             log(f"es-inference: cost: {estimate(compute, inputs).describe(name)}")
         if existing is not None and _keeps_url(inputs, existing, namespace):
             stable[name] = str(existing["status"]["url"])
+        state = (existing or {}).get("status", {}).get("state")
+        if state in ("paused", "failed", "updateFailed"):
+            # Elasticsearch rejects a paused endpoint (elastic/elasticsearch#112033).
+            log(
+                f"es-inference: huggingface endpoint {name!r} is {state} on Hugging Face; "
+                "run pulumi up --refresh so the stack sees it and brings it back to running"
+            )
     if problems:
         raise DeclarationError(source, problems)
     return stable

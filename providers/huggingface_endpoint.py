@@ -122,7 +122,8 @@ class HuggingFaceEndpointProvider(ResourceProvider):
         change_plan = plan(_olds, news, _is_unknown)
         if change_plan.changes:
             used_by = [str(u) for u in news.get("used_by") or []]
-            pulumi.log.info(f"es-inference: {change_plan.describe(_id, used_by)}")
+            name = str(news.get("name") or _id)
+            pulumi.log.info(f"es-inference: {change_plan.describe(name, used_by)}")
         same_identity = not {"name", "namespace"} & set(change_plan.replaces)
         return DiffResult(
             changes=bool(change_plan.changes),
@@ -144,8 +145,9 @@ class HuggingFaceEndpointProvider(ResourceProvider):
                 live = self._wait(client, namespace, inputs, "create")
             except HuggingFaceError as exc:
                 client.delete_inference_endpoint(namespace, name)
+                where = "" if str(exc).startswith(self._where(name)) else f"{self._where(name)}: "
                 raise HuggingFaceError(
-                    f"{self._where(name)}: {exc}. The endpoint was deleted so nothing is left "
+                    f"{where}{exc}. The endpoint was deleted so nothing is left "
                     "behind; fix the cause and run pulumi up again",
                     method=exc.method,
                     path=exc.path,
@@ -229,7 +231,7 @@ class HuggingFaceEndpointProvider(ResourceProvider):
                     return live
             if elapsed > timeout:
                 raise HuggingFaceEndpointTimeout(
-                    f"{self._where(name)}: not running after {timeout:.0f}s (wait_timeout); "
+                    f"{self._where(name)}: not running after {timeout:g}s (wait_timeout); "
                     f"the last state was {state}"
                 )
             time.sleep(client.settings.poll_interval)

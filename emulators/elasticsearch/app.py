@@ -30,7 +30,7 @@ Choices where the reference is unconfirmed:
 from __future__ import annotations
 
 import os
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from werkzeug.routing import Rule
@@ -90,6 +90,7 @@ class ElasticsearchEmulator(EmulatorApp):
         validation_timeout: float = 30.0,
         retry_backoff: float = 0.2,
         allowed_hosts: Collection[str] | None = LOOPBACK_HOSTS,
+        service_routes: Mapping[str, str] | None = None,
         cluster_name: str = "es-inference-emulator",
         data_dir: str | os.PathLike[str] | None = None,
     ) -> None:
@@ -105,7 +106,10 @@ class ElasticsearchEmulator(EmulatorApp):
             store=self.store,
             version=self.version,
             validation=ValidationSettings(
-                timeout=validation_timeout, backoff=retry_backoff, allowed_hosts=allowed_hosts
+                timeout=validation_timeout,
+                backoff=retry_backoff,
+                allowed_hosts=allowed_hosts,
+                routes=service_routes,
             ),
             cluster_name=cluster_name,
         )

@@ -281,7 +281,7 @@ class EndpointsApi(EmulatorApp):
         data_dir: str | None = None,
     ) -> None:
         self.accounts = dict(accounts)
-        self.timing = timing or Timing()
+        self.timing = dataclasses.replace(timing) if timing else Timing()
         self._initial_hardware = copy.deepcopy(hardware or DEFAULT_HARDWARE)
         self.hardware = copy.deepcopy(self._initial_hardware)
         self.inference = inference or HuggingFaceServer(api_keys=None)

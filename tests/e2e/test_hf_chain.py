@@ -136,3 +136,21 @@ def test_over_quota_hardware_is_refused_at_preview_before_anything_is_created(
     ) in result.output
     assert "Traceback" not in result.output
     assert lab.hf_endpoint_names() == []
+
+
+def test_up_wakes_a_scaled_to_zero_endpoint_before_elasticsearch_validates_against_it(
+    project: PulumiProject, lab: Lab
+) -> None:
+    project.write_stack(chained(lab, min_replica=0, scale_to_zero_timeout=15))
+    project.up()
+    lab.hf_action("minilm", "scale-to-zero")
+    lab.hfe.put("/_emulator/timing", json={"cold_start": 0.3}).raise_for_status()
+    document = chained(lab, min_replica=0, scale_to_zero_timeout=15)
+    document["endpoints"][0]["service_settings"]["similarity"] = "dot_product"  # a replacement
+    project.write_stack(document)
+
+    project.up()
+
+    es = lab.endpoint("es-minilm")
+    assert es is not None and es["service_settings"]["similarity"] == "dot_product"
+    assert (lab.hf_endpoint("minilm") or {})["status"]["state"] == "running"

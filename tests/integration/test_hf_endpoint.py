@@ -257,3 +257,52 @@ def test_check_reports_every_problem_with_its_path_and_no_token(
     assert any("$.min_replica: must be 0 when scale_to_zero_timeout is set" in r for r in reasons)
     assert any("$.min_replica: must be <= max_replica (1) (got 2)" in r for r in reasons)
     assert all(HF_KEY not in r for r in reasons)
+
+
+def test_a_build_slower_than_wait_timeout_stops_at_the_deadline_and_leaves_nothing(
+    host: ProviderHost, lab: Lab
+) -> None:
+    lab.hfe.put("/_emulator/timing", json={"initializing": 30}).raise_for_status()
+    news = host.check({}, hf(lab, wait_timeout=0.5))[0]
+    message = raised(lambda: host.create(news))
+    assert "not running after 0.5s (wait_timeout); the last state was initializing" in message
+    assert lab.hf_endpoint_names() == []
+
+
+def test_an_es_create_that_fails_after_the_hf_endpoint_runs_converges_on_the_next_up(
+    host: ProviderHost, lab: Lab
+) -> None:
+    _, hf_outs = created(host, lab)
+    lab.fault(method="PUT", path="/_inference/*", action="status", status=500, times=-1)
+    es_news = host.check({}, es(lab, hf_outs["url"]))[0]
+    raised(lambda: host.create(es_news))
+    assert lab.user_endpoint_ids() == []
+    lab.clear_faults()
+    _, es_outs = host.create(es_news)
+    assert es_outs["service_settings"]["url"] == hf_outs["url"]
+    assert lab.hf_endpoint_names() == ["minilm"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("PUT", "/v2/endpoint/*"), ("DELETE", "/v2/endpoint/*"), ("GET", "/v2/endpoint/*")],
+    ids=["update", "delete", "read"],
+)
+def test_a_lasting_api_error_fails_the_step_and_the_rerun_converges(
+    host: ProviderHost, lab: Lab, method: str, path: str
+) -> None:
+    hf_id, hf_outs = created(host, lab)
+    news = host.check(hf_outs, hf(lab, max_replica=2))[0]
+    lab.hfe_fault(method=method, path=path, action="status", status=500, times=-1)
+    step: dict[str, Callable[[], object]] = {
+        "PUT": lambda: host.update(hf_id, hf_outs, news),
+        "DELETE": lambda: host.delete(hf_id, hf_outs),
+        "GET": lambda: host.read(hf_id, hf_outs),
+    }
+    message = raised(step[method])
+    assert "failed: 500 injected fault" in message
+    assert HF_KEY not in message
+    lab.hfe.delete("/_emulator/faults").raise_for_status()
+    step[method]()
+    expected = [] if method == "DELETE" else ["minilm"]
+    assert lab.hf_endpoint_names() == expected
