@@ -18,9 +18,12 @@ __all__ = [
     "DEFAULT_ENDPOINTS",
     "DEFAULT_ES_VERSION",
     "DEFAULT_RERANK_ENDPOINT",
+    "DELETE_DEFAULT_WITH_FORCE",
     "DELETE_DRY_RUN_AND_FORCE",
     "HF_CHAT_AND_RERANK",
     "HF_TEXT_EMBEDDING",
+    "INFERENCE_SERVICES_API",
+    "JSON_ERRORS_AS_XCONTENT",
     "MINIMUM_VERSION",
     "NUMBER_WORDING_WITHOUT_A",
     "PUT_TIMEOUT",
@@ -31,6 +34,7 @@ __all__ = [
     "UPDATE_TIMEOUT",
     "UPDATE_VALIDATES",
     "UPDATE_WITHOUT_TASK_TYPE",
+    "Backported",
     "EsVersion",
     "Gate",
 ]
@@ -72,6 +76,23 @@ class Gate:
         return self.since9 is not None and (version.major, version.minor) >= self.since9
 
 
+@dataclass(frozen=True)
+class Backported:
+    """A change from the listed patch release of each listed minor, and in every later minor.
+
+    `(9, 1, 2)` means 9.1.2 and later 9.1.x; a minor that is not listed has it when it is newer
+    than every listed one (so 9.0 lacks a change first released in 8.19.2, 9.1.2 and 9.2.0).
+    """
+
+    since: tuple[tuple[int, int, int], ...]
+
+    def __call__(self, version: EsVersion) -> bool:
+        for major, minor, patch in self.since:
+            if (version.major, version.minor) == (major, minor):
+                return version.patch >= patch
+        return (version.major, version.minor) > max((m, n) for m, n, _ in self.since)
+
+
 MINIMUM_VERSION = EsVersion(8, 11, 0)
 
 TASK_TYPE_OPTIONAL_IN_URL = Gate((8, 13))
@@ -92,3 +113,12 @@ NUMBER_WORDING_WITHOUT_A = Gate(None, (9, 2))
 CONFIGURATION_WORDING = Gate(None, (9, 2))
 UPDATE_VALIDATES = Gate(None, (9, 4))
 UPDATE_TIMEOUT = Gate(None, (9, 5))
+# The simplified `GET _inference/_services` shape (InferenceServiceConfiguration with
+# SettingsConfiguration fields); 8.16-8.17 answered an older, connector-style shape.
+INFERENCE_SERVICES_API = Gate((8, 18))
+# elastic/elasticsearch#124781 (merged 2025-03-13, backported to 8.18 by #124879; no 9.0
+# backport was found, so 9.0 keeps the older rule).
+DELETE_DEFAULT_WITH_FORCE = Gate((8, 18), (9, 1))
+# elastic/elasticsearch#123439, backported to 9.1 (#132480) and 8.19 (#132481), both merged
+# 2025-08-06: the first patch releases after that date are taken to be 8.19.2 and 9.1.2.
+JSON_ERRORS_AS_XCONTENT = Backported(((8, 19, 2), (9, 1, 2), (9, 2, 0)))

@@ -1,4 +1,7 @@
-"""`/<index>` and `/<index>/_mapping`: indexes, kept for the `semantic_text` reference check."""
+"""`/<index>` and `/<index>/_mapping`: indexes, kept for the `semantic_text` reference check.
+
+`HEAD /<index>` is the get-index handler without a body, as `RestGetIndicesAction` registers it.
+"""
 
 from __future__ import annotations
 
@@ -53,7 +56,7 @@ def create_index(cluster: Cluster, request: Request, index: str) -> tuple[Any, i
     )
     validate_index_name(index)
     data = request.get_data(cache=True)
-    body = parse_json_object(data) if data.strip() else {}
+    body = parse_json_object(data, cluster.version) if data.strip() else {}
     store = cluster.store
     with store.lock:
         if index in store.indexes:
@@ -103,7 +106,7 @@ def get_mapping(cluster: Cluster, request: Request, index: str) -> tuple[Any, in
 
 
 ROUTES = (
-    Route("/<index>", ("GET",), get_index),
+    Route("/<index>", ("GET", "HEAD"), get_index),
     Route("/<index>", ("PUT",), create_index),
     Route("/<index>", ("DELETE",), delete_index),
     Route("/<index>/_mapping", ("GET",), get_mapping),

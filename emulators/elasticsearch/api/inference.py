@@ -33,6 +33,7 @@ from ..rest import (
     check_params,
     param_as_boolean,
     param_as_time,
+    parse_json_map,
     parse_json_object,
     required_content,
 )
@@ -109,7 +110,7 @@ def put_endpoint(
             f"[{inference_id}] is a reserved inference ID. Cannot create a new inference"
             " endpoint with a reserved ID."
         )
-    body = parse_json_object(data)
+    body = parse_json_map(data, cluster.version)
     inserted = len(body)
     task_type = resolve_task_type(url_task, body.pop("task_type", None))
     service = body.pop("service", None)
@@ -260,7 +261,7 @@ def update_endpoint(
     data = required_content(request)
     check_params(request.path, args, consumed, _PATH_PARAMS)
     validate_id(inference_id)
-    body = parse_json_object(data)
+    body = parse_json_object(data, version)
     if not body:
         raise status_exception("Request body is empty")
     full = UPDATE_VALIDATES(version)
