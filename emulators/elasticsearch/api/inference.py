@@ -8,8 +8,21 @@ Choices where the reference is unconfirmed:
   unless nothing changed. `/_inference/{id}/_update` fails with "Inference ID must be provided
   in the path" on 8.17. Update accepts `master_timeout` on every version; `timeout` from 9.5.
 - Not found on update: 404 "The inference endpoint [<id>] does not exist and cannot be updated".
-- DELETE of a default endpoint: 400 "[<id>] is a reserved inference endpoint. Cannot delete a
-  reserved inference endpoint.", checked after not-found and task-type checks.
+- DELETE of a preconfigured (default) endpoint, checked after the not-found and task-type
+  checks (`TransportDeleteInferenceEndpointAction`, `ModelRegistry.containsDefaultConfigId`):
+  8.16-8.17 and 9.0 refuse it with 400 "[<id>] is a reserved inference endpoint. Cannot delete
+  a reserved inference endpoint.", `force` or not; from 8.18 and 9.1 (elastic/elasticsearch
+  #124781, backported to 8.18 only) it is 400 "[<id>] is a reserved inference endpoint. Use the
+  force=true query parameter to delete the inference endpoint." without `force`, and with
+  `force` it is deleted and stored again when next read, so it stays listed. No 9.0 backport
+  was found; the emulator keeps 9.0 on the older rule.
+- `GET _inference/_services[/{task_type}]` (`RestGetInferenceServicesAction`,
+  `TransportGetInferenceServicesAction`): a JSON array of the emulated services that support
+  the task type (all for none or `any`), sorted by service name, each as its module describes
+  it (`InferenceService.settings_description`). From 8.18 and 9.0, the versions with the
+  simplified `InferenceServiceConfiguration`; 8.16-8.17 answered an older, connector-style
+  shape the emulator does not reproduce (it answers as 8.15: `_services` is an endpoint id).
+  Real clusters list more services than the emulator implements.
 - The validation call honours PUT's `timeout` when it is smaller than `validation_timeout`.
   Transport failures become `exception` "Http client failed to send request from inference
   entity id [<id>]" caused by `connect_exception`/`socket_timeout_exception`; hosts outside
@@ -38,9 +51,11 @@ from ..rest import (
     required_content,
 )
 from ..services import SERVICES
-from ..services.base import ABSENT, EndpointUpdate, InferenceService
+from ..services.base import ABSENT, EndpointUpdate, InferenceService, describe_service
 from ..versions import (
+    DELETE_DEFAULT_WITH_FORCE,
     DELETE_DRY_RUN_AND_FORCE,
+    INFERENCE_SERVICES_API,
     PUT_TIMEOUT,
     TASK_TYPE_OPTIONAL_IN_URL,
     UPDATE_API,
@@ -50,7 +65,14 @@ from ..versions import (
 )
 from .context import Cluster, Route
 
-__all__ = ["ROUTES", "delete_endpoint", "get_endpoints", "put_endpoint", "update_endpoint"]
+__all__ = [
+    "ROUTES",
+    "delete_endpoint",
+    "get_endpoints",
+    "get_services",
+    "put_endpoint",
+    "update_endpoint",
+]
 
 _PATH_PARAMS = ("task_type_or_id", "inference_id")
 
@@ -157,10 +179,18 @@ def delete_endpoint(
             raise _not_found(inference_id)
         _check_task_type(task_type, endpoint["task_type"])
         if inference_id in store.defaults:
-            raise status_exception(
-                f"[{inference_id}] is a reserved inference endpoint. Cannot delete a reserved"
-                " inference endpoint."
-            )
+            if not DELETE_DEFAULT_WITH_FORCE(cluster.version):
+                raise status_exception(
+                    f"[{inference_id}] is a reserved inference endpoint. Cannot delete a"
+                    " reserved inference endpoint."
+                )
+            if not force:
+                raise status_exception(
+                    f"[{inference_id}] is a reserved inference endpoint. Use the force=true"
+                    " query parameter to delete the inference endpoint."
+                )
+            # Deleted, and stored again the next time it is read: it stays listed.
+            return {"acknowledged": True, "pipelines": [], "indexes": []}, 200
         pipelines, indexes = store.references(inference_id)
         message = ""
         if pipelines:
@@ -293,8 +323,23 @@ def update_endpoint(
         return current.public(), 200
 
 
+def get_services(cluster: Cluster, request: Request, task_type: str = "any") -> tuple[Any, int]:
+    """The configuration of every emulated service that supports `task_type`."""
+    requested = parse_task_type(task_type)
+    check_params(request.path, request.args, (), ("task_type",))
+    version = cluster.version
+    described = [
+        describe_service(service, version)
+        for name, service in sorted(SERVICES.items())
+        if requested == "any" or requested in service.task_types(version)
+    ]
+    return described, 200
+
+
 ROUTES = (
     Route("/_inference", ("GET",), get_endpoints),
+    Route("/_inference/_services", ("GET",), get_services, INFERENCE_SERVICES_API),
+    Route("/_inference/_services/<task_type>", ("GET",), get_services, INFERENCE_SERVICES_API),
     Route("/_inference/<first>", ("GET",), get_endpoints),
     Route("/_inference/<first>", ("PUT",), put_endpoint, TASK_TYPE_OPTIONAL_IN_URL),
     Route("/_inference/<first>", ("DELETE",), delete_endpoint),
