@@ -1,7 +1,10 @@
 """Elasticsearch versions the emulator can impersonate, and the feature gates that depend on them.
 
 ES ships features to the 8.x and 9.x lines separately (8.19 and 9.1 are siblings; 9.0 predates
-8.19), so each gate names the first version on each line.
+8.19), so a `Gate` names the first version on each line; a `Span` names patch-exact ranges, for
+fixes that were backported to patch releases. Each gate has a row in the behaviour matrix
+(`behaviour/elasticsearch.yaml`); tests/unit/test_behaviour.py checks them against each other,
+so the gates stay written here and the emulator remains an independent check of the provider.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import NamedTuple
 __all__ = [
     "CHUNKING",
     "CHUNKING_NONE_AND_RECURSIVE",
+    "CHUNKING_RESET_ON_UPDATE",
     "CHUNK_SIZE_CAP_REMOVED",
     "CONFIGURATION_WORDING",
     "DEFAULT_ENDPOINTS",
@@ -28,15 +32,19 @@ __all__ = [
     "NUMBER_WORDING_WITHOUT_A",
     "PUT_TIMEOUT",
     "RATE_LIMIT",
+    "SECRET_REQUIRED_ON_UPDATE",
     "TASK_SETTINGS_CONSUMED",
     "TASK_TYPE_OPTIONAL_IN_URL",
+    "UPDATE_ACCEPTS_CHUNKING",
     "UPDATE_API",
+    "UPDATE_HF_SERVICE_SETTINGS",
+    "UPDATE_REJECTS_UNKNOWN_KEYS",
     "UPDATE_TIMEOUT",
     "UPDATE_VALIDATES",
     "UPDATE_WITHOUT_TASK_TYPE",
-    "Backported",
     "EsVersion",
     "Gate",
+    "Span",
 ]
 
 DEFAULT_ES_VERSION = "9.1.0"
@@ -77,20 +85,16 @@ class Gate:
 
 
 @dataclass(frozen=True)
-class Backported:
-    """A change from the listed patch release of each listed minor, and in every later minor.
+class Span:
+    """A behaviour that holds on the half-open ranges `[start, before)` (`before` None: open)."""
 
-    `(9, 1, 2)` means 9.1.2 and later 9.1.x; a minor that is not listed has it when it is newer
-    than every listed one (so 9.0 lacks a change first released in 8.19.2, 9.1.2 and 9.2.0).
-    """
-
-    since: tuple[tuple[int, int, int], ...]
+    ranges: tuple[tuple[tuple[int, int, int], tuple[int, int, int] | None], ...]
 
     def __call__(self, version: EsVersion) -> bool:
-        for major, minor, patch in self.since:
-            if (version.major, version.minor) == (major, minor):
-                return version.patch >= patch
-        return (version.major, version.minor) > max((m, n) for m, n, _ in self.since)
+        return any(
+            EsVersion(*start) <= version and (before is None or version < EsVersion(*before))
+            for start, before in self.ranges
+        )
 
 
 MINIMUM_VERSION = EsVersion(8, 11, 0)
@@ -113,6 +117,14 @@ NUMBER_WORDING_WITHOUT_A = Gate(None, (9, 2))
 CONFIGURATION_WORDING = Gate(None, (9, 2))
 UPDATE_VALIDATES = Gate(None, (9, 4))
 UPDATE_TIMEOUT = Gate(None, (9, 5))
+# elastic/elasticsearch#139574: _update drops chunking; fixed by #140003 (9.4) and the backports
+# #141687 / #141682, first in 9.2.6 / 9.3.1 by the changelog bundles' dates (unconfirmed).
+CHUNKING_RESET_ON_UPDATE = Span((((8, 17, 0), (9, 2, 6)), ((9, 3, 0), (9, 3, 1))))
+# #149628 (issue #139651): service_settings in _update need the api_key again until 9.5.
+SECRET_REQUIRED_ON_UPDATE = Span((((8, 17, 0), (9, 5, 0)),))
+UPDATE_ACCEPTS_CHUNKING = Gate(None, (9, 5))  # #149723
+UPDATE_HF_SERVICE_SETTINGS = Gate(None, (9, 5))  # #147143: rate_limit, max_input_tokens
+UPDATE_REJECTS_UNKNOWN_KEYS = Gate(None, (9, 5))  # #149430
 # The simplified `GET _inference/_services` shape (InferenceServiceConfiguration with
 # SettingsConfiguration fields); 8.16-8.17 answered an older, connector-style shape.
 INFERENCE_SERVICES_API = Gate((8, 18))
@@ -121,4 +133,4 @@ INFERENCE_SERVICES_API = Gate((8, 18))
 DELETE_DEFAULT_WITH_FORCE = Gate((8, 18), (9, 1))
 # elastic/elasticsearch#123439, backported to 9.1 (#132480) and 8.19 (#132481), both merged
 # 2025-08-06: the first patch releases after that date are taken to be 8.19.2 and 9.1.2.
-JSON_ERRORS_AS_XCONTENT = Backported(((8, 19, 2), (9, 1, 2), (9, 2, 0)))
+JSON_ERRORS_AS_XCONTENT = Span((((8, 19, 2), (9, 0, 0)), ((9, 1, 2), None)))

@@ -270,10 +270,10 @@ ERROR_ROWS: list[tuple[str, str, Any, int, str, str]] = [
     (
         "/_inference/text_embedding/e",
         "put",
-        {"service": "openai", "service_settings": {}},
+        {"service": "no_such_service", "service_settings": {}},
         400,
         "status_exception",
-        "Unknown service [openai]",
+        "Unknown service [no_such_service]",
     ),
     (
         "/_inference/text_embedding/e",

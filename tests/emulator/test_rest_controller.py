@@ -32,7 +32,7 @@ def test_head_of_a_get_only_route_is_405_without_a_body(es: httpx.Client) -> Non
 def test_options_answers_the_allowed_methods_with_an_empty_body(es: httpx.Client) -> None:
     response = es.options("/_inference/text_embedding/e")
     assert (response.status_code, response.content) == (200, b"")
-    assert response.headers["Allow"] == "GET,PUT,DELETE"
+    assert response.headers["Allow"] == "GET,POST,PUT,DELETE"
     assert response.headers["Content-Type"] == "text/plain; charset=UTF-8"
     unknown = es.options("/no/such/route/at/all")
     assert (unknown.status_code, "Allow" in unknown.headers) == (200, False)
@@ -62,7 +62,7 @@ def test_patch_of_an_endpoint_is_405_with_its_methods(es: httpx.Client) -> None:
     response = es.patch("/_inference/e")
     assert response.json() == {
         "error": "Incorrect HTTP method for uri [/_inference/e] and method [PATCH],"
-        " allowed: [GET, PUT, DELETE]",
+        " allowed: [GET, POST, PUT, DELETE]",
         "status": 405,
     }
 
