@@ -365,14 +365,21 @@ def _inference_target(cluster: Cluster, first: str, second: str | None) -> Store
     return stored
 
 
+def _inference_request(
+    cluster: Cluster, request: Request, first: str, second: str | None
+) -> tuple[StoredEndpoint, dict[str, Any], float | None]:
+    """The target endpoint, body and `timeout` of a perform-inference request."""
+    timeout = param_as_time(request.args, "timeout")
+    check_params(request.path, request.args, ("timeout",), _PATH_PARAMS)
+    stored = _inference_target(cluster, first, second)
+    return stored, parse_json_map(required_content(request), cluster.version), timeout
+
+
 def perform_inference(
     cluster: Cluster, request: Request, first: str, second: str | None = None
 ) -> tuple[Any, int]:
     """`POST _inference/[<task_type>/]<id>`: the service's answer for the body's input."""
-    timeout = param_as_time(request.args, "timeout")
-    check_params(request.path, request.args, ("timeout",), _PATH_PARAMS)
-    stored = _inference_target(cluster, first, second)
-    body = parse_json_map(required_content(request), cluster.version)
+    stored, body, timeout = _inference_request(cluster, request, first, second)
     answer = _service_of(stored).infer(
         stored.inference_id, stored.config.copy(), body, cluster.validation, timeout
     )
@@ -383,10 +390,7 @@ def stream_inference(
     cluster: Cluster, request: Request, first: str, second: str | None = None
 ) -> tuple[Any, int]:
     """`POST _inference/[<task_type>/]<id>/_stream`: server-sent events, then `[DONE]`."""
-    timeout = param_as_time(request.args, "timeout")
-    check_params(request.path, request.args, ("timeout",), _PATH_PARAMS)
-    stored = _inference_target(cluster, first, second)
-    body = parse_json_map(required_content(request), cluster.version)
+    stored, body, timeout = _inference_request(cluster, request, first, second)
     chunks = _service_of(stored).stream(
         stored.inference_id, stored.config.copy(), body, cluster.validation, timeout
     )
