@@ -14,14 +14,30 @@ status codes, error bodies, version gates. The parts:
   loaded at construction, saved after every request that changed it, after an admin edit and
   after `POST /_emulator/reset`.
 
+The REST layer, each rule with its versions and the ES source it follows (details in the module):
+- keep-alive: every version, connections close only when the request asks
+  (`HttpUtils.shouldCloseConnection`; `emulators/serve.py`);
+- `X-elastic-product: Elasticsearch` on every answer: every version
+  (`RestController.dispatchRequest`; `controller.py`);
+- `compatible-with`: the node's major or the one before, both headers alike, else 400
+  `media_type_header_exception`: every version (`RestCompatibleVersionHelper`, #80253; `rest.py`);
+- HEAD only where registered (`/`, `/{index}`), OPTIONS 200 with `Allow`, other methods 405 with
+  `Allow`: every version (`RestController.handleNoHandlerFound`; `controller.py`);
+- a body that is not JSON: `json_parse_exception` (wrapped in `parse_exception` by
+  `convertToMap` handlers) until 8.19.1, 9.0.x and 9.1.1, `x_content_parse_exception` from 8.19.2,
+  9.1.2 and 9.2.0 (#123439; `rest.py`);
+- `GET _inference/_services[/{task_type}]`: from 8.18 and 9.0 (`RestGetInferenceServicesAction`,
+  `InferenceServiceConfiguration`; `api/inference.py`, `services/base.py`);
+- deleting a preconfigured endpoint: refused on 8.16-8.17 and 9.0, allowed with `force=true`
+  from 8.18 and 9.1 (`TransportDeleteInferenceEndpointAction`, #124781; `api/inference.py`).
+
 Choices where the reference is unconfirmed:
 - "Model configuration contains settings …" until 9.1, "Configuration contains settings …" from
   9.2; chunking bound messages say "must be a greater/less than" until 9.1 and drop the "a"
   from 9.2 (with the removal of the 300 `max_chunk_size` cap).
 - `none` chunking ignores extra keys (the newest builder never calls `fromMap`).
 - A JSON value of the wrong kind where ES casts blindly (e.g. `service_settings: "x"`) is
-  ES's 500 `class_cast_exception`. Invalid JSON is 400 `parse_exception` "Failed to parse
-  content to map" caused by `json_parse_exception`.
+  ES's 500 `class_cast_exception`.
 - Default endpoints: ELSER and E5 from 8.16, rerank-v1 from 8.18/9.0.
 - POST to `/_inference/...` performs inference through the endpoint's service (`infer`, and
   `stream` for `…/_stream`; hugging_face: `services/hugging_face_infer.py`).

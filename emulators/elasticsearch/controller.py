@@ -1,8 +1,23 @@
-"""Elasticsearch's `RestController`: authenticate, route, check the request, render the answer.
+"""Elasticsearch's `RestController`: check the request, route it, render the answer.
 
-Routing follows `RestController.dispatchRequest`/`handleNoHandlerFound`/`handleBadRequest`: an
-unknown path is 400 "no handler found…"; a known path with another method is 405 "Incorrect
-HTTP method…" with an `Allow` header.
+Each rule below holds on every version the emulator knows; the sources are
+`server/src/main/java/org/elasticsearch/rest/RestController.java` (`dispatchRequest`,
+`tryAllHandlers`, `handleNoHandlerFound`, `handleUnsupportedHttpMethod`, `handleOptionsRequest`,
+`handleBadRequest`), `http/DefaultRestChannel.java` and netty4's `Netty4HttpRequest`.
+- Every response carries `X-elastic-product: Elasticsearch` (`dispatchRequest` and
+  `dispatchBadRequest` add it); elasticsearch-py refuses a server without it.
+- `compatible-with` media types are checked before anything else (see `rest.py`).
+- A path no route matches is 400 "no handler found for uri [<uri>] and method [<method>]".
+- A known path with a method it lacks is 405 "Incorrect HTTP method for uri [<uri>] and method
+  [<method>], allowed: [<methods>]" with an `Allow` header. HEAD is a method of its own: only
+  the routes ES registers it for (`GET /`, `GET /{index}`) answer it; elsewhere it gets that
+  405. ES lists the methods from a `HashSet`, in no fixed order; the emulator uses the order of
+  `RestRequest.Method`.
+- OPTIONS is 200 with an empty `text/plain` body and, for a known path, `Allow`.
+- A method outside `RestRequest.Method` is 405 "Unexpected http method: <method>", followed by
+  ", allowed: [...]" and an `Allow` header when the path is known.
+- A HEAD answer has the status and headers (its `Content-Length` included) of the answer to
+  the same request as GET, and no body (`DefaultRestChannel.sendResponse`; `serve.py` drops it).
 """
 
 from __future__ import annotations
@@ -17,11 +32,13 @@ from werkzeug.wrappers import Request, Response
 
 from .api.context import Cluster, Route
 from .errors import EsError, PlainEsError
-from .rest import Credentials, authenticate, check_content_type, request_uri
+from .rest import Credentials, authenticate, check_compatible_with, check_content_type, request_uri
 
 __all__ = ["PRODUCT_HEADER", "RestController", "render"]
 
 PRODUCT_HEADER = ("X-elastic-product", "Elasticsearch")
+# `RestRequest.Method`, in declaration order.
+METHODS = ("GET", "POST", "PUT", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE", "CONNECT")
 
 
 def render(
@@ -55,8 +72,12 @@ class RestController:
     def dispatch(self, request: Request) -> Response:
         """Answer one REST request with ES's bodies, statuses and headers."""
         try:
+            check_compatible_with(request, self.cluster.version)
             authenticate(request, self.credentials)
-            route, args = self._match(request)
+            matched = self._match(request)
+            if isinstance(matched, Response):
+                return matched
+            route, args = matched
             check_content_type(request)
             payload, status = route.handler(self.cluster, request, **args)
             if isinstance(payload, Response):  # a stream the handler rendered itself
@@ -69,24 +90,37 @@ class RestController:
             headers = [("Allow", ",".join(exc.allow))] if exc.allow else []
             return render(request, exc.to_body(), exc.status, headers)
 
-    def _match(self, request: Request) -> tuple[Route, Mapping[str, Any]]:
+    def _match(self, request: Request) -> tuple[Route, Mapping[str, Any]] | Response:
         adapter = self.routes.bind_to_environ(request.environ)
+        method = request.method
         try:
             route, args = adapter.match()
         except MethodNotAllowed as exc:
-            allowed = [
-                m for m in ("GET", "POST", "PUT", "DELETE") if m in (exc.valid_methods or ())
-            ]
-            raise PlainEsError(
-                f"Incorrect HTTP method for uri [{request_uri(request)}] and method"
-                f" [{request.method}], allowed: [{', '.join(allowed)}]",
-                status=405,
-                allow=allowed,
-            ) from exc
+            allowed = [m for m in METHODS if m in (exc.valid_methods or ())]
+            return self._no_handler(request, allowed)
         except NotFound as exc:
+            if method not in METHODS or method == "OPTIONS":
+                return self._no_handler(request, [])
             raise PlainEsError(
-                f"no handler found for uri [{request_uri(request)}] and method [{request.method}]",
+                f"no handler found for uri [{request_uri(request)}] and method [{method}]",
                 status=400,
             ) from exc
         assert isinstance(route, Route)
         return route, args
+
+    def _no_handler(self, request: Request, allowed: list[str]) -> Response:
+        method = request.method
+        allow = [("Allow", ",".join(allowed))] if allowed else []
+        if method == "OPTIONS":
+            response = Response(b"", 200, allow, content_type="text/plain; charset=UTF-8")
+            response.headers[PRODUCT_HEADER[0]] = PRODUCT_HEADER[1]
+            return response
+        if method in METHODS:
+            message = (
+                f"Incorrect HTTP method for uri [{request_uri(request)}] and method [{method}]"
+            )
+        else:
+            message = f"Unexpected http method: {method}"
+        if allowed:
+            message += f", allowed: [{', '.join(allowed)}]"
+        raise PlainEsError(message, status=405, allow=allowed)

@@ -14,11 +14,10 @@ from typing import Any
 from .errors import action_request_validation_exception, status_exception
 from .java_format import java_repr
 from .services import SERVICES
-from .services.base import EndpointConfig, InferenceService
+from .services.base import TASK_TYPES, EndpointConfig, InferenceService
 from .versions import DEFAULT_ENDPOINTS, DEFAULT_RERANK_ENDPOINT, EsVersion
 
 __all__ = [
-    "TASK_TYPES",
     "StoredEndpoint",
     "merge_patch",
     "parse_task_type",
@@ -27,7 +26,6 @@ __all__ = [
     "validate_id",
 ]
 
-TASK_TYPES = ("text_embedding", "sparse_embedding", "rerank", "completion", "chat_completion")
 _VALID_ID = re.compile(r"[a-z0-9](?:[a-z0-9_\-.]*[a-z0-9])?")
 _ADAPTIVE = {"enabled": True, "min_number_of_allocations": 0, "max_number_of_allocations": 32}
 _DEFAULT_CHUNKING = {"strategy": "sentence", "max_chunk_size": 250, "sentence_overlap": 1}

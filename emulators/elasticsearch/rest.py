@@ -1,7 +1,23 @@
-"""Elasticsearch's REST-layer rules: query parameters, request bodies, content types and auth.
+"""Elasticsearch's REST-layer rules: query parameters, request bodies, media types and auth.
 
-ES rejects any query parameter a handler did not consume, suggesting close matches the way
-`BaseRestHandler.unrecognized` does (Lucene Levenshtein similarity > 0.5).
+- ES rejects any query parameter a handler did not consume, suggesting close matches the way
+  `BaseRestHandler.unrecognized` does (Lucene Levenshtein similarity > 0.5).
+- `compatible-with` media types (`RestCompatibleVersionHelper`, every version the emulator
+  knows): `Accept` may ask for the node's major or the one before (8.x: 7 or 8; 9.x: 8 or 9);
+  with a body, `Content-Type` must ask for the same one, and both or neither must carry it.
+  A failure is 400 `media_type_header_exception` "Invalid media-type value on headers
+  [Content-Type, Accept]" caused by the `status_exception` naming the rule (`RestRequest`'s
+  `MediaTypeHeaderException`, elastic/elasticsearch#80253). ES prints the two header names from
+  a `Set.of`, whose order changes from one JVM start to the next; the emulator always prints
+  this order. A `compatible-with` that is not a number is not checked.
+- A body that is not JSON: a handler that reads it with `XContentParser.map()` (PUT of an
+  inference endpoint, cluster settings) reports the parser's error as it is, one that uses
+  `XContentHelper.convertToMap` (`_update`, pipelines, index creation) wraps it in
+  `parse_exception` "Failed to parse content to map". The parser's error is Jackson's
+  `json_parse_exception` until elastic/elasticsearch#123439 (8.19.2, 9.1.2 and 9.2.0, see
+  `versions.JSON_ERRORS_AS_XCONTENT`) and `x_content_parse_exception` "[line:column] …" from
+  then on; that one is no `IOException`, so `convertToMap` no longer wraps it. The reason text
+  is Python's JSON decoder's, not Jackson's.
 """
 
 from __future__ import annotations
@@ -18,15 +34,18 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Request
 
 from .errors import EsError, PlainEsError, illegal_argument_exception, parse_exception
+from .versions import JSON_ERRORS_AS_XCONTENT, EsVersion
 
 __all__ = [
     "GLOBAL_PARAMS",
     "Credentials",
     "authenticate",
+    "check_compatible_with",
     "check_content_type",
     "check_params",
     "param_as_boolean",
     "param_as_time",
+    "parse_json_map",
     "parse_json_object",
     "request_uri",
     "required_content",
@@ -146,25 +165,95 @@ def required_content(request: Request) -> bytes:
     return data
 
 
-def parse_json_object(data: bytes) -> dict[str, Any]:
+def _json_error(exc: json.JSONDecodeError, version: EsVersion) -> EsError:
+    if JSON_ERRORS_AS_XCONTENT(version):
+        return EsError("x_content_parse_exception", f"[{exc.lineno}:{exc.colno}] {exc.msg}")
+    return EsError("json_parse_exception", str(exc), elasticsearch=False)
+
+
+def _not_an_object() -> EsError:
+    return EsError(
+        "parse_exception",
+        "Failed to parse content to map",
+        cause=EsError("x_content_parse_exception", "[1:1] Unexpected token: expected START_OBJECT"),
+    )
+
+
+def parse_json_map(data: bytes, version: EsVersion) -> dict[str, Any]:
+    """`XContentParser.map()`: a JSON object; the parser's own error when it is not JSON."""
+    try:
+        value = json.loads(data)
+    except json.JSONDecodeError as exc:
+        raise _json_error(exc, version) from exc
+    if not isinstance(value, dict):
+        raise _not_an_object()
+    return value
+
+
+def parse_json_object(data: bytes, version: EsVersion) -> dict[str, Any]:
     """`XContentHelper.convertToMap`: a JSON object, else `parse_exception`."""
     try:
         value = json.loads(data)
-    except ValueError as exc:
-        raise EsError(
-            "parse_exception",
-            "Failed to parse content to map",
-            cause=EsError("json_parse_exception", str(exc), elasticsearch=False),
-        ) from exc
+    except json.JSONDecodeError as exc:
+        error = _json_error(exc, version)
+        if error.error_type == "x_content_parse_exception":
+            raise error from exc
+        raise EsError("parse_exception", "Failed to parse content to map", cause=error) from exc
     if not isinstance(value, dict):
-        raise EsError(
-            "parse_exception",
-            "Failed to parse content to map",
-            cause=EsError(
-                "x_content_parse_exception", "[1:1] Unexpected token: expected START_OBJECT"
-            ),
-        )
+        raise _not_an_object()
     return value
+
+
+def check_compatible_with(request: Request, version: EsVersion) -> None:
+    """`RestCompatibleVersionHelper.getCompatibleVersion`: raise ES's 400 on a bad combination."""
+    accept = request.headers.get("Accept")
+    content_type = request.headers.get("Content-Type")
+    asked_accept = _compatible_with(accept)
+    asked_content = _compatible_with(content_type)
+    if asked_accept is None and asked_content is None:
+        return
+    current, previous = version.major, version.major - 1
+    accept_version = current if asked_accept is None else asked_accept
+    content_version = current if asked_content is None else asked_content
+    reason = None
+    if accept_version not in (current, previous):
+        reason = (
+            f"Accept version must be either version {current} or {previous}, but found"
+            f" {accept_version}. Accept={accept}"
+        )
+    elif request.get_data(cache=True):
+        both = f"Accept={accept}, Content-Type={content_type}"
+        if content_version not in (current, previous):
+            reason = (
+                f"Content-Type version must be either version {current} or {previous}, but"
+                f" found {content_version}. Content-Type={content_type}"
+            )
+        elif content_version != accept_version:
+            reason = (
+                "A compatible version is required on both Content-Type and Accept headers if"
+                " either one has requested a compatible version and the compatible versions"
+                f" must match. {both}"
+            )
+        elif (asked_accept is None) != (asked_content is None):
+            reason = (
+                "A compatible version is required on both Content-Type and Accept headers if"
+                f" either one has requested a compatible version. {both}"
+            )
+    if reason is not None:
+        raise EsError(
+            "media_type_header_exception",
+            "Invalid media-type value on headers [Content-Type, Accept]",
+            # Not an ElasticsearchException: ES names the wrapper as the root cause.
+            cause=EsError("status_exception", reason, elasticsearch=False),
+        )
+
+
+def _compatible_with(header: str | None) -> int | None:
+    for parameter in (header or "").split(";")[1:]:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "compatible-with" and value.strip().isdigit():
+            return int(value.strip())
+    return None
 
 
 def check_content_type(request: Request) -> None:

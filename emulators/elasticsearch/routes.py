@@ -19,10 +19,18 @@ ROUTE_TABLE: tuple[Route, ...] = (
 )
 
 
+class _ExactRule(Rule):
+    """A rule for exactly its methods: werkzeug adds HEAD to every GET rule, ES does not."""
+
+    def __init__(self, path: str, *, endpoint: Route, methods: tuple[str, ...]) -> None:
+        super().__init__(path, endpoint=endpoint, methods=list(methods))
+        self.methods = set(methods)
+
+
 def url_map(version: EsVersion) -> Map:
     """The routes that exist on `version`; each rule's endpoint is its `Route`."""
-    rules = [
-        Rule(route.path, endpoint=route, methods=list(route.methods))
+    rules: list[Rule] = [
+        _ExactRule(route.path, endpoint=route, methods=route.methods)
         for route in ROUTE_TABLE
         if route.available(version)
     ]

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from .errors import EsError, status_exception
+from .settings import java_type
 
 __all__ = [
     "EMBEDDING_SIZE_UNKNOWN",
@@ -163,18 +164,12 @@ def unsuccessful_response(inference_id: str, response: httpx.Response) -> EsErro
     return EsError(error_type, message, status=code if code < 500 else 400)
 
 
+_TOKENS = {"Map": "START_OBJECT", "List": "START_ARRAY", "String": "VALUE_STRING"}
+_TOKENS.update(Boolean="VALUE_BOOLEAN", Object="VALUE_NULL")
+
+
 def _token_name(value: Any) -> str:
-    if isinstance(value, dict):
-        return "START_OBJECT"
-    if isinstance(value, list):
-        return "START_ARRAY"
-    if isinstance(value, str):
-        return "VALUE_STRING"
-    if isinstance(value, bool):
-        return "VALUE_BOOLEAN"
-    if isinstance(value, int | float):
-        return "VALUE_NUMBER"
-    return "VALUE_NULL"
+    return _TOKENS.get(java_type(value), "VALUE_NUMBER")
 
 
 def parsing_error(expected: str, found: Any) -> EsError:

@@ -22,9 +22,12 @@ __all__ = [
     "DEFAULT_ENDPOINTS",
     "DEFAULT_ES_VERSION",
     "DEFAULT_RERANK_ENDPOINT",
+    "DELETE_DEFAULT_WITH_FORCE",
     "DELETE_DRY_RUN_AND_FORCE",
     "HF_CHAT_AND_RERANK",
     "HF_TEXT_EMBEDDING",
+    "INFERENCE_SERVICES_API",
+    "JSON_ERRORS_AS_XCONTENT",
     "MINIMUM_VERSION",
     "NUMBER_WORDING_WITHOUT_A",
     "PUT_TIMEOUT",
@@ -122,3 +125,12 @@ SECRET_REQUIRED_ON_UPDATE = Span((((8, 17, 0), (9, 5, 0)),))
 UPDATE_ACCEPTS_CHUNKING = Gate(None, (9, 5))  # #149723
 UPDATE_HF_SERVICE_SETTINGS = Gate(None, (9, 5))  # #147143: rate_limit, max_input_tokens
 UPDATE_REJECTS_UNKNOWN_KEYS = Gate(None, (9, 5))  # #149430
+# The simplified `GET _inference/_services` shape (InferenceServiceConfiguration with
+# SettingsConfiguration fields); 8.16-8.17 answered an older, connector-style shape.
+INFERENCE_SERVICES_API = Gate((8, 18))
+# elastic/elasticsearch#124781 (merged 2025-03-13, backported to 8.18 by #124879; no 9.0
+# backport was found, so 9.0 keeps the older rule).
+DELETE_DEFAULT_WITH_FORCE = Gate((8, 18), (9, 1))
+# elastic/elasticsearch#123439, backported to 9.1 (#132480) and 8.19 (#132481), both merged
+# 2025-08-06: the first patch releases after that date are taken to be 8.19.2 and 9.1.2.
+JSON_ERRORS_AS_XCONTENT = Span((((8, 19, 2), (9, 0, 0)), ((9, 1, 2), None)))

@@ -135,7 +135,8 @@ def test_a_single_task_type_segment_is_an_id_not_a_task_type(populated: httpx.Cl
             "/_inference/.elser-2-elasticsearch",
             400,
             "status_exception",
-            "[.elser-2-elasticsearch] is a reserved inference endpoint. Cannot delete a reserved inference endpoint.",
+            "[.elser-2-elasticsearch] is a reserved inference endpoint. Use the force=true query"
+            " parameter to delete the inference endpoint.",
         ),
         (
             "DELETE",
@@ -159,6 +160,49 @@ def test_get_and_delete_errors(
     populated: httpx.Client, method: str, path: str, status: int, error_type: str, reason: str
 ) -> None:
     assert error_of(populated.request(method, path)) == (status, error_type, reason)
+
+
+RESERVED = ".elser-2-elasticsearch"
+OLD_RULE = (
+    f"[{RESERVED}] is a reserved inference endpoint. Cannot delete a reserved inference endpoint."
+)
+NEW_RULE = (
+    f"[{RESERVED}] is a reserved inference endpoint. Use the force=true query parameter to"
+    " delete the inference endpoint."
+)
+
+
+@pytest.mark.parametrize(
+    ("version", "without_force", "forced"),
+    [
+        ("8.17.0", OLD_RULE, OLD_RULE),
+        ("8.18.0", NEW_RULE, None),
+        ("9.0.0", OLD_RULE, OLD_RULE),
+        ("9.1.0", NEW_RULE, None),
+    ],
+    ids=[
+        "8.17 refuses even with force",
+        "8.18 deletes with force (elastic/elasticsearch#124781)",
+        "9.0 refuses even with force (no backport found)",
+        "9.1 deletes with force",
+    ],
+)
+def test_a_reserved_endpoint_is_deleted_only_with_force_and_only_from_8_18_and_9_1(
+    make_es: Any, version: str, without_force: str, forced: str | None
+) -> None:
+    es = make_es(version=version)
+    assert error_of(es.delete(f"/_inference/{RESERVED}")) == (
+        400,
+        "status_exception",
+        without_force,
+    )
+    response = es.delete(f"/_inference/{RESERVED}?force=true")
+    if forced is None:
+        assert response.json() == {"acknowledged": True, "pipelines": [], "indexes": []}
+    else:
+        assert error_of(response) == (400, "status_exception", forced)
+    # Deleted or not, a preconfigured endpoint is there again on the next read.
+    assert es.get(f"/_inference/{RESERVED}").status_code == 200
 
 
 def test_delete_removes_the_endpoint(populated: httpx.Client) -> None:

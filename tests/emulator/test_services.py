@@ -372,8 +372,8 @@ def test_default_endpoints_are_readable_but_not_deletable(es: httpx.Client) -> N
     assert reason(deleted) == (
         400,
         "status_exception",
-        "[.elser-2-elasticsearch] is a reserved inference endpoint. Cannot delete a reserved"
-        " inference endpoint.",
+        "[.elser-2-elasticsearch] is a reserved inference endpoint. Use the force=true query"
+        " parameter to delete the inference endpoint.",
     )
 
 

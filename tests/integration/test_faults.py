@@ -584,7 +584,8 @@ def test_thirty_creates_from_four_workers_all_succeed_under_a_rate_limit(
     # The engine calls a provider from four threads; each 429 carries Retry-After.
     host = hosts.start(ES_INFERENCE_RETRY_DEADLINE="30")
     ids = [f"emb-{n:02d}" for n in range(30)]
-    lab.rate_limit(requests_per_second=20, burst=4)
+    # One token at a time, so the four workers collide whatever the speed of this machine.
+    lab.rate_limit(requests_per_second=10, burst=1)
     TALLY.injected += 1
     with ThreadPoolExecutor(max_workers=4) as pool:
         created = list(pool.map(lambda i: host.create(embedding(lab, i)), ids))

@@ -343,8 +343,8 @@ TRANSLATIONS: list[tuple[str, Setup, Call, type[ElasticsearchError], str]] = [
         lambda c, hf: c.delete_inference_endpoint("sparse_embedding", ".elser-2-elasticsearch"),
         ElasticsearchError,
         "DELETE /_inference/sparse_embedding/.elser-2-elasticsearch failed: 400 status_exception: "
-        "[.elser-2-elasticsearch] is a reserved inference endpoint. Cannot delete a reserved "
-        "inference endpoint.",
+        "[.elser-2-elasticsearch] is a reserved inference endpoint. Use the force=true query "
+        "parameter to delete the inference endpoint.",
     ),
     (
         "a REST-layer error whose body is a bare string",

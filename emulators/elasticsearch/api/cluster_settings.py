@@ -18,7 +18,7 @@ from ..rest import (
     check_params,
     param_as_boolean,
     param_as_time,
-    parse_json_object,
+    parse_json_map,
     required_content,
 )
 from ..store import SKIP_VALIDATION_SETTING
@@ -76,7 +76,7 @@ def put_settings(cluster: Cluster, request: Request) -> tuple[Any, int]:
     param_as_time(args, "timeout")
     data = required_content(request)
     check_params(request.path, args, ("flat_settings", "master_timeout", "timeout"))
-    body = parse_json_object(data)
+    body = parse_json_map(data, cluster.version)
     updates: dict[str, dict[str, str | None]] = {}
     for scope in ("persistent", "transient"):
         section = body.get(scope) or {}

@@ -1,5 +1,8 @@
 """`/<index>`, `/<index>/_mapping` and `/_mapping`: indexes, kept for the `semantic_text`
-reference check and the smoke test's embedding sizes."""
+reference check and the smoke test's embedding sizes.
+
+`HEAD /<index>` is the get-index handler without a body, as `RestGetIndicesAction` registers it.
+"""
 
 from __future__ import annotations
 
@@ -61,7 +64,7 @@ def create_index(cluster: Cluster, request: Request, index: str) -> tuple[Any, i
     )
     validate_index_name(index)
     data = request.get_data(cache=True)
-    body = parse_json_object(data) if data.strip() else {}
+    body = parse_json_object(data, cluster.version) if data.strip() else {}
     store = cluster.store
     with store.lock:
         if index in store.indexes:
@@ -120,7 +123,7 @@ def get_all_mappings(cluster: Cluster, request: Request) -> tuple[Any, int]:
 
 ROUTES = (
     Route("/_mapping", ("GET",), get_all_mappings),
-    Route("/<index>", ("GET",), get_index),
+    Route("/<index>", ("GET", "HEAD"), get_index),
     Route("/<index>", ("PUT",), create_index),
     Route("/<index>", ("DELETE",), delete_index),
     Route("/<index>/_mapping", ("GET",), get_mapping),

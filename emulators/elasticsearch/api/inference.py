@@ -10,8 +10,21 @@ Choices where the reference is unconfirmed:
   by the changelog bundles' dates, 9.2.6 and 9.3.1). `/_inference/{id}/_update` fails with "Inference ID must be provided
   in the path" on 8.17. Update accepts `master_timeout` on every version; `timeout` from 9.5.
 - Not found on update: 404 "The inference endpoint [<id>] does not exist and cannot be updated".
-- DELETE of a default endpoint: 400 "[<id>] is a reserved inference endpoint. Cannot delete a
-  reserved inference endpoint.", checked after not-found and task-type checks.
+- DELETE of a preconfigured (default) endpoint, checked after the not-found and task-type
+  checks (`TransportDeleteInferenceEndpointAction`, `ModelRegistry.containsDefaultConfigId`):
+  8.16-8.17 and 9.0 refuse it with 400 "[<id>] is a reserved inference endpoint. Cannot delete
+  a reserved inference endpoint.", `force` or not; from 8.18 and 9.1 (elastic/elasticsearch
+  #124781, backported to 8.18 only) it is 400 "[<id>] is a reserved inference endpoint. Use the
+  force=true query parameter to delete the inference endpoint." without `force`, and with
+  `force` it is deleted and stored again when next read, so it stays listed. No 9.0 backport
+  was found; the emulator keeps 9.0 on the older rule.
+- `GET _inference/_services[/{task_type}]` (`RestGetInferenceServicesAction`,
+  `TransportGetInferenceServicesAction`): a JSON array of the emulated services that support
+  the task type (all for none or `any`), sorted by service name, each as its module describes
+  it (`InferenceService.settings_description`). From 8.18 and 9.0, the versions with the
+  simplified `InferenceServiceConfiguration`; 8.16-8.17 answered an older, connector-style
+  shape the emulator does not reproduce (it answers as 8.15: `_services` is an endpoint id).
+  Real clusters list more services than the emulator implements.
 - The validation call honours PUT's `timeout` when it is smaller than `validation_timeout`.
   Transport failures become `exception` "Http client failed to send request from inference
   entity id [<id>]" caused by `connect_exception`/`socket_timeout_exception`; hosts outside
@@ -37,14 +50,17 @@ from ..rest import (
     check_params,
     param_as_boolean,
     param_as_time,
+    parse_json_map,
     parse_json_object,
     required_content,
 )
 from ..services import SERVICES
-from ..services.base import ABSENT, EndpointUpdate, InferenceService
+from ..services.base import ABSENT, EndpointUpdate, InferenceService, describe_service
 from ..versions import (
     CHUNKING_RESET_ON_UPDATE,
+    DELETE_DEFAULT_WITH_FORCE,
     DELETE_DRY_RUN_AND_FORCE,
+    INFERENCE_SERVICES_API,
     PUT_TIMEOUT,
     TASK_TYPE_OPTIONAL_IN_URL,
     UPDATE_ACCEPTS_CHUNKING,
@@ -59,6 +75,7 @@ __all__ = [
     "ROUTES",
     "delete_endpoint",
     "get_endpoints",
+    "get_services",
     "perform_inference",
     "put_endpoint",
     "stream_inference",
@@ -123,7 +140,7 @@ def put_endpoint(
             f"[{inference_id}] is a reserved inference ID. Cannot create a new inference"
             " endpoint with a reserved ID."
         )
-    body = parse_json_object(data)
+    body = parse_json_map(data, cluster.version)
     inserted = len(body)
     task_type = resolve_task_type(url_task, body.pop("task_type", None))
     service = body.pop("service", None)
@@ -170,10 +187,18 @@ def delete_endpoint(
             raise _not_found(inference_id)
         _check_task_type(task_type, endpoint["task_type"])
         if inference_id in store.defaults:
-            raise status_exception(
-                f"[{inference_id}] is a reserved inference endpoint. Cannot delete a reserved"
-                " inference endpoint."
-            )
+            if not DELETE_DEFAULT_WITH_FORCE(cluster.version):
+                raise status_exception(
+                    f"[{inference_id}] is a reserved inference endpoint. Cannot delete a"
+                    " reserved inference endpoint."
+                )
+            if not force:
+                raise status_exception(
+                    f"[{inference_id}] is a reserved inference endpoint. Use the force=true"
+                    " query parameter to delete the inference endpoint."
+                )
+            # Deleted, and stored again the next time it is read: it stays listed.
+            return {"acknowledged": True, "pipelines": [], "indexes": []}, 200
         pipelines, indexes = store.references(inference_id)
         message = ""
         if pipelines:
@@ -276,7 +301,7 @@ def update_endpoint(
     data = required_content(request)
     check_params(request.path, args, consumed, _PATH_PARAMS)
     validate_id(inference_id)
-    body = parse_json_object(data)
+    body = parse_json_object(data, version)
     if not body:
         raise status_exception("Request body is empty")
     full = UPDATE_VALIDATES(version)
@@ -312,6 +337,19 @@ def update_endpoint(
         return current.public(), 200
 
 
+def get_services(cluster: Cluster, request: Request, task_type: str = "any") -> tuple[Any, int]:
+    """The configuration of every emulated service that supports `task_type`."""
+    requested = parse_task_type(task_type)
+    check_params(request.path, request.args, (), ("task_type",))
+    version = cluster.version
+    described = [
+        describe_service(service, version)
+        for name, service in sorted(SERVICES.items())
+        if requested == "any" or requested in service.task_types(version)
+    ]
+    return described, 200
+
+
 def _inference_target(cluster: Cluster, first: str, second: str | None) -> StoredEndpoint:
     task_type, inference_id = _target(first, second)
     with cluster.store.lock:
@@ -327,14 +365,21 @@ def _inference_target(cluster: Cluster, first: str, second: str | None) -> Store
     return stored
 
 
+def _inference_request(
+    cluster: Cluster, request: Request, first: str, second: str | None
+) -> tuple[StoredEndpoint, dict[str, Any], float | None]:
+    """The target endpoint, body and `timeout` of a perform-inference request."""
+    timeout = param_as_time(request.args, "timeout")
+    check_params(request.path, request.args, ("timeout",), _PATH_PARAMS)
+    stored = _inference_target(cluster, first, second)
+    return stored, parse_json_map(required_content(request), cluster.version), timeout
+
+
 def perform_inference(
     cluster: Cluster, request: Request, first: str, second: str | None = None
 ) -> tuple[Any, int]:
     """`POST _inference/[<task_type>/]<id>`: the service's answer for the body's input."""
-    timeout = param_as_time(request.args, "timeout")
-    check_params(request.path, request.args, ("timeout",), _PATH_PARAMS)
-    stored = _inference_target(cluster, first, second)
-    body = parse_json_object(required_content(request))
+    stored, body, timeout = _inference_request(cluster, request, first, second)
     answer = _service_of(stored).infer(
         stored.inference_id, stored.config.copy(), body, cluster.validation, timeout
     )
@@ -345,10 +390,7 @@ def stream_inference(
     cluster: Cluster, request: Request, first: str, second: str | None = None
 ) -> tuple[Any, int]:
     """`POST _inference/[<task_type>/]<id>/_stream`: server-sent events, then `[DONE]`."""
-    timeout = param_as_time(request.args, "timeout")
-    check_params(request.path, request.args, ("timeout",), _PATH_PARAMS)
-    stored = _inference_target(cluster, first, second)
-    body = parse_json_object(required_content(request))
+    stored, body, timeout = _inference_request(cluster, request, first, second)
     chunks = _service_of(stored).stream(
         stored.inference_id, stored.config.copy(), body, cluster.validation, timeout
     )
@@ -361,6 +403,8 @@ def stream_inference(
 
 ROUTES = (
     Route("/_inference", ("GET",), get_endpoints),
+    Route("/_inference/_services", ("GET",), get_services, INFERENCE_SERVICES_API),
+    Route("/_inference/_services/<task_type>", ("GET",), get_services, INFERENCE_SERVICES_API),
     Route("/_inference/<first>", ("GET",), get_endpoints),
     Route("/_inference/<first>", ("PUT",), put_endpoint, TASK_TYPE_OPTIONAL_IN_URL),
     Route("/_inference/<first>", ("DELETE",), delete_endpoint),

@@ -41,7 +41,7 @@ def put_pipeline(cluster: Cluster, request: Request, pipeline_id: str) -> tuple[
     param_as_time(request.args, "timeout")
     data = required_content(request)
     check_params(request.path, request.args, ("master_timeout", "timeout", "if_version"), ("id",))
-    pipeline = parse_pipeline(parse_json_object(data))
+    pipeline = parse_pipeline(parse_json_object(data, cluster.version))
     with cluster.store.lock:
         cluster.store.pipelines[pipeline_id] = pipeline
     mark_mutated(request)

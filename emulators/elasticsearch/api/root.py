@@ -1,4 +1,4 @@
-"""`GET /`: the node's name, cluster and version (`RestMainAction`)."""
+"""`GET /` and `HEAD /`: the node's name, cluster and version (`RestMainAction`)."""
 
 from __future__ import annotations
 
@@ -36,4 +36,4 @@ def info(cluster: Cluster, request: Request) -> tuple[Any, int]:
     }, 200
 
 
-ROUTES = (Route("/", ("GET",), info),)
+ROUTES = (Route("/", ("GET", "HEAD"), info),)

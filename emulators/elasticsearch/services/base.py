@@ -20,11 +20,16 @@ from ..versions import EsVersion
 
 __all__ = [
     "ABSENT",
+    "TASK_TYPES",
     "EndpointConfig",
     "EndpointUpdate",
     "InferenceService",
     "Setting",
+    "describe_service",
 ]
+
+TASK_TYPES = ("text_embedding", "sparse_embedding", "rerank", "completion", "chat_completion")
+"""The task types of ES's `TaskType`, in its declaration order (`any` left out)."""
 
 ABSENT: Any = object()
 """Marks a key the `_update` body did not carry (as opposed to one sent as null)."""
@@ -167,3 +172,41 @@ class InferenceService:
     def settings_description(self, version: EsVersion) -> dict[str, Setting]:
         """The fields `GET _inference/_services` lists for this service, in ES's order."""
         raise NotImplementedError
+
+
+def _in_task_type_order(task_types: tuple[str, ...]) -> list[str]:
+    return [t for t in TASK_TYPES if t in task_types]
+
+
+def describe_service(service: InferenceService, version: EsVersion) -> dict[str, Any]:
+    """`InferenceServiceConfiguration.toXContent` for `service` on `version`.
+
+    Fields are listed by name (ES keeps them in a `HashMap`, whose order clients cannot rely
+    on); each field's keys follow `SettingsConfiguration.toXContent`, which leaves out a null
+    `default_value`, `description` and `type`. Task types follow `TaskType`'s order (ES keeps
+    them in `EnumSet`s).
+    """
+    task_types = service.task_types(version)
+    configurations: dict[str, Any] = {}
+    for key, setting in sorted(service.settings_description(version).items()):
+        described: dict[str, Any] = {}
+        if setting.default_value is not None:
+            described["default_value"] = setting.default_value
+        if setting.description is not None:
+            described["description"] = setting.description
+        described.update(
+            label=setting.label,
+            required=setting.required,
+            sensitive=setting.sensitive,
+            updatable=setting.updatable,
+        )
+        if setting.type is not None:
+            described["type"] = setting.type
+        described["supported_task_types"] = _in_task_type_order(setting.task_types or task_types)
+        configurations[key] = described
+    return {
+        "service": service.name,
+        "name": service.display_name,
+        "task_types": _in_task_type_order(task_types),
+        "configurations": configurations,
+    }

@@ -6,6 +6,13 @@ chunking (text_embedding only), then the service settings (accumulated), then th
 `api_key`, then rerank task settings, then leftovers are reported as unknown settings.
 The validation call follows §2.4 of the reference; failures follow `HuggingFaceResponseHandler`.
 
+`GET _inference/_services` (`HuggingFaceService.Configuration`): `url`, `api_key` and
+`rate_limit.requests_per_minute` for every supported task type. On 8.18 and 9.0 (text_embedding
+and sparse_embedding only) `url` shows the default value `https://api.openai.com/v1/embeddings`,
+as that release's source has it; the later source (`HuggingFaceServiceTests.testGetConfiguration`,
+with completion and chat_completion) has no default. That the default went with the chat task
+types (8.19, 9.1) and that rerank is listed there too are unconfirmed.
+
 Choices where the reference is unconfirmed:
 - `task_settings` on a non-rerank endpoint: before 8.19/9.1 the whole `task_settings` key is
   an unknown setting; from then on only non-empty ones are (listing their keys).
@@ -57,7 +64,7 @@ from ..versions import (
     EsVersion,
 )
 from . import hugging_face_infer
-from .base import ABSENT, EndpointConfig, EndpointUpdate, InferenceService
+from .base import ABSENT, EndpointConfig, EndpointUpdate, InferenceService, Setting
 
 __all__ = [
     "DEFAULT_RATE_LIMIT",
@@ -383,6 +390,31 @@ class HuggingFaceService(InferenceService):
             timeout,
         )
         return _with_embedding_details(config, size)
+
+    def settings_description(self, version: EsVersion) -> dict[str, Setting]:
+        url_default = (
+            None if HF_CHAT_AND_RERANK(version) else "https://api.openai.com/v1/embeddings"
+        )
+        return {
+            "url": Setting(
+                label="URL",
+                description="The URL endpoint to use for the requests.",
+                required=True,
+                default_value=url_default,
+            ),
+            "api_key": Setting(
+                label="API Key",
+                description="API Key for the provider you're connecting to.",
+                required=True,
+                sensitive=True,
+                updatable=True,
+            ),
+            "rate_limit.requests_per_minute": Setting(
+                label="Rate Limit",
+                description="Minimize the number of rate limit errors.",
+                type="int",
+            ),
+        }
 
     def infer(
         self,
