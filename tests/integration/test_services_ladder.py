@@ -148,7 +148,7 @@ def test_each_service_climbs_the_ladder(tmp_path: Path, name: str) -> None:
     (tmp_path / "stacks").mkdir()
     hosts = Hosts(tmp_path)
     try:
-        with vendor_lab() as lab:
+        with vendor_lab("9.4.0") as lab:
             host = hosts.start()
             path = f"/_inference/{ladder.task_type}/ep"
             inputs = declared(lab, ladder)
