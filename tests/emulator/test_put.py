@@ -270,10 +270,10 @@ ERROR_ROWS: list[tuple[str, str, Any, int, str, str]] = [
     (
         "/_inference/text_embedding/e",
         "put",
-        {"service": "openai", "service_settings": {}},
+        {"service": "watsonxai", "service_settings": {}},
         400,
         "status_exception",
-        "Unknown service [openai]",
+        "Unknown service [watsonxai]",
     ),
     (
         "/_inference/text_embedding/e",

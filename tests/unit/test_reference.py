@@ -59,7 +59,7 @@ def test_the_reference_has_a_section_per_service_and_task_type() -> None:
 def test_the_reference_states_the_rules_the_provider_applies() -> None:
     text = stack_reference(load_schemas())
     assert (
-        "| `service_settings.num_allocations` |  | integer; ≥ 1 |  | never a change while "
+        "| `service_settings.num_allocations` |  | integer; ≥ 1; ≤ 2147483647 |  | never a change while "
         '{"adaptive_allocations": {"enabled": true}}; else update in place |  | '
         "filled in by Elasticsearch when `deployment_id` is declared |" in text
     )
