@@ -188,6 +188,7 @@ def _breakdown(args: argparse.Namespace, out: Path, argv: Sequence[str] | None) 
     results["finished"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     (out / "breakdown.json").write_text(json.dumps(results, indent=1, default=str) + "\n")
     breakdown_report.write_breakdown(results, out / "breakdown.md")
+    breakdown_report.write_terraform_plot(results, out / "terraform.png")
     log(f"done in {results['seconds'] / 60:.1f} min: {out / 'breakdown.md'}")
     return 0
 
@@ -206,6 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if (out / "breakdown.json").exists():
             found = json.loads((out / "breakdown.json").read_text())
             breakdown_report.write_breakdown(found, out / "breakdown.md")
+            breakdown_report.write_terraform_plot(found, out / "terraform.png")
         return 0
     if args.breakdown:
         return _breakdown(args, out, argv)

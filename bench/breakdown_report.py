@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-__all__ = ["TERRAFORM", "TERRAFORM_LABEL", "write_breakdown"]
+__all__ = ["TERRAFORM", "TERRAFORM_LABEL", "write_breakdown", "write_terraform_plot"]
 
 _LEVERS = Path(__file__).resolve().parent / "levers.md"
 TERRAFORM_LABEL = (
@@ -156,12 +156,14 @@ def write_breakdown(results: dict[str, Any], path: Path) -> None:
         f"{machine['pulumi_cli']}, SDK {machine['pulumi_sdk']}; code: commit {machine['commit']}",
         f"- load average at start {machine['load_start']}, at end {machine.get('load_end', '?')}",
         "- engine settings (from `scripts/pulumi --print-engine-env`): "
-        + ", ".join(f"`{k}={v}`" for k, v in settings.items() if k.startswith("PULUMI_")),
+        + ", ".join(f"`{k}={Path(v).name if '/' in v else v}`" for k, v in settings.items()),
         "- each N: a fresh `file://` backend; `up`, then `preview --refresh` "
         f"(median of {results.get('repeats', 1)}), then `destroy`; rerank endpoints on the "
         "Hugging Face server, emulator Elasticsearch 9.1.0",
         "",
         *_terraform_section(breakdown),
+        "![Terraform, ours then and ours now, per command and N](terraform.png)",
+        "",
         "## 2. One command, split by process and phase",
         "",
         "CPU seconds by process come from `/proc` (sampled every 20 ms; the CLI's is the rest of "
@@ -199,3 +201,39 @@ def write_breakdown(results: dict[str, Any], path: Path) -> None:
     if _LEVERS.exists():
         lines += ["## 4. Levers", "", _LEVERS.read_text().strip(), ""]
     path.write_text("\n".join(lines))
+
+
+def write_terraform_plot(results: dict[str, Any], path: Path) -> None:
+    """``terraform.png``: per command, time against N for Terraform, ours then and ours now."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
+
+    breakdown = results["breakdown"]
+    figure, axes = plt.subplots(1, 3, figsize=(15, 4.6))
+    for axis, command in zip(axes, ("up", "preview_refresh", "destroy"), strict=True):
+        sizes = sorted(n for cmd, n in TERRAFORM if cmd == command)
+        axis.plot(sizes, [TERRAFORM[(command, n)][0] for n in sizes], "s-", label="Terraform")
+        axis.plot(sizes, [TERRAFORM[(command, n)][1] for n in sizes], "^:", label="ours, then")
+        now = [n for n in sizes if command in breakdown.get(str(n), {})]
+        axis.plot(
+            now, [breakdown[str(n)][command]["seconds"] for n in now], "o-", label="ours, now"
+        )
+        axis.set_title(TITLES[command])
+        axis.set_xscale("log")
+        axis.set_yscale("log")
+        axis.set_xticks(sizes, [str(n) for n in sizes])
+        axis.xaxis.set_minor_formatter(NullFormatter())
+        axis.yaxis.set_major_formatter(ScalarFormatter())
+        axis.set_xlabel("endpoints (N)")
+        axis.set_ylabel("wall time (s)")
+        axis.grid(True, which="both", alpha=0.3)
+        axis.legend(fontsize=8)
+    figure.suptitle(
+        f"Against Terraform (anchor: 2026-11, same emulator and machine); now: {results['finished']}"
+    )
+    figure.tight_layout()
+    figure.savefig(path, dpi=90)
+    plt.close(figure)

@@ -37,7 +37,7 @@ from providers.errors import (
 )
 from providers.versions import Version
 
-__all__ = ["USER_AGENT", "ElasticsearchClient", "scrub"]
+__all__ = ["USER_AGENT", "ElasticsearchClient", "OutageBreaker", "scrub"]
 
 USER_AGENT = "pulumi-es-inference/0.1.0"
 _RETRY_STATUSES = {429, 502, 503, 504}
@@ -131,7 +131,12 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 
 def _error_from_response(
-    method: str, path: str, response: httpx.Response, inference_id: str, secrets: Sequence[str]
+    method: str,
+    path: str,
+    response: httpx.Response,
+    inference_id: str,
+    secrets: Sequence[str],
+    hint: str = "",
 ) -> ElasticsearchError:
     """Turn a non-2xx answer into the right typed error, with Elasticsearch's type and reason."""
     status = response.status_code
@@ -163,6 +168,8 @@ def _error_from_response(
     message = f"{method} {path} failed: {status} {error_type + ': ' if error_type else ''}{reason}"
     if details:
         message += "; caused by " + "; ".join(details)
+    if hint:
+        message += f". {hint}"
     message = scrub(message, secrets)
     kind: type[ElasticsearchError] = ElasticsearchError
     if status == 404 and error_type in ("resource_not_found_exception", ""):
@@ -234,8 +241,12 @@ def _verify_for(settings: ConnectionSettings, url: str) -> ssl.SSLContext | bool
     if cached is not None:
         return cached
     verify: ssl.SSLContext | bool
-    if not url.startswith("https://") or settings.insecure:
-        verify = not settings.insecure
+    if settings.insecure:
+        verify = False
+    elif not url.startswith("https://"):
+        # No TLS on http://, so no CA bundle to read (httpx's default reads certifi's: ~30 ms per
+        # process). A context that trusts no CA: were it ever used, it would refuse every certificate.
+        verify = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     elif settings.ca_fingerprint:
         parts = urlsplit(url)
         try:
@@ -267,6 +278,38 @@ def _verify_for(settings: ConnectionSettings, url: str) -> ssl.SSLContext | bool
     return verify
 
 
+class OutageBreaker:
+    """Remembers that a cluster gave no response for a whole retry deadline. Thread-safe.
+
+    Shared by every request to one cluster (``providers.session`` keeps one per process and
+    cluster), so an outage costs one deadline, not one per request.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._first: ElasticsearchUnreachable | None = None
+
+    def trip(self, error: ElasticsearchUnreachable) -> None:
+        """Record the first request that gave up on the cluster."""
+        with self._lock:
+            if self._first is None:
+                self._first = error
+
+    def refuse(self, method: str, path: str, inference_id: str) -> None:
+        """Raise at once, without sending, once the cluster has been found down."""
+        with self._lock:
+            first = self._first
+        if first is not None:
+            raise ElasticsearchUnreachable(
+                f"{method} {path} not sent: an earlier request of this run got no response from "
+                f"the cluster for its whole retry deadline ({first}); fix the cluster or the "
+                "connection settings and run again",
+                method=method,
+                path=path,
+                inference_id=inference_id,
+            )
+
+
 class ElasticsearchClient:
     """A client for one cluster. Thread-safe; reuse it for many requests, then ``close()``."""
 
@@ -276,9 +319,11 @@ class ElasticsearchClient:
         *,
         transport: httpx.BaseTransport | None = None,
         on_retry: Callable[[str], None] | None = None,
+        breaker: OutageBreaker | None = None,
     ) -> None:
         self.settings = settings
         self._on_retry = on_retry
+        self._breaker = breaker if breaker is not None else OutageBreaker()
         self._secrets = settings.secrets()
         self._clients: dict[str, httpx.Client] = {}
         self._transport = transport
@@ -380,6 +425,8 @@ class ElasticsearchClient:
         not_found_ok: bool,
         secrets: Sequence[str],
     ) -> dict[str, Any] | None:
+        # Another request may have found the cluster down while this one was retrying.
+        self._breaker.refuse(method, path, inference_id)
         with self._lock:
             base_url = self.settings.endpoints[self._node % len(self.settings.endpoints)]
         try:
@@ -397,7 +444,8 @@ class ElasticsearchClient:
                 return _server_sent_events(response.text)
             parsed = response.json() if response.content else {}
             return parsed if isinstance(parsed, dict) else {"value": parsed}
-        error = _error_from_response(method, path, response, inference_id, secrets)
+        hint = self.settings.refused_credentials_hint() if response.status_code == 401 else ""
+        error = _error_from_response(method, path, response, inference_id, secrets, hint)
         if response.status_code == 404 and not_found_ok and isinstance(error, EndpointNotFound):
             return None
         if response.status_code in _RETRY_STATUSES:
@@ -423,6 +471,7 @@ class ElasticsearchClient:
         have reached Elasticsearch (its response was lost), so callers can make writes idempotent.
         ``redact`` lists more secrets (from the body) to keep out of messages.
         """
+        self._breaker.refuse(method, path, inference_id)
         secrets = [*self._secrets, *redact]
         policy = self.settings.retry
         ambiguous = False
@@ -467,6 +516,8 @@ class ElasticsearchClient:
                     f"{time.monotonic() - started:.1f} s)",
                 )
             last.after_ambiguous_attempt = ambiguous
+            if isinstance(last, ElasticsearchUnreachable):
+                self._breaker.trip(last)
             raise last from None
         raise AssertionError("unreachable: tenacity either returns or raises")
 

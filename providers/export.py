@@ -141,6 +141,8 @@ def stack_document(
         chunking = _chunking(live.get("chunking_settings"), schema)
         if chunking is not None:
             entry["chunking_settings"] = chunking
+        # This stack did not create it: taking it over must be explicit (see create's refusal).
+        entry["adopt"] = True
         declared.append(entry)
     if elasticsearch_urls:
         result.document["elasticsearch"] = {"endpoints": list(elasticsearch_urls)}
@@ -154,7 +156,8 @@ def render(export: Export, source: str) -> str:
     if export.secret_keys:
         lines += [
             "# Elasticsearch never returns secrets: set each one, then `pulumi up` adopts the",
-            "# endpoints (their settings already match) and writes the keys into them:",
+            "# endpoints (each says adopt: true; their settings already match) and writes the",
+            "# keys into them:",
             *(f"#   pulumi config set --secret {key} <value>" for key in export.secret_keys),
         ]
     lines += [f"# {note}" for note in export.notes]

@@ -64,10 +64,15 @@ class Problem:
 
 @dataclass(frozen=True)
 class Lifecycle:
-    """How Elasticsearch applies a change to a field: in place (``update``) or by re-creating it."""
+    """How Elasticsearch applies a change to a field: in place (``update``) or by re-creating it.
+
+    ``update_when`` names the behaviour-matrix rule (``behaviour/elasticsearch.yaml``) under which
+    the update is in place; where it does not hold, the change replaces.
+    """
 
     kind: Literal["replace", "update"]
     update_since: Version | None = None
+    update_when: str | None = None
 
     @classmethod
     def parse(cls, raw: object) -> Lifecycle:
@@ -76,8 +81,11 @@ class Lifecycle:
             return cls("replace" if raw == "replace" else "update")
         if isinstance(raw, dict) and set(raw) == {"update_since"}:
             return cls("update", Version.parse(str(raw["update_since"])))
+        if isinstance(raw, dict) and set(raw) == {"update_when"}:
+            return cls("update", update_when=str(raw["update_when"]))
         raise SchemaError(
-            f"x-es-lifecycle must be 'replace', 'update' or {{update_since}}: {raw!r}"
+            "x-es-lifecycle must be 'replace', 'update', {update_since: version} or "
+            f"{{update_when: rule}}: {raw!r}"
         )
 
 

@@ -59,7 +59,7 @@ def engine_env() -> dict[str, str]:
         check=True,
     )
     pairs = (line.partition("=") for line in done.stdout.splitlines())
-    return {key: value for key, _, value in pairs if key and value}
+    return {key: value for key, _, value in pairs if key}
 
 
 @dataclass

@@ -45,7 +45,7 @@ BROKEN = [
     ("$.endpoints[1].task_settings.top_n", "must be >= 1 (got 0)"),
     (
         "$.endpoints[2]",
-        "unknown field 'chunking_settings' (allowed: force, inference_id, secret_rotation, service, service_settings, task_type)",
+        "unknown field 'chunking_settings' (allowed: adopt, force, inference_id, secret_rotation, service, service_settings, task_type)",
     ),
     (
         "$.endpoints[3]",

@@ -52,6 +52,7 @@ def test_server_filled_values_are_left_out_and_the_key_becomes_a_secret_referenc
                     "url": "https://x.endpoints.huggingface.cloud",
                     "api_key": {"secret": "emb.api_key"},
                 },
+                "adopt": True,
             }
         ]
     }
@@ -109,6 +110,7 @@ def test_preconfigured_endpoints_are_left_out_and_unknown_services_are_listed() 
                 "service": "hugging_face",
                 "service_settings": {"url": "https://r", "api_key": {"secret": "rr.api_key"}},
                 "task_settings": {"top_n": 3, "return_documents": True},
+                "adopt": True,
             }
         ],
     }
@@ -127,10 +129,11 @@ def test_the_rendered_file_says_what_to_do_next_and_is_a_valid_stack(tmp_path: P
 
     text = render(exported, "https://es:9200 (Elasticsearch 9.1.0)")
 
-    assert text.splitlines()[:8] == [
+    assert text.splitlines()[:9] == [
         "# Written by `es-inference export` from https://es:9200 (Elasticsearch 9.1.0).",
         "# Elasticsearch never returns secrets: set each one, then `pulumi up` adopts the",
-        "# endpoints (their settings already match) and writes the keys into them:",
+        "# endpoints (each says adopt: true; their settings already match) and writes the",
+        "# keys into them:",
         "#   pulumi config set --secret emb.api_key <value>",
         "#   pulumi config set --secret rr.api_key <value>",
         "# Not exported (no schema for their service and task type):",

@@ -12,7 +12,6 @@ from jsonschema import Draft202012Validator
 from pulumi.runtime.rpc import UNKNOWN
 
 from providers.schema import EndpointSchema, FieldRule, Lifecycle, Problem, load_schemas
-from providers.versions import Version
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
 SCHEMA_FILES = sorted(SCHEMA_DIR.rglob("*.json"))
@@ -368,7 +367,7 @@ INVALID: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
         [
             (
                 "$",
-                "unknown field 'task_settings' (allowed: chunking_settings, force, inference_id, "
+                "unknown field 'task_settings' (allowed: adopt, chunking_settings, force, inference_id, "
                 "secret_rotation, service, service_settings, task_type)",
             )
         ],
@@ -379,7 +378,7 @@ INVALID: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
         [
             (
                 "$",
-                "unknown field 'task_settings' (allowed: force, inference_id, secret_rotation, "
+                "unknown field 'task_settings' (allowed: adopt, force, inference_id, secret_rotation, "
                 "service, service_settings, task_type)",
             )
         ],
@@ -390,7 +389,7 @@ INVALID: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
         [
             (
                 "$",
-                "unknown field 'chunking_settings' (allowed: force, inference_id, secret_rotation, "
+                "unknown field 'chunking_settings' (allowed: adopt, force, inference_id, secret_rotation, "
                 "service, service_settings, task_settings, task_type)",
             )
         ],
@@ -401,7 +400,7 @@ INVALID: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
         [
             (
                 "$",
-                "unknown field 'chunking_settings' (allowed: force, inference_id, secret_rotation, "
+                "unknown field 'chunking_settings' (allowed: adopt, force, inference_id, secret_rotation, "
                 "service, service_settings, task_type)",
             )
         ],
@@ -590,7 +589,7 @@ def test_every_problem_is_reported_in_path_order_not_just_the_first() -> None:
     assert schema("text_embedding").problems(instance) == [
         Problem(
             "$",
-            "unknown field 'task_settings' (allowed: chunking_settings, force, inference_id, "
+            "unknown field 'task_settings' (allowed: adopt, chunking_settings, force, inference_id, "
             "secret_rotation, service, service_settings, task_type)",
             "",
         ),
@@ -684,11 +683,14 @@ def test_other_problems_are_still_reported_next_to_an_unknown_value() -> None:
 # --- annotations read by EndpointSchema.rules ---------------------------------------------------
 
 REPLACE = Lifecycle("replace")
-UPDATE_FROM_9_4 = Lifecycle("update", Version(9, 4, 0))
+UPDATE_HF_SETTINGS = Lifecycle(
+    "update", update_when="update.hugging_face.updatable_service_settings"
+)
+UPDATE_CHUNKING = Lifecycle("update", update_when="update.chunking_settings_accepted")
 RATE_LIMIT = FieldRule(
     has_default=True,
     default={"requests_per_minute": 3000},
-    lifecycle=UPDATE_FROM_9_4,
+    lifecycle=UPDATE_HF_SETTINGS,
     since=("8.15.0",),
 )
 RULES = (
@@ -718,7 +720,7 @@ RULES = (
             FieldRule(
                 has_default=True,
                 default={"strategy": "sentence", "max_chunk_size": 250, "sentence_overlap": 1},
-                lifecycle=UPDATE_FROM_9_4,
+                lifecycle=UPDATE_CHUNKING,
                 since=("8.16.0",),
             ),
         ),

@@ -136,7 +136,7 @@ def test_every_problem_is_listed_with_file_path_and_message() -> None:
         "$.endpoints[1].service_settings: missing required field 'api_key'",
         "$.endpoints[1].task_settings.return_documents: must be of type boolean, not string",
         "$.endpoints[1].task_settings.top_n: must be >= 1 (got 0)",
-        "$.endpoints[2]: unknown field 'chunking_settings' (allowed: force, inference_id, secret_rotation, service, service_settings, task_type)",
+        "$.endpoints[2]: unknown field 'chunking_settings' (allowed: adopt, force, inference_id, secret_rotation, service, service_settings, task_type)",
         f"$.endpoints[3]: no schema for service 'hugging_face' with task_type 'embedding' (supported: {SUPPORTED})",
         "$.endpoints[4]: must be of type object, not string",
     ]

@@ -55,7 +55,7 @@ class EndpointUpdate:
 
     `service_settings` and `task_settings` are None when absent; `chunking_settings` is
     `ABSENT` when the body (or the version) does not carry it. `full_update` is ES 9.4's
-    rewrite (validation call, rejection of non-updatable keys).
+    rewrite (#140003: the validation call); the per-version key rules read `versions` directly.
     """
 
     service_settings: dict[str, Any] | None
