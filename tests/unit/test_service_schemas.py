@@ -292,7 +292,7 @@ INVALID: list[tuple[str, str, str, dict[str, Any], dict[str, Any], list[tuple[st
         [
             (
                 "$",
-                "unknown field 'chunking_settings' (allowed: force, inference_id, secret_rotation, "
+                "unknown field 'chunking_settings' (allowed: adopt, force, inference_id, secret_rotation, "
                 "service, service_settings, task_settings, task_type)",
             )
         ],
