@@ -3,7 +3,9 @@
 The same provider code as for hugging_face, driven through Pulumi's dynamic-provider host; only
 the schemas differ. Each ladder: check -> create -> no diff -> refresh is no diff (server-filled
 values stay quiet) -> an in-place update -> a replacing change -> destroy. The third-party
-services' validation calls go to the loopback vendor stand-in (`emulators.vendors`).
+services' validation calls go to the loopback vendor stand-in (`emulators.vendors`). The cluster
+is 9.4, where an `_update` keeps an endpoint's chunking; before, the provider replaces instead
+(the behaviour matrix's chunking reset), which the mixed-stack e2e test shows on 9.1.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ DIFF_SOME = provider_pb2.DiffResponse.DIFF_SOME
 
 
 @contextmanager
-def vendor_lab(es_version: str = "9.1.0") -> Iterator[RecordingLab]:
+def vendor_lab(es_version: str = "9.4.0") -> Iterator[RecordingLab]:
     """An emulator whose third-party services reach the vendor stand-in; bodies recorded."""
     vendor = VendorServer(api_keys=[VENDOR_KEY, VENDOR_KEY_ROTATED])
     with serve(vendor) as vendor_server, serve(HuggingFaceServer(api_keys=[HF_KEY])) as hf:
