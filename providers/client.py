@@ -516,7 +516,10 @@ class ElasticsearchClient:
                     f"{time.monotonic() - started:.1f} s)",
                 )
             last.after_ambiguous_attempt = ambiguous
-            if isinstance(last, ElasticsearchUnreachable):
+            if isinstance(last, ElasticsearchUnreachable) and not ambiguous:
+                # No connection could be made for a whole deadline: the cluster is down or cut
+                # off. (A connection dropped after a request was sent is the request's fault
+                # as much as the cluster's, and the caller may still need to look.)
                 self._breaker.trip(last)
             raise last from None
         raise AssertionError("unreachable: tenacity either returns or raises")

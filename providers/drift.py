@@ -32,6 +32,7 @@ EXIT_CODES: dict[Status, int] = {
 _SEVERITY: tuple[Status, ...] = ("invalid", "error", "drift", "undeclared", "in_sync")
 Kind = Literal["in_sync", "drift", "missing", "undeclared"]
 _SECRET_PLACEHOLDER = "[secret]"
+_PLAIN = (str, int, float, bool, dict, list, type(None))
 
 
 @dataclass(frozen=True)
@@ -109,10 +110,21 @@ class Report:
         return EXIT_CODES[self.status]
 
 
-def declared_inputs(endpoint: EndpointDeclaration) -> dict[str, Any]:
-    """The declaration as the provider's inputs, each secret reference a placeholder."""
+def declared_inputs(
+    endpoint: EndpointDeclaration, live: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The declaration as the provider's inputs, each secret reference a placeholder.
+
+    A value known only at deploy time (``url: {huggingface_endpoint: <name>}``, the URL of a
+    Hugging Face endpoint another resource manages) takes the ``live`` value: it cannot drift here.
+    """
+    known = (live or {}).get("service_settings") or {}
     settings = {
-        name: _SECRET_PLACEHOLDER if isinstance(value, SecretReference) else value
+        name: _SECRET_PLACEHOLDER
+        if isinstance(value, SecretReference)
+        else value
+        if isinstance(value, _PLAIN)
+        else known.get(name)
         for name, value in endpoint.service_settings.items()
     }
     inputs: dict[str, Any] = {
@@ -157,7 +169,7 @@ def compare(
             if current is None:
                 findings.append(Finding("missing", *base))
                 continue
-            inputs = declared_inputs(endpoint)
+            inputs = declared_inputs(endpoint, current)
             schema = schemas.endpoint(endpoint.service, endpoint.task_type)
             outs = reconcile(inputs, current, schema, version)
             changes = plan(outs, inputs, schema, version).changes

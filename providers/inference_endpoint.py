@@ -29,6 +29,7 @@ from pulumi.output import Unknown
 from pulumi.runtime.rpc import UNKNOWN
 
 from providers.connection import ConnectionSettings, resolve_connection
+from providers.diagnostics import warn, watch_engine
 from providers.errors import (
     DeclarationError,
     ElasticsearchError,
@@ -73,6 +74,7 @@ _INPUTS = (
     "task_settings",
     "chunking_settings",
     "force",
+    "adopt",
     "secret_rotation",
 )
 
@@ -99,6 +101,14 @@ _BATCH_SETITEMS = _unwrapped_batch_setitems()
 def restore_pickler() -> None:
     """Undo the wrapper the last ``serialize_provider`` call left (see _unwrapped_batch_setitems)."""
     pickle._Pickler._batch_setitems = _BATCH_SETITEMS  # type: ignore[attr-defined]
+
+
+def _warn(message: str) -> None:
+    """A warning the CLI shows; one line each, even from the engine's parallel calls."""
+    if pulumi.log.get_engine() is not None:  # type: ignore[no-untyped-call]
+        pulumi.log.warn(message)
+    else:  # dynamic providers have no engine to log through (pulumi/pulumi#6065)
+        warn(message)
 
 
 def _is_unknown(value: object) -> bool:
@@ -199,6 +209,7 @@ class InferenceEndpointProvider(ResourceProvider):
     def configure(self, req: ConfigureRequest) -> None:
         """Keep the stack's Pulumi config (it arrives decrypted) for resolving the connection."""
         self._config = dict(getattr(req.config, "_props", {}) or {})
+        watch_engine()
 
     def _where(self, inference_id: object) -> str:
         prefix = f"{self.stack_file}: " if self.stack_file else ""
@@ -226,7 +237,7 @@ class InferenceEndpointProvider(ResourceProvider):
     def _session(self) -> Session:
         from providers.session import session_for
 
-        return session_for(self._settings(), on_retry=lambda m: pulumi.log.warn(m))
+        return session_for(self._settings(), on_retry=_warn)
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         """Validate the inputs against their schema; offline, every problem, no secret values."""
@@ -326,6 +337,24 @@ class InferenceEndpointProvider(ResourceProvider):
     ) -> dict[str, Any]:
         """After a failed PUT: adopt an identical endpoint, or explain what the cluster holds."""
         inference_id, task_type = str(inputs["inference_id"]), str(inputs["task_type"])
+        if isinstance(exc, EndpointConflict) and not (
+            exc.after_ambiguous_attempt or inputs.get("adopt") is True
+        ):
+            # Not created by this request (no earlier attempt of it may have reached Elasticsearch)
+            # and not declared for adoption: it is not this stack's to take over.
+            raise EndpointConflict(
+                f"{exc}. This stack did not create {inference_id!r} (another stack, a person or "
+                "tool, or an interrupted run of this stack may have), and it never takes over, "
+                "re-keys or deletes an endpoint it did not create; nothing was changed. To manage "
+                f"it from this stack, set `adopt: true` on {inference_id} in "
+                f"{self.stack_file or 'the stack file'}",
+                method=exc.method,
+                path=exc.path,
+                status=exc.status,
+                error_type=exc.error_type,
+                reason=exc.reason,
+                inference_id=inference_id,
+            ) from None
         if isinstance(exc, EndpointConflict) or exc.after_ambiguous_attempt:
             try:
                 live = session.client.get_inference_endpoint(task_type, inference_id)
@@ -353,7 +382,8 @@ class InferenceEndpointProvider(ResourceProvider):
             # Even if a GET just found nothing, a timed-out PUT may still be running there.
             exc.args = (
                 f"{exc}. An earlier attempt may have created {inference_id!r} (its response was "
-                "lost or late); the next pulumi up adopts it if its settings match the declaration",
+                "lost or late); if it did, the next pulumi up finds it and stops: set "
+                "`adopt: true` on it to take it over",
             )
         raise exc
 
@@ -368,21 +398,22 @@ class InferenceEndpointProvider(ResourceProvider):
         inference_id, task_type = str(inputs["inference_id"]), str(inputs["task_type"])
         # Elasticsearch cannot show which secret it holds, so write ours (secrets update in place).
         secrets = _secret_settings(inputs, schema)
+        declared = " and says adopt: true" if inputs.get("adopt") is True else ""
         lost = chunking_lost_on_update(inputs, schema, session.version()) if secrets else None
         if lost is not None:
             live = self._recreate_to_adopt(session, inputs, schema, lost)
-            pulumi.log.warn(
-                f"es-inference: {inference_id!r} already existed with the declared settings; "
-                f"{lost}, so it was re-created with the stack's api_key; this stack now manages it"
+            _warn(
+                f"es-inference: {inference_id!r} already existed with the declared settings"
+                f"{declared}; {lost}, so it was re-created with the stack's api_key; this stack now manages it"
             )
             return live
         if secrets:
             live = session.client.update_inference_endpoint(
                 task_type, inference_id, {"service_settings": secrets}, list(secrets.values())
             )
-        pulumi.log.warn(
-            f"es-inference: {inference_id!r} already existed with the declared settings; "
-            "this stack now manages it"
+        _warn(
+            f"es-inference: {inference_id!r} already existed with the declared settings"
+            f"{declared}; this stack now manages it"
         )
         return live
 
@@ -496,7 +527,7 @@ class InferenceEndpointProvider(ResourceProvider):
                     if (pipelines or indexes) and not force:
                         raise self._in_use(task_type, _id, pipelines, indexes)
                     if pipelines or indexes:
-                        pulumi.log.warn(
+                        _warn(
                             f"es-inference: deleting {_id!r} although pipelines {pipelines} and "
                             f"indexes {indexes} use it (force: true)"
                         )
@@ -557,6 +588,7 @@ class InferenceEndpoint(Resource, module="elasticsearch", name="InferenceEndpoin
         task_settings: Mapping[str, Any] | None = None,
         chunking_settings: Mapping[str, Any] | None = None,
         force: bool = False,
+        adopt: bool = False,
         secret_rotation: str = "replace",
         provider: InferenceEndpointProvider | None = None,
         opts: pulumi.ResourceOptions | None = None,
@@ -574,6 +606,7 @@ class InferenceEndpoint(Resource, module="elasticsearch", name="InferenceEndpoin
             "task_settings": dict(task_settings) if task_settings else None,
             "chunking_settings": dict(chunking_settings) if chunking_settings else None,
             "force": force,
+            "adopt": adopt,
             "secret_rotation": secret_rotation,
             "elasticsearch_version": None,
         }

@@ -113,7 +113,11 @@ def _summary(args: argparse.Namespace) -> int:
     with ExitStack() as resources:
         client: ElasticsearchClient | None = None
         version: Version | None = None
-        unreachable = f"no valid stack file names {stack}'s cluster"
+        unreachable = (
+            f"the stack file ({path}) is invalid, so its cluster is unknown"
+            if invalid
+            else f"no stack file {path} names {stack}'s cluster; pass --stack-file FILE"
+        )
         if declaration is not None and touches and not args.no_references:
             try:
                 client = resources.enter_context(_client(declaration, "summary"))

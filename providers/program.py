@@ -209,6 +209,7 @@ async def _declare(
             task_settings=endpoint.task_settings,
             chunking_settings=endpoint.chunking_settings,
             force=endpoint.force,
+            adopt=endpoint.adopt,
             secret_rotation=endpoint.secret_rotation,
             provider=provider,
             opts=opts,

@@ -10,6 +10,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from providers.behaviour import load_behaviour
 from providers.schema import EndpointSchema, FieldRule, SchemaSet
 
 __all__ = [
@@ -74,6 +75,11 @@ def _plain_lifecycle(rule: FieldRule, group: str) -> str:
         return "replace"
     if lifecycle.update_since is not None:
         return f"update in place on ≥ {lifecycle.update_since}, replace before"
+    if lifecycle.update_when is not None:
+        found = load_behaviour().rule(lifecycle.update_when)
+        ranges = found.provider_holds if found.provider_holds is not None else found.holds
+        where = ", ".join(str(r) for r in ranges)
+        return f"update in place on {where} ({found.cite()}), replace before"
     return "update in place"
 
 

@@ -81,6 +81,7 @@ class EndpointDeclaration:
     task_settings: dict[str, Any] | None = None
     chunking_settings: dict[str, Any] | None = None
     force: bool = False
+    adopt: bool = False
     secret_rotation: str = "replace"
     smoke_test: bool | None = None  # read by `es-inference smoke` only; None: the stack's
 
@@ -352,6 +353,7 @@ def _check_endpoint(
         task_settings=checked.get("task_settings"),
         chunking_settings=checked.get("chunking_settings"),
         force=bool(checked.get("force", False)),
+        adopt=checked.get("adopt") is True,
         secret_rotation=str(checked.get("secret_rotation", "replace")),
         smoke_test=smoke_test if isinstance(smoke_test, bool) else None,
     )

@@ -258,7 +258,8 @@ def summarize(
     declared_invalid = [e for e in errors if _INVALID.search(e)]
     if errors and not failed and not declared_invalid:
         failed = errors
-    return Summary(stack, checked, [*invalid, *declared_invalid], failed)
+    # The stack file's own problems say the same as the preview's, more precisely.
+    return Summary(stack, checked, list(invalid) or declared_invalid, failed)
 
 
 def _replace(row: Row, **changes: Any) -> Row:

@@ -147,3 +147,51 @@ def test_delete_with_dry_run_then_for_real(client: Elasticsearch, hf_server: Run
     with pytest.raises(NotFoundError) as gone:
         client.inference.get(inference_id="emb")
     assert gone.value.body["error"]["type"] == "resource_not_found_exception"
+
+
+def test_text_embedding_inference_answers_one_vector_per_input(
+    client: Elasticsearch, hf_server: RunningServer
+) -> None:
+    client.inference.put_hugging_face(
+        task_type="text_embedding",
+        huggingface_inference_id="emb",
+        service="hugging_face",
+        service_settings=settings(hf_server),
+    )
+    answer = client.inference.text_embedding(inference_id="emb", input=["how big", "how small"])
+    vectors = [item["embedding"] for item in answer.body["text_embedding"]]
+    assert [len(v) for v in vectors] == [384, 384]
+    generic = client.inference.inference(inference_id="emb", input="how big")
+    assert [item["embedding"] for item in generic.body["text_embedding"]] == vectors[:1]
+
+
+def test_rerank_inference_ranks_the_documents(
+    client: Elasticsearch, hf_server: RunningServer
+) -> None:
+    client.inference.put_hugging_face(
+        task_type="rerank",
+        huggingface_inference_id="rr",
+        service="hugging_face",
+        service_settings=settings(hf_server, "/rerank"),
+    )
+    answer = client.inference.rerank(
+        inference_id="rr", query="big", input=["a big house", "a small cat", "big"]
+    )
+    ranked = answer.body["rerank"]
+    assert sorted(item["index"] for item in ranked) == [0, 1, 2]
+    scores = [item["relevance_score"] for item in ranked]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_completion_inference_answers_the_model_text(
+    client: Elasticsearch, hf_server: RunningServer
+) -> None:
+    client.inference.put_hugging_face(
+        task_type="completion",
+        huggingface_inference_id="chat",
+        service="hugging_face",
+        service_settings={**settings(hf_server, "/v1/chat/completions"), "model_id": "tgi"},
+    )
+    answer = client.inference.completion(inference_id="chat", input="say hi")
+    (result,) = answer.body["completion"]
+    assert isinstance(result["result"], str) and result["result"]

@@ -27,7 +27,7 @@ from emulators import serve
 from emulators.lab import HF_KEY, Lab
 from tests.support.ci_recipes import Ran, Step, github_steps, gitlab_steps, run_steps
 from tests.support.object_store import ACCESS_KEY, REGION, SECRET_KEY, ObjectStore, object_store
-from tests.support.pulumi_cli import REPO, pulumi_bin_dir
+from tests.support.pulumi_cli import REPO, engine_env, pulumi_bin_dir
 
 pytestmark = pytest.mark.e2e
 
@@ -137,10 +137,8 @@ class Pipelines:
         return {
             **{k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "GITHUB_"))},
             "PATH": os.pathsep.join([*bin_dirs, os.environ.get("PATH", "")]),
+            **engine_env(),
             "PULUMI_HOME": str(work / ".pulumi-home"),
-            "PULUMI_SKIP_UPDATE_CHECK": "true",
-            "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
-            "PULUMI_PYTHON_CMD": sys.executable,
             "ES_INFERENCE_RETRY_DEADLINE": "5",
         }
 

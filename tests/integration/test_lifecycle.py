@@ -535,7 +535,7 @@ def test_create_adopts_an_endpoint_made_out_of_band_with_the_declared_settings(
         }
         lab.es.put(path, json=body).raise_for_status()
         host = hosts.start()
-        declared = embedding(lab, chunking_settings=SENTENCE_200)
+        declared = embedding(lab, chunking_settings=SENTENCE_200, adopt=True)
         (new_id, outs), calls = calls_during(lab, lambda: host.create(declared))
         assert new_id == "emb"
         assert public(outs) == embedding_outputs(
@@ -547,8 +547,8 @@ def test_create_adopts_an_endpoint_made_out_of_band_with_the_declared_settings(
         assert key_hash(lab, "emb") == sha256(HF_KEY)
         assert_no_diff(host, outs, declared)
         assert (
-            "warning: es-inference: 'emb' already existed with the declared settings; "
-            "this stack now manages it"
+            "warning: es-inference: 'emb' already existed with the declared settings and says "
+            "adopt: true; this stack now manages it"
         ) in host.close()
 
 
@@ -563,7 +563,7 @@ def test_where_update_resets_chunking_adoption_re_creates_the_endpoint_to_write_
     }
     lab.es.put(path, json=body).raise_for_status()
     host = hosts.start()
-    declared = embedding(lab, chunking_settings=SENTENCE_200)
+    declared = embedding(lab, chunking_settings=SENTENCE_200, adopt=True)
     (_, outs), calls = calls_during(lab, lambda: host.create(declared))
     # On 9.1 an _update would turn the chunking into word/250/100 (elastic/elasticsearch#139574).
     assert calls == [
@@ -579,8 +579,8 @@ def test_where_update_resets_chunking_adoption_re_creates_the_endpoint_to_write_
     assert key_hash(lab, "emb") == sha256(HF_KEY)
     assert_no_diff(host, outs, declared)
     assert (
-        "warning: es-inference: 'emb' already existed with the declared settings; "
-        "Elasticsearch 9.1.0 resets chunking_settings to word/250/100 on every _update "
+        "warning: es-inference: 'emb' already existed with the declared settings and says adopt: "
+        "true; Elasticsearch 9.1.0 resets chunking_settings to word/250/100 on every _update "
         "(elastic/elasticsearch#139574), so it was re-created with the stack's api_key; this "
         "stack now manages it"
     ) in host.close()
@@ -601,7 +601,7 @@ def test_create_refuses_an_endpoint_made_out_of_band_with_other_settings(
     }
     lab.es.put(path, json=body).raise_for_status()
     lab.clear_log()
-    declared = embedding(lab, chunking_settings=SENTENCE_200)
+    declared = embedding(lab, chunking_settings=SENTENCE_200, adopt=True)
     assert raised(lambda: host.create(declared)) == (
         f"{RAISED}PUT {path} failed: 400 resource_already_exists_exception: Inference endpoint "
         "[emb] already exists. Elasticsearch already has an endpoint 'emb' that differs from the "
@@ -609,6 +609,29 @@ def test_create_refuses_an_endpoint_made_out_of_band_with_other_settings(
         "Elasticsearch or choose another inference_id"
     )
     assert lab.calls() == ["GET /", f"PUT {path}", f"GET {path}"]
+    assert key_hash(lab, "emb") == sha256(HF_KEY_ROTATED)
+
+
+def test_create_refuses_an_endpoint_it_did_not_create_unless_it_says_adopt(
+    lab: RecordingLab, host: ProviderHost
+) -> None:
+    path = "/_inference/text_embedding/emb"
+    body = {
+        "service": "hugging_face",
+        "service_settings": {"url": f"{lab.hf_url}/embed", "api_key": HF_KEY_ROTATED},
+        "chunking_settings": SENTENCE_200,
+    }
+    lab.es.put(path, json=body).raise_for_status()
+    lab.clear_log()
+    declared = embedding(lab, chunking_settings=SENTENCE_200)
+    assert raised(lambda: host.create(declared)) == (
+        f"{RAISED}PUT {path} failed: 400 resource_already_exists_exception: Inference endpoint "
+        "[emb] already exists. This stack did not create 'emb' (another stack, a person or tool, "
+        "or an interrupted run of this stack may have), and it never takes over, re-keys or "
+        "deletes an endpoint it did not create; nothing was changed. To manage it from this "
+        "stack, set `adopt: true` on emb in stacks/dev.yaml"
+    )
+    assert lab.calls() == ["GET /", f"PUT {path}"]
     assert key_hash(lab, "emb") == sha256(HF_KEY_ROTATED)
 
 

@@ -175,6 +175,7 @@ def _declared(index: int, entry: dict[str, Any]) -> EndpointDeclaration:
         task_settings=entry.get("task_settings"),
         chunking_settings=entry.get("chunking_settings"),
         force=entry.get("force", False),
+        adopt=entry.get("adopt", False),
         secret_rotation=entry.get("secret_rotation", "replace"),
     )
 

@@ -220,3 +220,36 @@ def test_the_cluster_can_come_from_the_environment_as_on_a_real_cluster(
     status, out, _ = _check(capsys, folder)
 
     assert (status, out) == (0, f"{lab.es_url} (Elasticsearch 9.1.0):\n  1 endpoint in sync\n")
+
+
+def test_a_url_chained_from_a_hugging_face_endpoint_is_not_drift(
+    tmp_path: Path, lab: Lab, capsys: pytest.CaptureFixture[str]
+) -> None:
+    chained = _embed(lab)
+    _put(lab, chained)
+    chained["service_settings"]["url"] = {"huggingface_endpoint": "minilm"}
+    hf_endpoint = {
+        "name": "minilm",
+        "namespace": "demo-org",
+        "repository": "sentence-transformers/all-MiniLM-L6-v2",
+        "task": "sentence-embeddings",
+        "accelerator": "cpu",
+        "vendor": "aws",
+        "region": "us-east-1",
+        "instance_type": "intel-spr",
+        "instance_size": "x2",
+        "type": "private",
+        "token": {"secret": "hfApiKey"},
+    }
+    folder = tmp_path / "stacks"
+    folder.mkdir()
+    document = {
+        "elasticsearch": {"endpoints": [lab.es_url]},
+        "huggingface_endpoints": [hf_endpoint],
+        "endpoints": [chained],
+    }
+    (folder / "prod.yaml").write_text(yaml.safe_dump(document))
+
+    status, out, _ = _check(capsys, folder)
+
+    assert (status, out) == (0, f"{lab.es_url} (Elasticsearch 9.1.0):\n  1 endpoint in sync\n")

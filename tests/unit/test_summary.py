@@ -265,3 +265,20 @@ def test_output_that_is_not_a_preview_document_is_an_error_naming_the_file(
     assert f"es-inference summary: {broken}: not the output of `pulumi preview --json`" in (
         capsys.readouterr().err
     )
+
+
+def test_an_invalid_stack_file_is_reported_once_with_its_paths_and_no_request_is_sent(
+    tmp_path: Path, lab: Lab, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _stack_file(tmp_path, lab.es_url, lab.hf_url)
+    path.write_text(path.read_text().replace("top_n: 5", "top_n: 0"))
+    lab.clear_log()
+
+    status, out = _run(
+        capsys, "--preview", str(FIXTURES / "invalid.json"), "--stack-file", str(path)
+    )
+
+    assert status == 1
+    assert f"{path}: $.endpoints[0].task_settings.top_n: must be >= 1 (got 0)" in out
+    assert "stacks/e2e.yaml is invalid" not in out
+    assert lab.requests() == []
