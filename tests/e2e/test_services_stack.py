@@ -101,9 +101,10 @@ def test_a_mixed_service_stack_is_created_rotated_repaired_and_destroyed(
     ).raise_for_status()
     project.refresh()
     steps = project.preview_steps()
+    # On 9.1 an _update would reset the ELSER endpoint's chunking, so its drift is replaced.
     assert {name: step["op"] for name, step in steps.items()} == {
         "cohere-rerank": "update",
-        "elser": "update",
+        "elser": "replace",
     }
     project.up()
     assert lab.endpoint("cohere-rerank")["task_settings"] == {"top_n": 3}  # type: ignore[index]
