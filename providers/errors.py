@@ -11,6 +11,11 @@
         ├── EndpointLost                  a replacement deleted the endpoint and could not re-create it
         ├── UnsupportedElasticsearchVersion
         └── ElasticsearchUnreachable      no HTTP response (connection refused, reset, timeout, TLS)
+    └── HuggingFaceError                  a Hugging Face Inference Endpoints request failed
+        ├── HuggingFaceEndpointFailed     the endpoint ended in failed / updateFailed (HF's message)
+        ├── HuggingFaceEndpointTimeout    the endpoint did not reach running before the deadline
+        ├── HardwareRefused               the instance is unavailable or over the namespace's quota
+        └── HuggingFaceUnreachable        no HTTP response from the Inference Endpoints API
 
 Pulumi shows only ``str(exc)``, so each message says what failed, where and why, and none ever
 contains a secret.
@@ -27,6 +32,11 @@ __all__ = [
     "EndpointInUse",
     "EndpointLost",
     "EndpointNotFound",
+    "HardwareRefused",
+    "HuggingFaceEndpointFailed",
+    "HuggingFaceEndpointTimeout",
+    "HuggingFaceError",
+    "HuggingFaceUnreachable",
     "ProviderError",
     "SchemaError",
     "UnsupportedElasticsearchVersion",
@@ -104,3 +114,33 @@ class UnsupportedElasticsearchVersion(ElasticsearchError):
 
 class ElasticsearchUnreachable(ElasticsearchError):
     """No HTTP response arrived: connection refused or reset, timeout, or a TLS failure."""
+
+
+class HuggingFaceError(ProviderError):
+    """A Hugging Face Inference Endpoints request failed; the message names it and HF's error."""
+
+    def __init__(
+        self, message: str, *, method: str = "", path: str = "", status: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.method = method
+        self.path = path
+        self.status = status
+        # Set when an earlier attempt of the same request may have reached HF (response lost).
+        self.after_ambiguous_attempt = False
+
+
+class HuggingFaceEndpointFailed(HuggingFaceError):
+    """The endpoint's state became failed or updateFailed."""
+
+
+class HuggingFaceEndpointTimeout(HuggingFaceError):
+    """The endpoint was not running and healthy before the wait's deadline."""
+
+
+class HardwareRefused(HuggingFaceError):
+    """The declared instance is not offered, not available, or beyond the namespace's quota."""
+
+
+class HuggingFaceUnreachable(HuggingFaceError):
+    """No HTTP response from the Inference Endpoints API (refused, reset, timeout, TLS)."""

@@ -25,9 +25,11 @@ from pulumi.dynamic import (
     ResourceProvider,
     UpdateResult,
 )
+from pulumi.output import Unknown
 from pulumi.runtime.rpc import UNKNOWN
 
 from providers.connection import ConnectionSettings, resolve_connection
+from providers.diagnostics import warn, watch_engine
 from providers.errors import (
     DeclarationError,
     ElasticsearchError,
@@ -40,6 +42,7 @@ from providers.errors import (
 from providers.model import (
     Change,
     Plan,
+    chunking_lost_on_update,
     options,
     plain_numbers,
     plan,
@@ -71,6 +74,7 @@ _INPUTS = (
     "task_settings",
     "chunking_settings",
     "force",
+    "adopt",
     "secret_rotation",
 )
 
@@ -99,8 +103,17 @@ def restore_pickler() -> None:
     pickle._Pickler._batch_setitems = _BATCH_SETITEMS  # type: ignore[attr-defined]
 
 
+def _warn(message: str) -> None:
+    """A warning the CLI shows; one line each, even from the engine's parallel calls."""
+    if pulumi.log.get_engine() is not None:  # type: ignore[no-untyped-call]
+        pulumi.log.warn(message)
+    else:  # dynamic providers have no engine to log through (pulumi/pulumi#6065)
+        warn(message)
+
+
 def _is_unknown(value: object) -> bool:
-    return isinstance(value, str) and value == UNKNOWN
+    # The host deserializes unknowns as pulumi.output.Unknown (keep_unknowns), or the rpc sentinel.
+    return isinstance(value, Unknown) or (isinstance(value, str) and value == UNKNOWN)
 
 
 def _unknown_paths(value: object, path: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
@@ -152,6 +165,7 @@ def _preflight(inputs: Mapping[str, Any], schema: EndpointSchema | None, version
     ]
     if schema is not None:
         needs.append((what, schema.since))
+        needs.extend(schema.version_gates(inputs))
         chunking = inputs.get("chunking_settings")
         if schema.chunking is not None and chunking:
             strategy = str(chunking.get("strategy"))
@@ -195,6 +209,7 @@ class InferenceEndpointProvider(ResourceProvider):
     def configure(self, req: ConfigureRequest) -> None:
         """Keep the stack's Pulumi config (it arrives decrypted) for resolving the connection."""
         self._config = dict(getattr(req.config, "_props", {}) or {})
+        watch_engine()
 
     def _where(self, inference_id: object) -> str:
         prefix = f"{self.stack_file}: " if self.stack_file else ""
@@ -222,7 +237,7 @@ class InferenceEndpointProvider(ResourceProvider):
     def _session(self) -> Session:
         from providers.session import session_for
 
-        return session_for(self._settings(), on_retry=lambda m: pulumi.log.warn(m))
+        return session_for(self._settings(), on_retry=_warn)
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         """Validate the inputs against their schema; offline, every problem, no secret values."""
@@ -271,17 +286,46 @@ class InferenceEndpointProvider(ResourceProvider):
             session = self._session()
             version = session.version()
             _preflight(inputs, schema, version)
+            adopted = False
             try:
                 live = session.client.put_inference_endpoint(
                     task_type, inference_id, put_body(inputs), _secret_values(inputs, schema)
                 )
             except ElasticsearchError as exc:
                 live = self._recover_create(session, inputs, schema, version, exc)
+                adopted = True
             finally:
                 session.invalidate()
             outs = reconcile(inputs, live, schema, version)
             self._check_discovered(session, inputs, outs)
+            self._check_applied(session, inputs, schema, version, outs, created=not adopted)
         return CreateResult(inference_id, outs)
+
+    def _check_applied(
+        self,
+        session: Session,
+        inputs: dict[str, Any],
+        schema: EndpointSchema | None,
+        version: Version,
+        outs: dict[str, Any],
+        *,
+        created: bool,
+    ) -> None:
+        """Read-back: what Elasticsearch holds must be what was declared, or nothing is recorded."""
+        left = plan(outs, inputs, schema, version)
+        if not left.changes:
+            return
+        inference_id, task_type = str(inputs["inference_id"]), str(inputs["task_type"])
+        fields = ", ".join(c.path for c in left.changes)
+        if created:
+            session.client.delete_inference_endpoint(task_type, inference_id)
+            session.invalidate()
+        raise ElasticsearchError(
+            f"PUT /_inference/{task_type}/{inference_id}: Elasticsearch {version} holds other "
+            f"values than declared for {fields}"
+            + ("; the endpoint was deleted again" if created else "; nothing was recorded"),
+            inference_id=inference_id,
+        )
 
     def _recover_create(
         self,
@@ -293,6 +337,24 @@ class InferenceEndpointProvider(ResourceProvider):
     ) -> dict[str, Any]:
         """After a failed PUT: adopt an identical endpoint, or explain what the cluster holds."""
         inference_id, task_type = str(inputs["inference_id"]), str(inputs["task_type"])
+        if isinstance(exc, EndpointConflict) and not (
+            exc.after_ambiguous_attempt or inputs.get("adopt") is True
+        ):
+            # Not created by this request (no earlier attempt of it may have reached Elasticsearch)
+            # and not declared for adoption: it is not this stack's to take over.
+            raise EndpointConflict(
+                f"{exc}. This stack did not create {inference_id!r} (another stack, a person or "
+                "tool, or an interrupted run of this stack may have), and it never takes over, "
+                "re-keys or deletes an endpoint it did not create; nothing was changed. To manage "
+                f"it from this stack, set `adopt: true` on {inference_id} in "
+                f"{self.stack_file or 'the stack file'}",
+                method=exc.method,
+                path=exc.path,
+                status=exc.status,
+                error_type=exc.error_type,
+                reason=exc.reason,
+                inference_id=inference_id,
+            ) from None
         if isinstance(exc, EndpointConflict) or exc.after_ambiguous_attempt:
             try:
                 live = session.client.get_inference_endpoint(task_type, inference_id)
@@ -320,7 +382,8 @@ class InferenceEndpointProvider(ResourceProvider):
             # Even if a GET just found nothing, a timed-out PUT may still be running there.
             exc.args = (
                 f"{exc}. An earlier attempt may have created {inference_id!r} (its response was "
-                "lost or late); the next pulumi up adopts it if its settings match the declaration",
+                "lost or late); if it did, the next pulumi up finds it and stops: set "
+                "`adopt: true` on it to take it over",
             )
         raise exc
 
@@ -332,21 +395,57 @@ class InferenceEndpointProvider(ResourceProvider):
         live: dict[str, Any],
     ) -> dict[str, Any]:
         """Take over an endpoint whose visible settings match, and give it this stack's secrets."""
-        inference_id = str(inputs["inference_id"])
+        inference_id, task_type = str(inputs["inference_id"]), str(inputs["task_type"])
         # Elasticsearch cannot show which secret it holds, so write ours (secrets update in place).
         secrets = _secret_settings(inputs, schema)
+        declared = " and says adopt: true" if inputs.get("adopt") is True else ""
+        lost = chunking_lost_on_update(inputs, schema, session.version()) if secrets else None
+        if lost is not None:
+            live = self._recreate_to_adopt(session, inputs, schema, lost)
+            _warn(
+                f"es-inference: {inference_id!r} already existed with the declared settings"
+                f"{declared}; {lost}, so it was re-created with the stack's api_key; this stack now manages it"
+            )
+            return live
         if secrets:
             live = session.client.update_inference_endpoint(
-                str(inputs["task_type"]),
-                inference_id,
-                {"service_settings": secrets},
-                list(secrets.values()),
+                task_type, inference_id, {"service_settings": secrets}, list(secrets.values())
             )
-        pulumi.log.warn(
-            f"es-inference: {inference_id!r} already existed with the declared settings; "
-            "this stack now manages it"
+        _warn(
+            f"es-inference: {inference_id!r} already existed with the declared settings"
+            f"{declared}; this stack now manages it"
         )
         return live
+
+    def _recreate_to_adopt(
+        self,
+        session: Session,
+        inputs: dict[str, Any],
+        schema: EndpointSchema | None,
+        lost: str,
+    ) -> dict[str, Any]:
+        """Adopt by delete-then-PUT where writing the key with _update would lose the chunking."""
+        inference_id, task_type = str(inputs["inference_id"]), str(inputs["task_type"])
+        force = bool(inputs.get("force")) or (
+            bool(self.stack_file) and declared_force(Path(self.stack_file), inference_id)
+        )
+        found = session.client.delete_inference_endpoint(task_type, inference_id, dry_run=True)
+        users = (found or {}).get("pipelines") or [], (found or {}).get("indexes") or []
+        if (users[0] or users[1]) and not force:
+            refused = self._in_use(task_type, inference_id, users[0], users[1])
+            refused.args = (
+                f"{inference_id!r} exists with the declared settings, but writing the stack's "
+                f"api_key with _update would lose its chunking ({lost}) and re-creating it is "
+                f"refused: {refused}",
+            )
+            raise refused
+        session.client.delete_inference_endpoint(
+            task_type, inference_id, force=bool(users[0] or users[1])
+        )
+        session.invalidate()
+        return session.client.put_inference_endpoint(
+            task_type, inference_id, put_body(inputs), _secret_values(inputs, schema)
+        )
 
     def _check_discovered(
         self, session: Session, inputs: Mapping[str, Any], outs: Mapping[str, Any]
@@ -385,7 +484,7 @@ class InferenceEndpointProvider(ResourceProvider):
         """Apply the in-place part of the plan with ``_update`` and verify it took effect."""
         inputs, schema = _inputs(_news), _schema(_news)
         version_then = _recorded_version(_olds)
-        body = update_body(plan(_olds, _news, schema, version_then), inputs, schema)
+        body = update_body(plan(_olds, _news, schema, version_then), inputs, schema, version_then)
         if not body:
             outs = {k: v for k, v in _olds.items() if k != "__provider"}
             return UpdateResult({**outs, **options(inputs)})
@@ -428,7 +527,7 @@ class InferenceEndpointProvider(ResourceProvider):
                     if (pipelines or indexes) and not force:
                         raise self._in_use(task_type, _id, pipelines, indexes)
                     if pipelines or indexes:
-                        pulumi.log.warn(
+                        _warn(
                             f"es-inference: deleting {_id!r} although pipelines {pipelines} and "
                             f"indexes {indexes} use it (force: true)"
                         )
@@ -489,6 +588,7 @@ class InferenceEndpoint(Resource, module="elasticsearch", name="InferenceEndpoin
         task_settings: Mapping[str, Any] | None = None,
         chunking_settings: Mapping[str, Any] | None = None,
         force: bool = False,
+        adopt: bool = False,
         secret_rotation: str = "replace",
         provider: InferenceEndpointProvider | None = None,
         opts: pulumi.ResourceOptions | None = None,
@@ -506,6 +606,7 @@ class InferenceEndpoint(Resource, module="elasticsearch", name="InferenceEndpoin
             "task_settings": dict(task_settings) if task_settings else None,
             "chunking_settings": dict(chunking_settings) if chunking_settings else None,
             "force": force,
+            "adopt": adopt,
             "secret_rotation": secret_rotation,
             "elasticsearch_version": None,
         }

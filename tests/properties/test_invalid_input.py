@@ -46,7 +46,10 @@ from tests.support.provider_host import ProviderHost, serialized
 PROJECT = Path(__file__).resolve().parents[2]
 STACK_FILE = "stacks/props.yaml"
 # Read errors have no JSON path: a YAML location, or what made the file unreadable.
-_LOCATED = re.compile(r"line \d+, column \d+: not valid YAML: \S.*")
+_LOCATED = re.compile(
+    r"line \d+, column \d+: (not valid YAML: \S.*|nested more than \d+ levels deep \(.*\)"
+    r"|holds more than \d+ values once its aliases are expanded .*)"
+)
 _UNREADABLE = re.compile(
     r"not valid YAML \([A-Za-z]+\)|cannot be read: \S.*|nested too deeply to (read|validate)"
 )
@@ -172,6 +175,7 @@ def _declared(index: int, entry: dict[str, Any]) -> EndpointDeclaration:
         task_settings=entry.get("task_settings"),
         chunking_settings=entry.get("chunking_settings"),
         force=entry.get("force", False),
+        adopt=entry.get("adopt", False),
         secret_rotation=entry.get("secret_rotation", "replace"),
     )
 
