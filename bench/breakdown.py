@@ -207,15 +207,15 @@ def trace_phases(path: Path) -> dict[str, Any]:
     plugins = sorted(named("newPlugin"), key=lambda s: s["start"])
     # The first newPlugin is the language host; the one after the listing is the provider.
     after = listing["end"] if listing else t0
-    provider_start = next((s for s in plugins if s["start"] >= after), None)
+    # Every plugin started after the listing is a provider host (preview --refresh starts two).
+    providers = [s for s in plugins if s["start"] >= after]
     monitor = [s for s in spans if s["name"].startswith("pulumirpc.ResourceMonitor/")]
     phases: dict[str, Any] = {
         "total": root["end"] - t0,
         "cli_start": (snapshot["start"] if snapshot else after) - t0,
         "listing": (listing["end"] - listing["start"]) if listing else 0.0,
-        "provider_start": (provider_start["end"] - provider_start["start"])
-        if provider_start
-        else 0.0,
+        "provider_start": sum(s["end"] - s["start"] for s in providers),
+        "provider_starts": len(providers),
     }
     if run is not None:
         phases["program"] = run["end"] - run["start"]

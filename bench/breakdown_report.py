@@ -142,6 +142,106 @@ def _profile_table(profiles: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _floor_rows(measured: dict[str, Any]) -> list[tuple[str, str, float]]:
+    """The command's critical path at N = 1, each part with its owner."""
+    trace = measured.get("trace", {})
+    calls = trace.get("provider_calls", {})
+    first_calls = sum(c["first_ms"] for name, c in calls.items() if name != "Configure") / 1000
+    rows = [
+        (
+            "CLI start-up: Go process, config, passphrase key derivation, backend",
+            "engine",
+            trace.get("cli_start", 0.0),
+        ),
+        (
+            "package listing the language host asks for (scripts/pulumi-python)",
+            "ours",
+            trace.get("listing", 0.0),
+        ),
+    ]
+    if "program" in trace:
+        rows += [
+            (
+                "program: Python start and the SDK's import",
+                "engine",
+                trace.get("program_start", 0.0),
+            ),
+            (
+                "program: our imports, the stack file, schemas, declaring",
+                "ours",
+                trace.get("first_register", 0.0) - trace.get("program_start", 0.0),
+            ),
+        ]
+    starts = trace.get("provider_starts", 1)
+    rows += [
+        (
+            f"dynamic-provider host start ({starts}x): Python start, `import pulumi.dynamic`",
+            "engine",
+            trace.get("provider_start", 0.0),
+        ),
+        (
+            "first provider calls: our imports and schemas, then the requests",
+            "ours + servers",
+            first_calls,
+        ),
+    ]
+    if "after_program" in trace:
+        rows.append(
+            (
+                "after the program: final state write, plugins stopped",
+                "engine",
+                trace["after_program"],
+            )
+        )
+    accounted = sum(r[2] for r in rows)
+    rows.append(
+        (
+            "the rest: engine steps and RPCs between these, CLI exit",
+            "engine",
+            max(0.0, measured["seconds"] - accounted),
+        )
+    )
+    return rows
+
+
+def _floor_section(breakdown: dict[str, Any]) -> list[str]:
+    smallest = min((int(n) for n in breakdown), default=None)
+    if smallest is None:
+        return []
+    lines = [
+        f"## 5. The fixed cost at N = {smallest}: whose is it",
+        "",
+        "The parts of each command's wall time on its critical path (from the trace; overlapping "
+        "work is counted once), and who owns each.",
+        "",
+        "| part | owner | up s | preview --refresh s | destroy s |",
+        "|---|---|---|---|---|",
+    ]
+    columns = {
+        c: dict((r[0], (r[1], r[2])) for r in _floor_rows(breakdown[str(smallest)][c]))
+        for c in _CLI
+    }
+    titles: list[str] = []
+    for rows in columns.values():
+        titles += [t for t in rows if t not in titles]
+    totals: dict[str, dict[str, float]] = {c: {} for c in _CLI}
+    for title in titles:
+        owner = next(rows[title][0] for rows in columns.values() if title in rows)
+        cells = []
+        for command, rows in columns.items():
+            value = rows.get(title, (owner, None))[1]
+            cells.append("" if value is None else _s(value))
+            if value is not None:
+                totals[command][owner] = totals[command].get(owner, 0.0) + value
+        lines.append(f"| {title} | {owner} | {' | '.join(cells)} |")
+    for owner in ("engine", "ours", "ours + servers"):
+        cells = [_s(totals[c].get(owner, 0.0)) for c in _CLI]
+        lines.append(f"| **total: {owner}** | | {' | '.join(cells)} |")
+    cells = [_s(breakdown[str(smallest)][c]["seconds"]) for c in _CLI]
+    lines.append(f"| **whole command** | | {' | '.join(cells)} |")
+    return [*lines, ""]
+
+
 def write_breakdown(results: dict[str, Any], path: Path) -> None:
     """Write ``breakdown.md`` from a ``--breakdown`` run's results."""
     breakdown = results["breakdown"]
@@ -200,6 +300,7 @@ def write_breakdown(results: dict[str, Any], path: Path) -> None:
             lines += [f"N = {n}:", "", *_profile_table(profiles), ""]
     if _LEVERS.exists():
         lines += ["## 4. Levers", "", _LEVERS.read_text().strip(), ""]
+    lines += _floor_section(breakdown)
     path.write_text("\n".join(lines))
 
 
