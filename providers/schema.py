@@ -276,7 +276,10 @@ def _problems(
         hidden = (
             "service_settings" in path  # urls may carry tokens; api keys are secrets
             # endpoints and file names may carry user:password@ or tokens; numbers cannot
-            or (path[:1] == ("elasticsearch",) and not _is_number(error.instance))
+            or (
+                path[:1] in (("elasticsearch",), ("huggingface",))
+                and not _is_number(error.instance)
+            )
             or any(path[: len(s)] == s for s in secret_paths)
         )
         top = str(path[0]) if path else ""
