@@ -6,6 +6,7 @@ admin API is used for what a real cluster cannot do (request log, faults, out-of
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
@@ -14,34 +15,68 @@ import httpx
 
 from emulators import ElasticsearchEmulator, HuggingFaceServer, serve
 from emulators.huggingface.endpoints_api import EndpointsApi, HubAccount, Timing
+from emulators.vendors import VendorServer
 
-__all__ = ["HF_KEY", "HF_KEY_ROTATED", "HF_NAMESPACE", "HF_USER", "Lab", "lab_servers"]
+__all__ = [
+    "HF_KEY",
+    "HF_KEY_ROTATED",
+    "HF_NAMESPACE",
+    "HF_USER",
+    "VENDOR_HOSTS",
+    "VENDOR_KEY",
+    "VENDOR_KEY_ROTATED",
+    "Lab",
+    "lab_servers",
+]
 
 HF_KEY = "hf_lab_KEY_0a1b2c3d"
 HF_KEY_ROTATED = "hf_lab_ROTATED_9z8y7x"
 HF_USER = "lab-user"
 HF_NAMESPACE = "lab-org"
+VENDOR_KEY = "sk-lab-KEY-4e5f6a7b"
+VENDOR_KEY_ROTATED = "sk-lab-ROTATED-8c9d0e1f"
+# The fixed hosts of third-party services, routed to the vendor stand-in.
+VENDOR_HOSTS = (
+    "api.openai.com",
+    "api.cohere.com",
+    "*.openai.azure.com",
+    "api.mistral.ai",
+    "api.anthropic.com",
+    "api.jina.ai",
+    "api.voyageai.com",
+)
 
 
 class Lab:
     """Handles on a running emulator (``es``) and Hugging Face server (``hf``)."""
 
-    def __init__(self, es_url: str, hf_url: str, endpoints_url: str | None = None) -> None:
+    def __init__(
+        self,
+        es_url: str,
+        hf_url: str,
+        endpoints_url: str | None = None,
+        vendor_url: str = "",
+        *,
+        verify: ssl.SSLContext | bool = True,
+    ) -> None:
         self.es_url = es_url
         self.hf_url = hf_url
         self.endpoints_url = endpoints_url
-        self.es = httpx.Client(base_url=es_url, timeout=30)
-        self.hf = httpx.Client(base_url=hf_url, timeout=30)
-        self.hfe = httpx.Client(base_url=endpoints_url or hf_url, timeout=30)
+        self.vendor_url = vendor_url
+        self.es = httpx.Client(base_url=es_url, timeout=30, verify=verify)
+        self.hf = httpx.Client(base_url=hf_url, timeout=30, verify=verify)
+        self.hfe = httpx.Client(base_url=endpoints_url or hf_url, timeout=30, verify=verify)
+        self.vendor = httpx.Client(base_url=vendor_url or hf_url, timeout=30, verify=verify)
 
     def close(self) -> None:
         """Close the control clients."""
         self.es.close()
         self.hf.close()
-        # Subclasses that build their own clients (tests' RecordingLab) may have no hfe.
-        hfe = getattr(self, "hfe", None)
-        if hfe is not None:
-            hfe.close()
+        # Subclasses that build their own clients (tests' RecordingLab) may lack some.
+        for name in ("vendor", "hfe"):
+            client = getattr(self, name, None)
+            if client is not None:
+                client.close()
 
     # --- the Hugging Face Inference Endpoints API (when served) -------------------------------
     @property
@@ -214,24 +249,29 @@ def lab_servers(
     endpoints_api: Timing | None = None,
     **emulator: Any,
 ) -> Iterator[Lab]:
-    """Serve a fresh emulator and Hugging Face server on 127.0.0.1 for the duration.
+    """Serve a fresh emulator, Hugging Face server and vendor stand-in on 127.0.0.1.
 
-    With ``endpoints_api`` (its transition timing), also the Inference Endpoints API emulator,
-    whose endpoints accept HF_KEY and HF_KEY_ROTATED for the namespaces HF_USER, HF_NAMESPACE.
+    The emulator routes the fixed hosts of third-party services (VENDOR_HOSTS) to the vendor
+    stand-in, which accepts VENDOR_KEY and VENDOR_KEY_ROTATED. With ``endpoints_api`` (its
+    transition timing), also the Inference Endpoints API emulator, whose endpoints accept HF_KEY
+    and HF_KEY_ROTATED for the namespaces HF_USER, HF_NAMESPACE.
     """
     keys = hf_keys or [HF_KEY, HF_KEY_ROTATED]
     hf_app = HuggingFaceServer(api_keys=keys)
+    vendor_app = VendorServer(api_keys=[VENDOR_KEY, VENDOR_KEY_ROTATED])
     emulator.setdefault("retry_backoff", 0.01)
-    es_app = ElasticsearchEmulator(version=es_version, **emulator)
     with ExitStack() as stack:
         hf_server = stack.enter_context(serve(hf_app))
+        vendor_server = stack.enter_context(serve(vendor_app))
+        emulator.setdefault("service_routes", dict.fromkeys(VENDOR_HOSTS, vendor_server.url))
+        es_app = ElasticsearchEmulator(version=es_version, **emulator)
         es_server = stack.enter_context(serve(es_app))
         endpoints_url = None
         if endpoints_api is not None:
             account = HubAccount(HF_USER, (HF_NAMESPACE,))
             api = EndpointsApi(accounts={k: account for k in keys}, timing=endpoints_api)
             endpoints_url = stack.enter_context(serve(api)).url
-        lab = Lab(es_server.url, hf_server.url, endpoints_url)
+        lab = Lab(es_server.url, hf_server.url, endpoints_url, vendor_server.url)
         try:
             yield lab
         finally:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import email.utils
 import hashlib
+import json
 import re
 import socket
 import ssl
@@ -36,7 +37,7 @@ from providers.errors import (
 )
 from providers.versions import Version
 
-__all__ = ["USER_AGENT", "ElasticsearchClient", "scrub"]
+__all__ = ["USER_AGENT", "ElasticsearchClient", "OutageBreaker", "scrub"]
 
 USER_AGENT = "pulumi-es-inference/0.1.0"
 _RETRY_STATUSES = {429, 502, 503, 504}
@@ -130,7 +131,12 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 
 def _error_from_response(
-    method: str, path: str, response: httpx.Response, inference_id: str, secrets: Sequence[str]
+    method: str,
+    path: str,
+    response: httpx.Response,
+    inference_id: str,
+    secrets: Sequence[str],
+    hint: str = "",
 ) -> ElasticsearchError:
     """Turn a non-2xx answer into the right typed error, with Elasticsearch's type and reason."""
     status = response.status_code
@@ -162,6 +168,8 @@ def _error_from_response(
     message = f"{method} {path} failed: {status} {error_type + ': ' if error_type else ''}{reason}"
     if details:
         message += "; caused by " + "; ".join(details)
+    if hint:
+        message += f". {hint}"
     message = scrub(message, secrets)
     kind: type[ElasticsearchError] = ElasticsearchError
     if status == 404 and error_type in ("resource_not_found_exception", ""):
@@ -179,6 +187,24 @@ def _error_from_response(
         reason=scrub(reason, secrets),
         inference_id=inference_id,
     )
+
+
+def _server_sent_events(text: str) -> dict[str, Any]:
+    """A streamed answer as ``{"events": [each data object], "done": saw [DONE]}``."""
+    events: list[Any] = []
+    done = False
+    for line in text.splitlines():
+        if not line.startswith("data:"):
+            continue
+        data = line.removeprefix("data:").strip()
+        if data == "[DONE]":
+            done = True
+            continue
+        try:
+            events.append(json.loads(data))
+        except ValueError:
+            events.append(data)
+    return {"events": events, "done": done}
 
 
 def _certificate_chain(host: str, port: int, timeout: float) -> list[bytes]:
@@ -215,8 +241,12 @@ def _verify_for(settings: ConnectionSettings, url: str) -> ssl.SSLContext | bool
     if cached is not None:
         return cached
     verify: ssl.SSLContext | bool
-    if not url.startswith("https://") or settings.insecure:
-        verify = not settings.insecure
+    if settings.insecure:
+        verify = False
+    elif not url.startswith("https://"):
+        # No TLS on http://, so no CA bundle to read (httpx's default reads certifi's: ~30 ms per
+        # process). A context that trusts no CA: were it ever used, it would refuse every certificate.
+        verify = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     elif settings.ca_fingerprint:
         parts = urlsplit(url)
         try:
@@ -248,6 +278,38 @@ def _verify_for(settings: ConnectionSettings, url: str) -> ssl.SSLContext | bool
     return verify
 
 
+class OutageBreaker:
+    """Remembers that a cluster gave no response for a whole retry deadline. Thread-safe.
+
+    Shared by every request to one cluster (``providers.session`` keeps one per process and
+    cluster), so an outage costs one deadline, not one per request.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._first: ElasticsearchUnreachable | None = None
+
+    def trip(self, error: ElasticsearchUnreachable) -> None:
+        """Record the first request that gave up on the cluster."""
+        with self._lock:
+            if self._first is None:
+                self._first = error
+
+    def refuse(self, method: str, path: str, inference_id: str) -> None:
+        """Raise at once, without sending, once the cluster has been found down."""
+        with self._lock:
+            first = self._first
+        if first is not None:
+            raise ElasticsearchUnreachable(
+                f"{method} {path} not sent: an earlier request of this run got no response from "
+                f"the cluster for its whole retry deadline ({first}); fix the cluster or the "
+                "connection settings and run again",
+                method=method,
+                path=path,
+                inference_id=inference_id,
+            )
+
+
 class ElasticsearchClient:
     """A client for one cluster. Thread-safe; reuse it for many requests, then ``close()``."""
 
@@ -257,9 +319,11 @@ class ElasticsearchClient:
         *,
         transport: httpx.BaseTransport | None = None,
         on_retry: Callable[[str], None] | None = None,
+        breaker: OutageBreaker | None = None,
     ) -> None:
         self.settings = settings
         self._on_retry = on_retry
+        self._breaker = breaker if breaker is not None else OutageBreaker()
         self._secrets = settings.secrets()
         self._clients: dict[str, httpx.Client] = {}
         self._transport = transport
@@ -361,6 +425,8 @@ class ElasticsearchClient:
         not_found_ok: bool,
         secrets: Sequence[str],
     ) -> dict[str, Any] | None:
+        # Another request may have found the cluster down while this one was retrying.
+        self._breaker.refuse(method, path, inference_id)
         with self._lock:
             base_url = self.settings.endpoints[self._node % len(self.settings.endpoints)]
         try:
@@ -374,9 +440,12 @@ class ElasticsearchClient:
                 self._node += 1
             raise
         if response.is_success:
+            if response.headers.get("content-type", "").startswith("text/event-stream"):
+                return _server_sent_events(response.text)
             parsed = response.json() if response.content else {}
             return parsed if isinstance(parsed, dict) else {"value": parsed}
-        error = _error_from_response(method, path, response, inference_id, secrets)
+        hint = self.settings.refused_credentials_hint() if response.status_code == 401 else ""
+        error = _error_from_response(method, path, response, inference_id, secrets, hint)
         if response.status_code == 404 and not_found_ok and isinstance(error, EndpointNotFound):
             return None
         if response.status_code in _RETRY_STATUSES:
@@ -402,6 +471,7 @@ class ElasticsearchClient:
         have reached Elasticsearch (its response was lost), so callers can make writes idempotent.
         ``redact`` lists more secrets (from the body) to keep out of messages.
         """
+        self._breaker.refuse(method, path, inference_id)
         secrets = [*self._secrets, *redact]
         policy = self.settings.retry
         ambiguous = False
@@ -446,6 +516,8 @@ class ElasticsearchClient:
                     f"{time.monotonic() - started:.1f} s)",
                 )
             last.after_ambiguous_attempt = ambiguous
+            if isinstance(last, ElasticsearchUnreachable):
+                self._breaker.trip(last)
             raise last from None
         raise AssertionError("unreachable: tenacity either returns or raises")
 
@@ -507,3 +579,17 @@ class ElasticsearchClient:
         return self.request(
             "DELETE", path, params=params or None, inference_id=inference_id, not_found_ok=True
         )
+
+    def perform_inference(
+        self, task_type: str, inference_id: str, body: dict[str, Any], *, stream: bool = False
+    ) -> dict[str, Any]:
+        """``POST /_inference/{task_type}/{inference_id}`` (``…/_stream`` when ``stream``).
+
+        A streamed answer (server-sent events) comes back as ``{"events": [...], "done": bool}``.
+        """
+        path = f"/_inference/{task_type}/{inference_id}{'/_stream' if stream else ''}"
+        return self.request("POST", path, body=body, inference_id=inference_id) or {}
+
+    def get_mapping(self) -> dict[str, Any]:
+        """``GET /_mapping``: the mappings of every index, by index name."""
+        return self.request("GET", "/_mapping") or {}

@@ -74,10 +74,31 @@ class ConnectionSettings:
     timeout: float = 60.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     origin: str = ""
+    credential_origin: str = ""
+    credential_from_config: bool = False
 
     def secrets(self) -> list[str]:
         """Values that must never appear in any output."""
         return [s for s in (self.api_key, self.bearer_token, self.password) if s]
+
+    def refused_credentials_hint(self) -> str:
+        """What to say when Elasticsearch answers 401: where the credential came from, and why."""
+        if not (self.api_key or self.bearer_token or self.username):
+            return (
+                "Elasticsearch requires credentials and none is configured (es-inference:apiKey, "
+                "elasticsearch.api_key in the stack file, or ELASTICSEARCH_API_KEY)"
+            )
+        where = f" from {self.credential_origin}" if self.credential_origin else ""
+        hint = f"Elasticsearch refused the credentials{where} (401)"
+        if self.credential_from_config:
+            # The engine configures refresh and destroy with the config of the last up.
+            hint += (
+                ". pulumi refresh and pulumi destroy give the provider the Pulumi config recorded "
+                "at the last pulumi up: after rotating a credential held in Pulumi config, run "
+                "them with --run-program (or run pulumi up first); credentials from the "
+                "environment are read at each call"
+            )
+        return hint
 
 
 # (setting, Pulumi config key, stack-file key, environment variable)
@@ -278,6 +299,8 @@ def resolve_connection(
             )
         fingerprint = fingerprint.replace(":", "")
     endpoints = _endpoints(values["endpoints"], origins["endpoints"])
+    sent = next((k for k in ("api_key", "bearer_token", "username") if values.get(k)), None)
+    credential = origins[sent] if sent is not None else ""
     insecure = _boolean(values["insecure"], origins["insecure"]) if "insecure" in values else False
     _check_tls(endpoints, values, origins, insecure)
     return ConnectionSettings(
@@ -294,4 +317,11 @@ def resolve_connection(
         else 60.0,
         retry=RetryPolicy(**retry),
         origin=origins["endpoints"],
+        credential_origin=credential,
+        credential_from_config=credential.startswith("Pulumi config")
+        or any(
+            isinstance(declared.get(key), Mapping) and "secret" in declared[key]
+            for key in ("api_key", "bearer_token", "password")
+            if origins.get(key, "").startswith(stack_file)
+        ),
     )

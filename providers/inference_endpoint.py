@@ -41,6 +41,7 @@ from providers.errors import (
 from providers.model import (
     Change,
     Plan,
+    chunking_lost_on_update,
     options,
     plain_numbers,
     plan,
@@ -154,6 +155,7 @@ def _preflight(inputs: Mapping[str, Any], schema: EndpointSchema | None, version
     ]
     if schema is not None:
         needs.append((what, schema.since))
+        needs.extend(schema.version_gates(inputs))
         chunking = inputs.get("chunking_settings")
         if schema.chunking is not None and chunking:
             strategy = str(chunking.get("strategy"))
@@ -273,17 +275,46 @@ class InferenceEndpointProvider(ResourceProvider):
             session = self._session()
             version = session.version()
             _preflight(inputs, schema, version)
+            adopted = False
             try:
                 live = session.client.put_inference_endpoint(
                     task_type, inference_id, put_body(inputs), _secret_values(inputs, schema)
                 )
             except ElasticsearchError as exc:
                 live = self._recover_create(session, inputs, schema, version, exc)
+                adopted = True
             finally:
                 session.invalidate()
             outs = reconcile(inputs, live, schema, version)
             self._check_discovered(session, inputs, outs)
+            self._check_applied(session, inputs, schema, version, outs, created=not adopted)
         return CreateResult(inference_id, outs)
+
+    def _check_applied(
+        self,
+        session: Session,
+        inputs: dict[str, Any],
+        schema: EndpointSchema | None,
+        version: Version,
+        outs: dict[str, Any],
+        *,
+        created: bool,
+    ) -> None:
+        """Read-back: what Elasticsearch holds must be what was declared, or nothing is recorded."""
+        left = plan(outs, inputs, schema, version)
+        if not left.changes:
+            return
+        inference_id, task_type = str(inputs["inference_id"]), str(inputs["task_type"])
+        fields = ", ".join(c.path for c in left.changes)
+        if created:
+            session.client.delete_inference_endpoint(task_type, inference_id)
+            session.invalidate()
+        raise ElasticsearchError(
+            f"PUT /_inference/{task_type}/{inference_id}: Elasticsearch {version} holds other "
+            f"values than declared for {fields}"
+            + ("; the endpoint was deleted again" if created else "; nothing was recorded"),
+            inference_id=inference_id,
+        )
 
     def _recover_create(
         self,
@@ -334,21 +365,56 @@ class InferenceEndpointProvider(ResourceProvider):
         live: dict[str, Any],
     ) -> dict[str, Any]:
         """Take over an endpoint whose visible settings match, and give it this stack's secrets."""
-        inference_id = str(inputs["inference_id"])
+        inference_id, task_type = str(inputs["inference_id"]), str(inputs["task_type"])
         # Elasticsearch cannot show which secret it holds, so write ours (secrets update in place).
         secrets = _secret_settings(inputs, schema)
+        lost = chunking_lost_on_update(inputs, schema, session.version()) if secrets else None
+        if lost is not None:
+            live = self._recreate_to_adopt(session, inputs, schema, lost)
+            pulumi.log.warn(
+                f"es-inference: {inference_id!r} already existed with the declared settings; "
+                f"{lost}, so it was re-created with the stack's api_key; this stack now manages it"
+            )
+            return live
         if secrets:
             live = session.client.update_inference_endpoint(
-                str(inputs["task_type"]),
-                inference_id,
-                {"service_settings": secrets},
-                list(secrets.values()),
+                task_type, inference_id, {"service_settings": secrets}, list(secrets.values())
             )
         pulumi.log.warn(
             f"es-inference: {inference_id!r} already existed with the declared settings; "
             "this stack now manages it"
         )
         return live
+
+    def _recreate_to_adopt(
+        self,
+        session: Session,
+        inputs: dict[str, Any],
+        schema: EndpointSchema | None,
+        lost: str,
+    ) -> dict[str, Any]:
+        """Adopt by delete-then-PUT where writing the key with _update would lose the chunking."""
+        inference_id, task_type = str(inputs["inference_id"]), str(inputs["task_type"])
+        force = bool(inputs.get("force")) or (
+            bool(self.stack_file) and declared_force(Path(self.stack_file), inference_id)
+        )
+        found = session.client.delete_inference_endpoint(task_type, inference_id, dry_run=True)
+        users = (found or {}).get("pipelines") or [], (found or {}).get("indexes") or []
+        if (users[0] or users[1]) and not force:
+            refused = self._in_use(task_type, inference_id, users[0], users[1])
+            refused.args = (
+                f"{inference_id!r} exists with the declared settings, but writing the stack's "
+                f"api_key with _update would lose its chunking ({lost}) and re-creating it is "
+                f"refused: {refused}",
+            )
+            raise refused
+        session.client.delete_inference_endpoint(
+            task_type, inference_id, force=bool(users[0] or users[1])
+        )
+        session.invalidate()
+        return session.client.put_inference_endpoint(
+            task_type, inference_id, put_body(inputs), _secret_values(inputs, schema)
+        )
 
     def _check_discovered(
         self, session: Session, inputs: Mapping[str, Any], outs: Mapping[str, Any]
@@ -387,7 +453,7 @@ class InferenceEndpointProvider(ResourceProvider):
         """Apply the in-place part of the plan with ``_update`` and verify it took effect."""
         inputs, schema = _inputs(_news), _schema(_news)
         version_then = _recorded_version(_olds)
-        body = update_body(plan(_olds, _news, schema, version_then), inputs, schema)
+        body = update_body(plan(_olds, _news, schema, version_then), inputs, schema, version_then)
         if not body:
             outs = {k: v for k, v in _olds.items() if k != "__provider"}
             return UpdateResult({**outs, **options(inputs)})

@@ -13,6 +13,7 @@ instances and each endpoint's cost is printed (``providers.hf_preflight``).
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,8 @@ from providers.inference_endpoint import InferenceEndpoint, InferenceEndpointPro
 from providers.stack import EndpointDeclaration, SecretReference, StackDeclaration, load_stack
 
 __all__ = ["run", "stack_file_for"]
+
+_BATCH = 10  # endpoints declared between two turns of the event loop
 
 
 def stack_file_for(stack: str, configured: str | None = None) -> str:
@@ -104,21 +107,39 @@ def _declare_hf(
     return resources, stable
 
 
-def _summary(endpoint: InferenceEndpoint) -> pulumi.Output[dict[str, Any]]:
-    # Only fields a preview knows: for a replacement the engine previews outputs as the inputs,
-    # so server-filled values (dimensions, defaults) would show as removed.
-    def visible(args: list[Any]) -> dict[str, Any]:
-        task_type, service, service_settings = args
-        return {"task_type": task_type, "service": service, "url": service_settings.get("url")}
+def _summary(endpoint: EndpointDeclaration, url: Any) -> dict[str, Any]:
+    """What the stack output ``endpoints`` shows of one endpoint, from its declaration.
 
-    combined = pulumi.Output.all(
-        endpoint.task_type, endpoint.service, endpoint.service_settings
-    ).apply(visible)
-    return pulumi.Output.unsecret(combined)
+    Plain values, known at preview, and no Output per resource (but the URL of a chained Hugging
+    Face endpoint): each Output is a task the SDK waits on at exit, and built from the resource's
+    outputs they cost about 1 ms of CPU per endpoint (bench/results/breakdown.md). A secret
+    reference is never shown.
+    """
+    return {
+        "task_type": endpoint.task_type,
+        "service": endpoint.service,
+        "url": None if isinstance(url, SecretReference) else url,
+    }
+
+
+def _drop_sdk_debug_lines() -> None:
+    """Skip the SDK's debug lines unless ``ES_INFERENCE_PULUMI_DEBUG_LOG`` is set.
+
+    The SDK sends each one (four per resource) to the engine as a blocking gRPC call from the
+    program's event loop, and the CLI shows them only under ``--debug``; skipping them saves about
+    0.9 CPU-s of a 400-endpoint preview (bench/results/breakdown.md).
+    """
+    if os.environ.get("ES_INFERENCE_PULUMI_DEBUG_LOG", "").lower() not in ("1", "true", "yes"):
+        pulumi.log.debug = _no_debug_line
+
+
+def _no_debug_line(*_args: Any, **_kwargs: Any) -> None:
+    return None
 
 
 def run() -> None:
     """Declare the stack's endpoints; a bad stack file stops the program with every problem."""
+    _drop_sdk_debug_lines()
     source = stack_file_for(pulumi.get_stack(), pulumi.Config("es-inference").get("stackFile"))
     try:
         declaration = load_stack(Path(source), source)
@@ -132,16 +153,54 @@ def run() -> None:
         # RunError ends the program with the message alone: no traceback.
         raise pulumi.RunError(str(exc)) from None
     provider = InferenceEndpointProvider(declaration.elasticsearch, stack_file=source)
-    summaries: dict[str, Any] = {}
-    for endpoint, settings in resolved:
-        opts = None
+    chained = _Chained(hf_resources, stable_urls)
+    pulumi.export("endpoints", pulumi.Output.from_input(_declare(resolved, provider, chained)))
+    if hf_resources:
+        pulumi.export(
+            "huggingface_endpoints",
+            {
+                name: pulumi.Output.all(r.url, r.state).apply(
+                    lambda args: {"url": args[0], "state": args[1]}
+                )
+                for name, r in hf_resources.items()
+            },
+        )
+
+
+class _Chained:
+    """The Hugging Face resources an Elasticsearch endpoint's URL may name."""
+
+    def __init__(self, resources: dict[str, Any], stable_urls: dict[str, str]) -> None:
+        self.resources = resources
+        self.stable_urls = stable_urls
+
+    def wire(self, settings: dict[str, Any]) -> pulumi.ResourceOptions | None:
+        """Put the named endpoint's URL in ``settings`` and depend on it; None when not chained."""
         reference = settings.get("url")
-        if isinstance(reference, HfUrlReference):
-            hf = hf_resources[reference.name]
-            # A URL that stays known keeps the preview of an in-place HF change honest.
-            settings["url"] = stable_urls.get(reference.name) or hf.url
-            opts = pulumi.ResourceOptions(depends_on=[hf])
-        resource = InferenceEndpoint(
+        if not isinstance(reference, HfUrlReference):
+            return None
+        hf = self.resources[reference.name]
+        # A URL that stays known keeps the preview of an in-place HF change honest.
+        settings["url"] = self.stable_urls.get(reference.name) or hf.url
+        return pulumi.ResourceOptions(depends_on=[hf])
+
+
+async def _declare(
+    resolved: list[tuple[EndpointDeclaration, dict[str, Any]]],
+    provider: InferenceEndpointProvider,
+    chained: _Chained,
+) -> dict[str, Any]:
+    """Declare the endpoints, letting the event loop run every ``_BATCH`` of them.
+
+    The SDK sends a resource's registration only when the program yields to its event loop, so a
+    plain loop keeps the engine and the provider idle until the last endpoint is declared; yielding
+    lets them work on the first endpoints while the program declares the rest (measured in
+    bench/results/breakdown.md). Returns the ``endpoints`` stack output.
+    """
+    summaries: dict[str, Any] = {}
+    for index, (endpoint, settings) in enumerate(resolved):
+        opts = chained.wire(settings)
+        InferenceEndpoint(
             endpoint.inference_id,
             inference_id=endpoint.inference_id,
             task_type=endpoint.task_type,
@@ -154,15 +213,8 @@ def run() -> None:
             provider=provider,
             opts=opts,
         )
-        summaries[endpoint.inference_id] = _summary(resource)
-    pulumi.export("endpoints", summaries)
-    if hf_resources:
-        pulumi.export(
-            "huggingface_endpoints",
-            {
-                name: pulumi.Output.all(r.url, r.state).apply(
-                    lambda args: {"url": args[0], "state": args[1]}
-                )
-                for name, r in hf_resources.items()
-            },
-        )
+        url = settings["url"] if opts is not None else endpoint.service_settings.get("url")
+        summaries[endpoint.inference_id] = _summary(endpoint, url)
+        if index % _BATCH == _BATCH - 1:
+            await asyncio.sleep(0)
+    return summaries

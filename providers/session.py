@@ -7,7 +7,11 @@ per resource, so this is where per-resource calls share work:
 - the cluster version, read once;
 - for refresh, one ``GET _inference/_all`` shared by every read (a single flight, refetched when
   stale or after a write of ours), with a per-id GET as the fallback;
-- the ids a replacement deleted, so a failed re-create can say the endpoint is gone.
+- the ids a replacement deleted, so a failed re-create can say the endpoint is gone;
+- one outage breaker per cluster: once a request got no response for its whole retry deadline,
+  every later request to that cluster fails at once with the same message, so an outage costs
+  a run one deadline, not one per endpoint (the engine calls from four threads, and the version
+  and list calls hold the session lock through their retries).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from providers.client import ElasticsearchClient
+from providers.client import ElasticsearchClient, OutageBreaker
 from providers.connection import ConnectionSettings
 from providers.errors import ElasticsearchError, ElasticsearchUnreachable
 from providers.versions import Version
@@ -33,7 +37,9 @@ class Session:
     def __init__(
         self, settings: ConnectionSettings, on_retry: Callable[[str], None] | None = None
     ) -> None:
-        self.client = ElasticsearchClient(settings, on_retry=on_retry)
+        self.client = ElasticsearchClient(
+            settings, on_retry=on_retry, breaker=_breaker_for(settings.endpoints)
+        )
         self._lock = threading.Lock()
         self._version: Version | None = None
         self._snapshot: dict[str, dict[str, Any]] | None = None
@@ -77,8 +83,14 @@ class Session:
 
 
 _SESSIONS: dict[ConnectionSettings, Session] = {}
+_BREAKERS: dict[tuple[str, ...], OutageBreaker] = {}
 _SESSIONS_LOCK = threading.Lock()
 _DELETED: set[str] = set()
+
+
+def _breaker_for(endpoints: tuple[str, ...]) -> OutageBreaker:
+    # Called with _SESSIONS_LOCK held (from session_for).
+    return _BREAKERS.setdefault(endpoints, OutageBreaker())
 
 
 def session_for(

@@ -82,6 +82,7 @@ class EndpointDeclaration:
     chunking_settings: dict[str, Any] | None = None
     force: bool = False
     secret_rotation: str = "replace"
+    smoke_test: bool | None = None  # read by `es-inference smoke` only; None: the stack's
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ class StackDeclaration:
     endpoints: list[EndpointDeclaration] = field(default_factory=list)
     huggingface: dict[str, Any] = field(default_factory=dict)
     huggingface_endpoints: list[HfEndpointDeclaration] = field(default_factory=list)
+    smoke_test: bool = False
 
 
 class _StrictLoader(yaml.SafeLoader):
@@ -307,6 +309,8 @@ def _check_endpoint(
         )
         return None
     checked = _deep_copy(entry)
+    # A stack-file option for `es-inference smoke`; the stack schema checked it, no service has it.
+    smoke_test = checked.pop("smoke_test", None)
     references: dict[PathKey, SecretReference] = {}
     for path in schema.secret_paths:
         raw = _get(entry, path)
@@ -349,6 +353,7 @@ def _check_endpoint(
         chunking_settings=checked.get("chunking_settings"),
         force=bool(checked.get("force", False)),
         secret_rotation=str(checked.get("secret_rotation", "replace")),
+        smoke_test=smoke_test if isinstance(smoke_test, bool) else None,
     )
 
 
@@ -501,6 +506,7 @@ def load_stack(path: Path, source: str | None = None) -> StackDeclaration:
         endpoints=endpoints,
         huggingface=huggingface if isinstance(huggingface, dict) else {},
         huggingface_endpoints=hf_endpoints,
+        smoke_test=isinstance(document, dict) and document.get("smoke_test") is True,
     )
 
 

@@ -23,13 +23,14 @@ Choices where the reference is unconfirmed:
   ES's 500 `class_cast_exception`. Invalid JSON is 400 `parse_exception` "Failed to parse
   content to map" caused by `json_parse_exception`.
 - Default endpoints: ELSER and E5 from 8.16, rerank-v1 from 8.18/9.0.
-- POST to `/_inference/...` (perform inference) is not implemented and answers 405.
+- POST to `/_inference/...` performs inference through the endpoint's service (`infer`, and
+  `stream` for `…/_stream`; hugging_face: `services/hugging_face_infer.py`).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from werkzeug.routing import Rule
@@ -89,6 +90,7 @@ class ElasticsearchEmulator(EmulatorApp):
         validation_timeout: float = 30.0,
         retry_backoff: float = 0.2,
         allowed_hosts: Collection[str] | None = LOOPBACK_HOSTS,
+        service_routes: Mapping[str, str] | None = None,
         cluster_name: str = "es-inference-emulator",
         data_dir: str | os.PathLike[str] | None = None,
     ) -> None:
@@ -104,7 +106,10 @@ class ElasticsearchEmulator(EmulatorApp):
             store=self.store,
             version=self.version,
             validation=ValidationSettings(
-                timeout=validation_timeout, backoff=retry_backoff, allowed_hosts=allowed_hosts
+                timeout=validation_timeout,
+                backoff=retry_backoff,
+                allowed_hosts=allowed_hosts,
+                routes=service_routes,
             ),
             cluster_name=cluster_name,
         )

@@ -59,6 +59,8 @@ class RestController:
             route, args = self._match(request)
             check_content_type(request)
             payload, status = route.handler(self.cluster, request, **args)
+            if isinstance(payload, Response):  # a stream the handler rendered itself
+                return payload
             return render(request, payload, status)
         except EsError as exc:
             headers = [("WWW-Authenticate", h) for h in exc.auth_headers]

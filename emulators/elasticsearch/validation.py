@@ -51,11 +51,28 @@ class ValidationSettings:
         retries: int = 2,
         backoff: float = 0.2,
         allowed_hosts: Collection[str] | None = LOOPBACK_HOSTS,
+        routes: Mapping[str, str] | None = None,
     ) -> None:
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
         self.allowed_hosts = None if allowed_hosts is None else frozenset(allowed_hosts)
+        # A service's fixed host (api.openai.com, <resource>.openai.azure.com) → a loopback
+        # stand-in's base URL; the path and query are kept.
+        self.routes = dict(routes or {})
+
+    def route(self, url: str) -> str:
+        """``url`` with its host replaced by its stand-in's, when one is routed."""
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        base = self.routes.get(host) or next(
+            (b for h, b in self.routes.items() if h.startswith("*.") and host.endswith(h[1:])),
+            None,
+        )
+        if base is None:
+            return url
+        target = urlsplit(base)
+        return parts._replace(scheme=target.scheme, netloc=target.netloc).geturl()
 
 
 def _send_failed(inference_id: str, cause: EsError) -> EsError:
@@ -89,6 +106,7 @@ def send(
     timeout: float,
 ) -> httpx.Response:
     """POST `body` as JSON to `url`, retrying 429/502/503; raise `EsError` when it cannot."""
+    url = settings.route(url)
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise _send_failed(

@@ -116,8 +116,8 @@ def test_only_the_providers_and_the_program_import_pulumi() -> None:
     ]
 
 
-def test_only_the_stack_module_imports_yaml() -> None:
-    assert _importers(PROVIDERS, "yaml") == ["stack.py"]
+def test_only_the_stack_module_and_the_behaviour_matrix_import_yaml() -> None:
+    assert _importers(PROVIDERS, "yaml") == ["behaviour.py", "stack.py"]
 
 
 def test_only_the_cli_entry_of_the_product_imports_the_emulators() -> None:

@@ -1,4 +1,5 @@
-"""`/<index>` and `/<index>/_mapping`: indexes, kept for the `semantic_text` reference check."""
+"""`/<index>`, `/<index>/_mapping` and `/_mapping`: indexes, kept for the `semantic_text`
+reference check and the smoke test's embedding sizes."""
 
 from __future__ import annotations
 
@@ -15,7 +16,14 @@ from ..resources import index_not_found, validate_index_name
 from ..rest import check_params, param_as_time, parse_json_object
 from .context import Cluster, Route
 
-__all__ = ["ROUTES", "create_index", "delete_index", "get_index", "get_mapping"]
+__all__ = [
+    "ROUTES",
+    "create_index",
+    "delete_index",
+    "get_all_mappings",
+    "get_index",
+    "get_mapping",
+]
 
 
 def get_index(cluster: Cluster, request: Request, index: str) -> tuple[Any, int]:
@@ -102,7 +110,16 @@ def get_mapping(cluster: Cluster, request: Request, index: str) -> tuple[Any, in
     return {index: {"mappings": stored["mappings"]}}, 200
 
 
+def get_all_mappings(cluster: Cluster, request: Request) -> tuple[Any, int]:
+    """`GET /_mapping`: every index's mappings, by index name."""
+    check_params(request.path, request.args, ("master_timeout", "local"))
+    with cluster.store.lock:
+        indexes = dict(cluster.store.indexes)
+    return {name: {"mappings": indexes[name]["mappings"]} for name in sorted(indexes)}, 200
+
+
 ROUTES = (
+    Route("/_mapping", ("GET",), get_all_mappings),
     Route("/<index>", ("GET",), get_index),
     Route("/<index>", ("PUT",), create_index),
     Route("/<index>", ("DELETE",), delete_index),

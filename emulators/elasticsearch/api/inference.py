@@ -1,11 +1,13 @@
-"""`/_inference`: create, get, update and delete inference endpoints.
+"""`/_inference`: create, get, update and delete inference endpoints, and perform inference.
 
 The handlers know no service: they look the body's `service` up in `services.SERVICES` and
 let it parse, validate and update the endpoint's settings (see `services/__init__.py`).
 
 Choices where the reference is unconfirmed:
 - Update: the service decides what changes (see its module); from 9.4 a validation call runs
-  unless nothing changed. `/_inference/{id}/_update` fails with "Inference ID must be provided
+  unless nothing changed. `chunking_settings` in the body are refused until 9.5 (#149723); on
+  8.17-9.2.5 and 9.3.0 a change drops the chunking to word/250/100 (#139574, fixed in 9.4 and,
+  by the changelog bundles' dates, 9.2.6 and 9.3.1). `/_inference/{id}/_update` fails with "Inference ID must be provided
   in the path" on 8.17. Update accepts `master_timeout` on every version; `timeout` from 9.5.
 - Not found on update: 404 "The inference endpoint [<id>] does not exist and cannot be updated".
 - DELETE of a default endpoint: 400 "[<id>] is a reserved inference endpoint. Cannot delete a
@@ -18,14 +20,16 @@ Choices where the reference is unconfirmed:
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from typing import Any
 
 from werkzeug.datastructures import MultiDict
-from werkzeug.wrappers import Request
+from werkzeug.wrappers import Request, Response
 
 from emulators.admin import mark_mutated
 
+from ..chunking import LEGACY_CHUNKING
 from ..endpoints import StoredEndpoint, parse_task_type, resolve_task_type, validate_id
 from ..errors import EsError, resource_not_found_exception, status_exception
 from ..java_format import java_map_repr, java_repr, java_set_repr
@@ -39,9 +43,11 @@ from ..rest import (
 from ..services import SERVICES
 from ..services.base import ABSENT, EndpointUpdate, InferenceService
 from ..versions import (
+    CHUNKING_RESET_ON_UPDATE,
     DELETE_DRY_RUN_AND_FORCE,
     PUT_TIMEOUT,
     TASK_TYPE_OPTIONAL_IN_URL,
+    UPDATE_ACCEPTS_CHUNKING,
     UPDATE_API,
     UPDATE_TIMEOUT,
     UPDATE_VALIDATES,
@@ -49,7 +55,15 @@ from ..versions import (
 )
 from .context import Cluster, Route
 
-__all__ = ["ROUTES", "delete_endpoint", "get_endpoints", "put_endpoint", "update_endpoint"]
+__all__ = [
+    "ROUTES",
+    "delete_endpoint",
+    "get_endpoints",
+    "perform_inference",
+    "put_endpoint",
+    "stream_inference",
+    "update_endpoint",
+]
 
 _PATH_PARAMS = ("task_type_or_id", "inference_id")
 
@@ -192,7 +206,9 @@ def delete_endpoint(
     return {"acknowledged": True, "pipelines": [], "indexes": []}, 200
 
 
-def _update_parts(body: dict[str, Any], full: bool) -> tuple[str | None, EndpointUpdate]:
+def _update_parts(
+    body: dict[str, Any], full: bool, accepts_chunking: bool
+) -> tuple[str | None, EndpointUpdate]:
     """`UpdateInferenceModelAction.Request.parseRequest`: the body's task type and settings."""
     inserted = len(body)
     body_task = None
@@ -213,7 +229,7 @@ def _update_parts(body: dict[str, Any], full: bool) -> tuple[str | None, Endpoin
                     f"Unable to parse {label} settings in the request [{java_repr(value)}]"
                 )
             parts[key] = value
-    if full and "chunking_settings" in body:
+    if accepts_chunking and "chunking_settings" in body:
         parts["chunking_settings"] = body.pop("chunking_settings")
     if body:
         raise status_exception(
@@ -264,7 +280,7 @@ def update_endpoint(
     if not body:
         raise status_exception("Request body is empty")
     full = UPDATE_VALIDATES(version)
-    body_task, update = _update_parts(body, full)
+    body_task, update = _update_parts(body, full, UPDATE_ACCEPTS_CHUNKING(version))
     store = cluster.store
     with store.lock:
         if inference_id in store.defaults and full:
@@ -279,6 +295,10 @@ def update_endpoint(
                 )
     implementation = _service_of(stored)
     new = implementation.update_config(stored.config.copy(), update, version)
+    if new != stored.config and CHUNKING_RESET_ON_UPDATE(version) and new.chunking_settings:
+        # elastic/elasticsearch#139574: the merged endpoint is stored without chunking, which
+        # reads back as the pre-8.16 default.
+        new.chunking_settings = dict(LEGACY_CHUNKING)
     if full and new != stored.config and not store.skip_validation:
         new = implementation.validate(inference_id, new, cluster.validation, timeout)
     with store.lock:
@@ -292,6 +312,53 @@ def update_endpoint(
         return current.public(), 200
 
 
+def _inference_target(cluster: Cluster, first: str, second: str | None) -> StoredEndpoint:
+    task_type, inference_id = _target(first, second)
+    with cluster.store.lock:
+        stored = cluster.store.endpoints.get(inference_id)
+    if stored is None:
+        raise _not_found(inference_id)
+    if task_type not in ("any", stored.config.task_type):
+        # TransportInferenceAction's incompatibleTaskTypeException.
+        raise status_exception(
+            f"Incompatible task_type, the requested type [{task_type}] does not match the"
+            f" model type [{stored.config.task_type}]"
+        )
+    return stored
+
+
+def perform_inference(
+    cluster: Cluster, request: Request, first: str, second: str | None = None
+) -> tuple[Any, int]:
+    """`POST _inference/[<task_type>/]<id>`: the service's answer for the body's input."""
+    timeout = param_as_time(request.args, "timeout")
+    check_params(request.path, request.args, ("timeout",), _PATH_PARAMS)
+    stored = _inference_target(cluster, first, second)
+    body = parse_json_object(required_content(request))
+    answer = _service_of(stored).infer(
+        stored.inference_id, stored.config.copy(), body, cluster.validation, timeout
+    )
+    return answer, 200
+
+
+def stream_inference(
+    cluster: Cluster, request: Request, first: str, second: str | None = None
+) -> tuple[Any, int]:
+    """`POST _inference/[<task_type>/]<id>/_stream`: server-sent events, then `[DONE]`."""
+    timeout = param_as_time(request.args, "timeout")
+    check_params(request.path, request.args, ("timeout",), _PATH_PARAMS)
+    stored = _inference_target(cluster, first, second)
+    body = parse_json_object(required_content(request))
+    chunks = _service_of(stored).stream(
+        stored.inference_id, stored.config.copy(), body, cluster.validation, timeout
+    )
+    events = [f"event: message\ndata: {json.dumps(c, separators=(',', ':'))}\n\n" for c in chunks]
+    events.append("event: message\ndata: [DONE]\n\n")
+    response = Response("".join(events), status=200, content_type="text/event-stream")
+    response.headers["X-elastic-product"] = "Elasticsearch"
+    return response, 200
+
+
 ROUTES = (
     Route("/_inference", ("GET",), get_endpoints),
     Route("/_inference/<first>", ("GET",), get_endpoints),
@@ -302,4 +369,8 @@ ROUTES = (
     Route("/_inference/<first>/<second>", ("DELETE",), delete_endpoint),
     Route("/_inference/<first>/_update", ("PUT",), update_endpoint, UPDATE_API),
     Route("/_inference/<first>/<second>/_update", ("PUT",), update_endpoint, UPDATE_API),
+    Route("/_inference/<first>", ("POST",), perform_inference),
+    Route("/_inference/<first>/<second>", ("POST",), perform_inference),
+    Route("/_inference/<first>/_stream", ("POST",), stream_inference),
+    Route("/_inference/<first>/<second>/_stream", ("POST",), stream_inference),
 )

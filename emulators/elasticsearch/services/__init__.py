@@ -19,11 +19,30 @@ To add a service:
 
 from __future__ import annotations
 
+from .anthropic import AnthropicService
+from .azureopenai import AzureOpenAiService
 from .base import InferenceService
+from .cohere import CohereService
+from .elasticsearch import ElasticsearchService
 from .hugging_face import HuggingFaceService
+from .jinaai import JinaAiService
+from .mistral import MistralService
+from .openai import OpenAiService
+from .voyageai import VoyageAiService
 
 __all__ = ["SERVICES", "InferenceService"]
 
 SERVICES: dict[str, InferenceService] = {
-    service.name: service for service in (HuggingFaceService(),)
+    service.name: service
+    for service in (
+        HuggingFaceService(),
+        ElasticsearchService(),
+        OpenAiService(),
+        CohereService(),
+        AzureOpenAiService(),
+        MistralService(),
+        AnthropicService(),
+        JinaAiService(),
+        VoyageAiService(),
+    )
 }

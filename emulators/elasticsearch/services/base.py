@@ -55,7 +55,7 @@ class EndpointUpdate:
 
     `service_settings` and `task_settings` are None when absent; `chunking_settings` is
     `ABSENT` when the body (or the version) does not carry it. `full_update` is ES 9.4's
-    rewrite (validation call, rejection of non-updatable keys).
+    rewrite (#140003: the validation call); the per-version key rules read `versions` directly.
     """
 
     service_settings: dict[str, Any] | None
@@ -148,6 +148,21 @@ class InferenceService:
         """Perform inference (`POST _inference/...`) and return ES's response body."""
         del inference_id, config, body, settings, timeout
         raise status_exception(f"The [{self.name}] service does not support inference here")
+
+    def stream(
+        self,
+        inference_id: str,
+        config: EndpointConfig,
+        body: dict[str, Any],
+        settings: ValidationSettings,
+        timeout: float | None,
+    ) -> list[dict[str, Any]]:
+        """Perform streamed inference (`POST _inference/.../_stream`): the chunks, in order."""
+        del inference_id, body, settings, timeout
+        raise status_exception(
+            f"Streaming is not allowed for service [{self.name}] and task [{config.task_type}]",
+            status=405,
+        )
 
     def settings_description(self, version: EsVersion) -> dict[str, Setting]:
         """The fields `GET _inference/_services` lists for this service, in ES's order."""

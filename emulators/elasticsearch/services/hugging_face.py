@@ -10,12 +10,12 @@ Choices where the reference is unconfirmed:
 - `task_settings` on a non-rerank endpoint: before 8.19/9.1 the whole `task_settings` key is
   an unknown setting; from then on only non-empty ones are (listing their keys).
   `chunking_settings` on a non-text_embedding endpoint is an unknown setting.
-- Update, 8.17-9.3: `service_settings.api_key` replaces the secret (no `api_key` keeps it),
-  other service-settings keys and unknown task-settings keys are ignored, no validation call.
-  From 9.4: `rate_limit`, `api_key`, rerank `task_settings` and `chunking_settings` are
-  updatable; `url` and the other declared fields are accepted only with their current value,
-  otherwise (like unknown keys) they fail as "Configuration contains settings [{url=…}] unknown
-  to the [hugging_face] service"; a validation call runs unless nothing changed.
+- Update (rows `update.*` of behaviour/elasticsearch.yaml): until 9.5 non-empty
+  `service_settings` must carry `api_key` (#139651), and other service-settings keys and
+  unknown task-settings keys are ignored. From 9.5 `rate_limit` and `max_input_tokens` are
+  updatable (#147143); `url` and the other declared fields are accepted only with their current
+  value, otherwise (like unknown keys) they fail as "Configuration contains settings [{url=…}]
+  unknown to the [hugging_face] service" (#149430).
 """
 
 from __future__ import annotations
@@ -50,9 +50,13 @@ from ..versions import (
     HF_CHAT_AND_RERANK,
     HF_TEXT_EMBEDDING,
     RATE_LIMIT,
+    SECRET_REQUIRED_ON_UPDATE,
     TASK_SETTINGS_CONSUMED,
+    UPDATE_HF_SERVICE_SETTINGS,
+    UPDATE_REJECTS_UNKNOWN_KEYS,
     EsVersion,
 )
+from . import hugging_face_infer
 from .base import ABSENT, EndpointConfig, EndpointUpdate, InferenceService
 
 __all__ = [
@@ -213,26 +217,33 @@ def update_config(
     task_settings: dict[str, Any] | None,
     chunking_settings: Any = ABSENT,
     version: EsVersion,
-    full_update: bool,
 ) -> EndpointConfig:
     """Apply an `_update` body to `current` and return the new config (never mutates `current`).
 
-    Before 9.4 (`full_update=False`) only the secret and task settings change and other
-    service-settings keys are ignored. From 9.4 `rate_limit` and `chunking_settings` change too,
-    a non-updatable field is accepted only with its current value, and unknown keys are rejected.
+    Until 9.5 non-empty `service_settings` must carry the `api_key` again (#139651), only the
+    secret and rerank task settings change, and every other key is ignored. From 9.5
+    `rate_limit` and `max_input_tokens` change too (#147143), a non-updatable field is accepted
+    only with its current value and unknown keys are rejected (#149430). `chunking_settings`
+    (accepted from 9.5, #149723) replace the current ones.
     """
     new = current.copy()
     settings = dict(service_settings or {})
     inserted = len(settings)
-    if "api_key" in settings:
+    if settings and ("api_key" in settings or SECRET_REQUIRED_ON_UPDATE(version)):
         new.secret_settings = {"api_key": _api_key(settings)}
-    if full_update:
+    if UPDATE_HF_SERVICE_SETTINGS(version):
+        problems = Problems()
         if "rate_limit" in settings:
-            problems = Problems()
             rpm = _rate_limit(settings, problems, version)
-            problems.raise_if_any()
             if rpm is not None:
                 new.service_settings["rate_limit"] = {"requests_per_minute": rpm}
+        if "max_input_tokens" in settings and current.task_type == "text_embedding":
+            tokens = extract_optional_positive_integer(
+                settings, "max_input_tokens", "service_settings", problems
+            )
+            new.service_settings["max_input_tokens"] = tokens
+        problems.raise_if_any()
+    if UPDATE_REJECTS_UNKNOWN_KEYS(version):
         for key in _OUTPUT_ORDER[current.task_type]:
             if key in settings and settings[key] == current.service_settings.get(key):
                 del settings[key]
@@ -243,9 +254,9 @@ def update_config(
         if current.task_type == "rerank":
             parsed = _rerank_task_settings(task_map)
             new.task_settings = _merged_task_settings(current.task_settings, parsed)
-        if full_update and task_map:
+        if UPDATE_REJECTS_UNKNOWN_KEYS(version) and task_map:
             raise unknown_settings_error(task_map, SERVICE, version, inserted=len(task_settings))
-    if full_update and chunking_settings is not ABSENT:
+    if chunking_settings is not ABSENT:
         if current.task_type != "text_embedding":
             raise unknown_settings_error({"chunking_settings": chunking_settings}, SERVICE, version)
         new.chunking_settings = parse_chunking_settings(chunking_settings, version)
@@ -357,7 +368,6 @@ class HuggingFaceService(InferenceService):
             task_settings=update.task_settings,
             chunking_settings=update.chunking_settings,
             version=version,
-            full_update=update.full_update,
         )
 
     def validate(
@@ -373,3 +383,26 @@ class HuggingFaceService(InferenceService):
             timeout,
         )
         return _with_embedding_details(config, size)
+
+    def infer(
+        self,
+        inference_id: str,
+        config: EndpointConfig,
+        body: dict[str, Any],
+        settings: ValidationSettings,
+        timeout: float | None,
+    ) -> dict[str, Any]:
+        return hugging_face_infer.infer(inference_id, config, body, settings, timeout)
+
+    def stream(
+        self,
+        inference_id: str,
+        config: EndpointConfig,
+        body: dict[str, Any],
+        settings: ValidationSettings,
+        timeout: float | None,
+    ) -> list[dict[str, Any]]:
+        if config.task_type != "chat_completion":
+            # HuggingFaceService.supportedStreamingTasks: chat_completion (unified API) only here.
+            return super().stream(inference_id, config, body, settings, timeout)
+        return hugging_face_infer.stream_chat(inference_id, config, body, settings, timeout)
