@@ -123,10 +123,6 @@ def _error_from_response(
             reason = reason.removeprefix(f"{status} ")
         else:
             reason = " ".join(response.text.split())[:200] or response.reason_phrase
-    message = f"{method} {path} failed: {status} {error_type + ': ' if error_type else ''}{reason}"
-    if details:
-        message += "; caused by " + "; ".join(details)
-    message = scrub(message, secrets)
     kind: type[ElasticsearchError] = ElasticsearchError
     if status == 404 and error_type in ("resource_not_found_exception", ""):
         kind = EndpointNotFound
@@ -134,13 +130,13 @@ def _error_from_response(
         kind = EndpointConflict
     elif status == 409:
         kind = EndpointInUse
-    return kind(
-        message,
-        method=method,
-        path=path,
+    return kind.failed(
+        method,
+        path,
         status=status,
-        error_type=error_type,
+        error_type=scrub(error_type, secrets),
         reason=scrub(reason, secrets),
+        caused_by=[scrub(line, secrets) for line in details],
         inference_id=inference_id,
     )
 
@@ -189,9 +185,7 @@ def _verify_for(settings: ConnectionSettings, url: str) -> ssl.SSLContext | bool
             raise httpx.ConnectError(f"{type(exc).__name__}: {exc}") from exc
         pinned = [c for c in chain if hashlib.sha256(c).hexdigest() == settings.ca_fingerprint]
         if not pinned:
-            raise ElasticsearchUnreachable(
-                f"TLS to {url}: no certificate presented matches the configured CA fingerprint"
-            )
+            raise ElasticsearchUnreachable.fingerprint_mismatch(url)
         # Trust exactly the pinned certificate; the pin replaces the hostname check.
         verify = ssl.create_default_context(cadata=ssl.DER_cert_to_PEM_cert(pinned[0]))
         verify.check_hostname = False
@@ -275,15 +269,12 @@ class ElasticsearchClient:
         try:
             yield
         except httpx.ConnectError as exc:
-            error = self._unreachable(method, path, base_url, inference_id, exc)
-            if isinstance(exc.__context__ or exc.__cause__, ssl.SSLCertVerificationError) or (
-                "CERTIFICATE_VERIFY_FAILED" in str(exc)
-            ):
+            untrusted = isinstance(exc.__context__ or exc.__cause__, ssl.SSLCertVerificationError)
+            # httpx keeps only the message of some verification failures.
+            untrusted = untrusted or "CERTIFICATE_VERIFY_FAILED" in str(exc)
+            error = self._unreachable(method, path, base_url, inference_id, exc, untrusted)
+            if untrusted:
                 # A certificate we do not trust stays untrusted: say so now, do not retry.
-                error.args = (
-                    f"{error}; configure ca_file or ca_fingerprint for this cluster's CA "
-                    "(or insecure: true for a test cluster)",
-                )
                 raise error from exc
             raise _Retryable(error, None, ambiguous=False) from exc
         except httpx.ConnectTimeout as exc:
@@ -294,18 +285,22 @@ class ElasticsearchClient:
             raise _Retryable(error, None, ambiguous=True) from exc
 
     def _unreachable(
-        self, method: str, path: str, base_url: str, inference_id: str, exc: Exception
+        self,
+        method: str,
+        path: str,
+        base_url: str,
+        inference_id: str,
+        exc: Exception,
+        untrusted_certificate: bool = False,
     ) -> ElasticsearchUnreachable:
         what = type(exc).__name__
-        detail = str(exc) or what
-        return ElasticsearchUnreachable(
-            scrub(
-                f"{method} {path} failed: no response from {base_url} ({what}: {detail})",
-                self._secrets,
-            ),
-            method=method,
-            path=path,
+        return ElasticsearchUnreachable.no_response(
+            method,
+            path,
+            scrub(base_url, self._secrets),
+            scrub(f"{what}: {str(exc) or what}", self._secrets),
             inference_id=inference_id,
+            untrusted_certificate=untrusted_certificate,
         )
 
     def _attempt(
@@ -396,12 +391,8 @@ class ElasticsearchClient:
                         raise
         except _Retryable as failure:
             last = failure.error
-            attempts = retrying.statistics.get("attempt_number", 1)
-            if attempts > 1:
-                last.args = (
-                    f"{last} (gave up after {attempts} attempts in "
-                    f"{time.monotonic() - started:.1f} s)",
-                )
+            last.attempts = retrying.statistics.get("attempt_number", 1)
+            last.elapsed = time.monotonic() - started
             last.after_ambiguous_attempt = ambiguous
             raise last from None
         raise AssertionError("unreachable: tenacity either returns or raises")
@@ -418,11 +409,7 @@ class ElasticsearchClient:
         try:
             return Version.parse(str(number))
         except ValueError:
-            raise ElasticsearchError(
-                f"GET / returned no usable version number ({number!r}); is this Elasticsearch?",
-                method="GET",
-                path="/",
-            ) from None
+            raise ElasticsearchError.no_version(number) from None
 
     def put_inference_endpoint(
         self, task_type: str, inference_id: str, body: dict[str, Any], redact: Sequence[str] = ()

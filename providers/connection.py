@@ -20,17 +20,24 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from providers.errors import ConnectionSettingsError
 
-__all__ = ["ConnectionSettings", "RetryPolicy", "resolve_connection"]
+__all__ = ["ConfigSource", "ConnectionSettings", "RetryPolicy", "resolve_connection"]
 
 CONFIG_NAMESPACE = "es-inference"
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*\Z")
 _FINGERPRINT = re.compile(r"^(?:[0-9a-f]{2}:?){31}[0-9a-f]{2}\Z")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
+
+
+class ConfigSource(Protocol):
+    """Pulumi config by full key (``namespace:name``): a dict, or the provider's ``Config``."""
+
+    def get(self, key: str, /) -> Any:
+        """The value of ``key``, or None."""
 
 
 @dataclass(frozen=True)
@@ -89,7 +96,7 @@ def _config_key(name: str, project: str) -> str:
 
 
 def _resolve_reference(
-    raw: object, where: str, config: Mapping[str, Any], env: Mapping[str, str], project: str
+    raw: object, where: str, config: ConfigSource, env: Mapping[str, str], project: str
 ) -> object:
     if isinstance(raw, Mapping) and "secret" in raw:
         key = _config_key(str(raw["secret"]), project)
@@ -151,7 +158,7 @@ def _seconds(raw: object, where: str, *, allow_zero: bool = False) -> float:
 def resolve_connection(
     declared: Mapping[str, Any],
     *,
-    config: Mapping[str, Any],
+    config: ConfigSource,
     env: Mapping[str, str],
     project: str,
     stack_file: str = "the stack file",
@@ -161,8 +168,9 @@ def resolve_connection(
     origins: dict[str, str] = {}
     for setting, config_key, stack_key, env_var in _SOURCES:
         key = f"{CONFIG_NAMESPACE}:{config_key}"
-        if config.get(key) not in (None, ""):
-            values[setting], origins[setting] = config[key], f"Pulumi config {key}"
+        configured = config.get(key)
+        if configured not in (None, ""):
+            values[setting], origins[setting] = configured, f"Pulumi config {key}"
         elif declared.get(stack_key) is not None:
             where = f"{stack_file}: elasticsearch.{stack_key}"
             values[setting] = _resolve_reference(declared[stack_key], where, config, env, project)

@@ -22,7 +22,7 @@ from providers.connection import ConnectionSettings
 from providers.errors import ElasticsearchError, ElasticsearchUnreachable
 from providers.versions import Version
 
-__all__ = ["Session", "deleted_here", "mark_deleted", "session_for"]
+__all__ = ["Session", "session_for"]
 
 SNAPSHOT_TTL = 10.0
 
@@ -75,6 +75,16 @@ class Session:
         # Not in the list: created since, or really gone. Ask for this one id.
         return self.client.get_inference_endpoint(task_type, inference_id)
 
+    def mark_deleted(self, inference_id: str) -> None:
+        """Record that this process deleted ``inference_id``."""
+        with _SESSIONS_LOCK:
+            _DELETED.add(inference_id)
+
+    def deleted_here(self, inference_id: str) -> bool:
+        """Whether this process deleted ``inference_id`` (e.g. the first half of a replacement)."""
+        with _SESSIONS_LOCK:
+            return inference_id in _DELETED
+
 
 _SESSIONS: dict[ConnectionSettings, Session] = {}
 _SESSIONS_LOCK = threading.Lock()
@@ -90,15 +100,3 @@ def session_for(
         if session is None:
             session = _SESSIONS[settings] = Session(settings, on_retry)
         return session
-
-
-def mark_deleted(inference_id: str) -> None:
-    """Record that this process deleted ``inference_id``."""
-    with _SESSIONS_LOCK:
-        _DELETED.add(inference_id)
-
-
-def deleted_here(inference_id: str) -> bool:
-    """Whether this process deleted ``inference_id`` (e.g. the first half of a replacement)."""
-    with _SESSIONS_LOCK:
-        return inference_id in _DELETED

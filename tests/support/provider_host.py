@@ -20,7 +20,8 @@ from pulumi.runtime import rpc
 from pulumi.runtime._serialization import _serialize
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
-from providers.inference_endpoint import InferenceEndpointProvider, restore_pickler
+from providers.inference_endpoint import InferenceEndpointProvider
+from providers.pickler import restore_pickler
 
 __all__ = ["HostError", "ProviderHost", "serialized"]
 

@@ -44,6 +44,8 @@ LAYERS = [
     ("providers.stack", ["pulumi", "httpx", "emulators"]),
     ("providers.export", ["pulumi", "httpx", "emulators"]),
     ("providers.session", ["pulumi", "yaml", "emulators"]),
+    ("providers.operations", ["pulumi", "httpx", "emulators"]),
+    ("providers.pickler", ["pulumi", "httpx", "yaml", "jsonschema", "emulators"]),
     ("providers.cli", ["pulumi", "httpx", "emulators"]),
     ("providers.inference_endpoint", ["emulators", "werkzeug"]),
     *((m, ["providers", "pulumi"]) for m in EMULATOR_MODULES),
