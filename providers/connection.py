@@ -20,24 +20,18 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from providers.errors import ConnectionSettingsError
+from providers.secret_references import MALFORMED, ConfigSource, parse_reference
 
-__all__ = ["ConfigSource", "ConnectionSettings", "RetryPolicy", "resolve_connection"]
+__all__ = ["ConnectionSettings", "RetryPolicy", "resolve_connection"]
 
 CONFIG_NAMESPACE = "es-inference"
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*\Z")
 _FINGERPRINT = re.compile(r"^(?:[0-9a-f]{2}:?){31}[0-9a-f]{2}\Z")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
-
-
-class ConfigSource(Protocol):
-    """Pulumi config by full key (``namespace:name``): a dict, or the provider's ``Config``."""
-
-    def get(self, key: str, /) -> Any:
-        """The value of ``key``, or None."""
 
 
 @dataclass(frozen=True)
@@ -91,30 +85,15 @@ _RETRY_SOURCES = [
 ]
 
 
-def _config_key(name: str, project: str) -> str:
-    return name if ":" in name else f"{project}:{name}"
-
-
 def _resolve_reference(
     raw: object, where: str, config: ConfigSource, env: Mapping[str, str], project: str
 ) -> object:
-    if isinstance(raw, Mapping) and "secret" in raw:
-        key = _config_key(str(raw["secret"]), project)
-        value = config.get(key)
-        if value in (None, ""):
-            raise ConnectionSettingsError(
-                f"{where} refers to the Pulumi config secret {key!r}, which is not set; "
-                f"run: pulumi config set --secret {key} <value>"
-            )
-        return str(value)
-    if isinstance(raw, Mapping) and "env" in raw:
-        value = env.get(str(raw["env"]))
-        if not value:
-            raise ConnectionSettingsError(
-                f"{where} refers to the environment variable {raw['env']!r}, which is not set"
-            )
-        return value
-    return raw
+    if not isinstance(raw, Mapping):
+        return raw
+    reference = parse_reference(raw)
+    if reference is None:
+        raise ConnectionSettingsError(f"{where}: {MALFORMED}")
+    return reference.resolve(where, config=config, env=env, project=project)
 
 
 def _endpoints(raw: object, where: str) -> tuple[str, ...]:

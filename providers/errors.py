@@ -4,6 +4,7 @@
     ├── DeclarationError                  the user's stack file or resource inputs are invalid
     ├── SchemaError                       a file under schemas/ is broken (our bug, not the user's)
     ├── ConnectionSettingsError           no usable Elasticsearch connection is configured
+    │   └── SecretNotSet                  a {secret: …} or {env: …} reference names nothing set
     └── ElasticsearchError                an Elasticsearch request failed
         ├── EndpointNotFound              404 for an inference endpoint
         ├── EndpointConflict              the id exists with settings this stack did not write
@@ -34,6 +35,7 @@ __all__ = [
     "EndpointNotFound",
     "ProviderError",
     "SchemaError",
+    "SecretNotSet",
     "UnsupportedElasticsearchVersion",
     "ambiguous_write_hint",
 ]
@@ -111,6 +113,26 @@ class SchemaError(ProviderError):
 
 class ConnectionSettingsError(ProviderError):
     """The Elasticsearch connection settings are missing or contradictory."""
+
+
+class SecretNotSet(ConnectionSettingsError):
+    """A secret reference names a Pulumi config secret or variable that is not set (or empty).
+
+    Raised for connection credentials and, collected as problems, for endpoint secrets.
+    """
+
+    @classmethod
+    def config_secret(cls, where: str, key: str) -> SecretNotSet:
+        """``{secret: key}`` and the stack's config has no (or an empty) ``key``."""
+        return cls(
+            f"{where} refers to the Pulumi config secret {key!r}, which is not set; "
+            f"run: pulumi config set --secret {key} <value>"
+        )
+
+    @classmethod
+    def variable(cls, where: str, name: str) -> SecretNotSet:
+        """``{env: name}`` and the environment has no (or an empty) ``name``."""
+        return cls(f"{where} refers to the environment variable {name!r}, which is not set")
 
 
 class ElasticsearchError(ProviderError):

@@ -26,7 +26,7 @@ from pulumi.dynamic import (
 )
 from pulumi.runtime.rpc import UNKNOWN
 
-from providers.connection import ConfigSource, ConnectionSettings, resolve_connection
+from providers.connection import ConnectionSettings, resolve_connection
 from providers.errors import ProviderError
 from providers.model import IDENTITY, OPTIONS, Change, Plan, plain_numbers, plan
 from providers.operations import (
@@ -38,6 +38,7 @@ from providers.operations import (
 )
 from providers.pickler import restore_pickler
 from providers.schema import EndpointSchema, load_schemas
+from providers.secret_references import ConfigSource
 
 if TYPE_CHECKING:
     # Imported when a request is due: the program and every preview need no HTTP stack.

@@ -13,9 +13,10 @@ from typing import Any
 
 import pulumi
 
-from providers.errors import DeclarationError
+from providers.errors import DeclarationError, SecretNotSet
 from providers.inference_endpoint import InferenceEndpoint, InferenceEndpointProvider
-from providers.stack import EndpointDeclaration, SecretReference, load_stack
+from providers.secret_references import SecretReference
+from providers.stack import EndpointDeclaration, load_stack
 
 __all__ = ["run", "stack_file_for"]
 
@@ -25,30 +26,32 @@ def stack_file_for(stack: str, configured: str | None = None) -> str:
     return configured or f"stacks/{stack}.yaml"
 
 
-def _resolve(endpoint: EndpointDeclaration, source: str, problems: list[str]) -> dict[str, Any]:
+class _StackConfig:
+    """The stack's Pulumi config by full key (``namespace:name``), for secret references."""
+
+    def get(self, key: str, /) -> str | None:
+        namespace, _, name = key.rpartition(":")
+        return pulumi.Config(namespace).get(name)
+
+
+def _resolved_settings(
+    endpoint: EndpointDeclaration, source: str, problems: list[str]
+) -> dict[str, Any]:
+    """``service_settings`` with each secret reference resolved into a Pulumi secret."""
     settings: dict[str, Any] = {}
     for name, value in endpoint.service_settings.items():
         if not isinstance(value, SecretReference):
             settings[name] = value
             continue
         where = f"{source}: {endpoint.path}.service_settings.{name}"
-        if value.kind == "env":
-            found = os.environ.get(value.name)
-            if found:
-                settings[name] = pulumi.Output.secret(found)
-            else:
-                problems.append(f"{where}: the environment variable {value.name!r} is not set")
-            continue
-        namespace, _, key = value.name.rpartition(":")
-        secret = pulumi.Config(namespace or None).get_secret(key)
-        if secret is None:
-            full = value.name if namespace else f"{pulumi.get_project()}:{key}"
-            problems.append(
-                f"{where}: the Pulumi config secret {full!r} is not set; "
-                f"run: pulumi config set --secret {value.name} <value>"
+        try:
+            found = value.resolve(
+                where, config=_StackConfig(), env=os.environ, project=pulumi.get_project()
             )
+        except SecretNotSet as exc:
+            problems.append(str(exc))
         else:
-            settings[name] = secret
+            settings[name] = pulumi.Output.secret(found)
     return settings
 
 
@@ -71,7 +74,7 @@ def run() -> None:
     try:
         declaration = load_stack(Path(source), source)
         problems: list[str] = []
-        resolved = [(e, _resolve(e, source, problems)) for e in declaration.endpoints]
+        resolved = [(e, _resolved_settings(e, source, problems)) for e in declaration.endpoints]
         if problems:
             raise DeclarationError(source, problems)
     except DeclarationError as exc:

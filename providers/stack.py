@@ -18,10 +18,15 @@ import yaml
 
 from providers.errors import DeclarationError
 from providers.schema import PathKey, Problem, SchemaSet, format_path, load_schemas
+from providers.secret_references import (
+    MALFORMED,
+    SecretReference,
+    literal_secret,
+    parse_reference,
+)
 
 __all__ = [
     "EndpointDeclaration",
-    "SecretReference",
     "StackDeclaration",
     "declared_force",
     "dump_stack",
@@ -33,19 +38,6 @@ _PLACEHOLDER = "<secret reference>"
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 # What PyYAML itself puts in quotes: one character, an escape, or a token name like '<stream end>'.
 _HARMLESS = re.compile(r"'(?:.|\\.{1,3}|<[a-z ]+>)'")
-
-
-@dataclass(frozen=True)
-class SecretReference:
-    """Where a secret's value lives: a Pulumi config secret or an environment variable."""
-
-    kind: str  # "secret" or "env"
-    name: str
-
-    def describe(self) -> str:
-        """How a user would recognise the reference, e.g. ``Pulumi config secret 'hfApiKey'``."""
-        where = "Pulumi config secret" if self.kind == "secret" else "environment variable"
-        return f"{where} {self.name!r}"
 
 
 @dataclass(frozen=True)
@@ -167,14 +159,6 @@ def _set(document: dict[str, Any], path: PathKey, value: object) -> None:
     target[last] = value
 
 
-def _reference(raw: object) -> SecretReference | None:
-    if isinstance(raw, dict) and len(raw) == 1:
-        ((kind, name),) = raw.items()
-        if kind in ("secret", "env") and isinstance(name, str):
-            return SecretReference(kind, name)
-    return None
-
-
 def _check_endpoint(
     entry: dict[str, Any], base: str, schemas: SchemaSet, problems: list[Problem]
 ) -> EndpointDeclaration | None:
@@ -200,20 +184,9 @@ def _check_endpoint(
             continue
         where = format_path(path, base)
         if isinstance(raw, str):
-            name = path[-1]
-            problems.append(
-                Problem(
-                    where,
-                    "a secret must not be written in a stack file; reference it as "
-                    f"{{secret: <config key>}} (pulumi config set --secret <config key> <{name}>) "
-                    "or {env: <VARIABLE>}",
-                    str(path[0]),
-                )
-            )
-        elif (ref := _reference(raw)) is None or schemas.reference_problems(raw):
-            problems.append(
-                Problem(where, "must be {secret: <config key>} or {env: <VARIABLE>}", str(path[0]))
-            )
+            problems.append(Problem(where, literal_secret(path[-1]), str(path[0])))
+        elif (ref := parse_reference(raw)) is None or schemas.reference_problems(raw):
+            problems.append(Problem(where, MALFORMED, str(path[0])))
         else:
             references[path] = ref
         _set(checked, path, _PLACEHOLDER)

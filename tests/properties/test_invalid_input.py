@@ -26,7 +26,8 @@ from providers.errors import DeclarationError
 from providers.inference_endpoint import InferenceEndpointProvider
 from providers.model import plain_numbers
 from providers.schema import Problem
-from providers.stack import EndpointDeclaration, SecretReference, load_stack, stack_problems
+from providers.secret_references import SecretReference
+from providers.stack import EndpointDeclaration, load_stack, stack_problems
 from tests.properties._strategies import (
     MARKER,
     PAIRS,

@@ -39,6 +39,7 @@ LAYERS = [
     ("providers.client", ["pulumi", "yaml", "jsonschema", "emulators"]),
     ("providers.errors", ["pulumi", "httpx", "yaml", "jsonschema", "emulators"]),
     ("providers.connection", ["pulumi", "httpx", "yaml", "emulators"]),
+    ("providers.secret_references", ["pulumi", "httpx", "yaml", "jsonschema", "emulators"]),
     ("providers.schema", ["pulumi", "httpx", "yaml", "emulators"]),
     ("providers.model", ["pulumi", "httpx", "yaml", "emulators"]),
     ("providers.stack", ["pulumi", "httpx", "emulators"]),

@@ -8,9 +8,9 @@ import pytest
 
 from providers.errors import DeclarationError
 from providers.schema import Problem
+from providers.secret_references import SecretReference
 from providers.stack import (
     EndpointDeclaration,
-    SecretReference,
     StackDeclaration,
     declared_force,
     load_stack,
