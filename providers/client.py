@@ -36,7 +36,7 @@ from providers.errors import (
 )
 from providers.versions import Version
 
-__all__ = ["USER_AGENT", "ElasticsearchClient", "scrub"]
+__all__ = ["USER_AGENT", "ElasticsearchClient", "TlsContexts", "scrub"]
 
 USER_AGENT = "pulumi-es-inference/0.1.0"
 _RETRY_STATUSES = {429, 502, 503, 504}
@@ -163,17 +163,27 @@ def _certificate_chain(host: str, port: int, timeout: float) -> list[bytes]:
         return chain
 
 
-_CONTEXTS: dict[tuple[object, ...], ssl.SSLContext | bool] = {}
-_CONTEXTS_LOCK = threading.Lock()
+class TlsContexts:
+    """The TLS verification for each URL and CA setting, built once (building one reads CA
+    bundles, and a pin opens a connection). Thread-safe; a session shares one between clients."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._contexts: dict[tuple[object, ...], ssl.SSLContext | bool] = {}
+
+    def verify_for(self, settings: ConnectionSettings, url: str) -> ssl.SSLContext | bool:
+        """The ``verify`` argument of httpx for ``url``."""
+        key = (url, settings.ca_file, settings.ca_fingerprint, settings.insecure)
+        with self._lock:
+            cached = self._contexts.get(key)
+        if cached is not None:
+            return cached
+        verify = _verify(settings, url)
+        with self._lock:
+            return self._contexts.setdefault(key, verify)
 
 
-def _verify_for(settings: ConnectionSettings, url: str) -> ssl.SSLContext | bool:
-    """The TLS verification to use for ``url``; cached, since building one reads CA bundles."""
-    key = (url, settings.ca_file, settings.ca_fingerprint, settings.insecure)
-    with _CONTEXTS_LOCK:
-        cached = _CONTEXTS.get(key)
-    if cached is not None:
-        return cached
+def _verify(settings: ConnectionSettings, url: str) -> ssl.SSLContext | bool:
     verify: ssl.SSLContext | bool
     if not url.startswith("https://") or settings.insecure:
         verify = not settings.insecure
@@ -198,8 +208,6 @@ def _verify_for(settings: ConnectionSettings, url: str) -> ssl.SSLContext | bool
             ) from None
     else:
         verify = ssl.create_default_context()
-    with _CONTEXTS_LOCK:
-        _CONTEXTS[key] = verify
     return verify
 
 
@@ -212,8 +220,10 @@ class ElasticsearchClient:
         *,
         transport: httpx.BaseTransport | None = None,
         on_retry: Callable[[str], None] | None = None,
+        tls: TlsContexts | None = None,
     ) -> None:
         self.settings = settings
+        self._tls = tls or TlsContexts()
         self._on_retry = on_retry
         self._secrets = settings.secrets()
         self._clients: dict[str, httpx.Client] = {}
@@ -253,7 +263,7 @@ class ElasticsearchClient:
         if self._transport is not None:
             client = httpx.Client(base_url=base_url, transport=self._transport)
         else:
-            verify = _verify_for(self.settings, base_url)
+            verify = self._tls.verify_for(self.settings, base_url)
             client = httpx.Client(
                 base_url=base_url,
                 verify=verify,

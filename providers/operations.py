@@ -253,7 +253,7 @@ def delete_endpoint(
     """
     task_type = str(outs.get("task_type"))
     force = bool(outs.get("force")) or (
-        bool(stack_file) and declared_force(Path(stack_file), inference_id)
+        bool(stack_file) and declared_force(Path(stack_file), inference_id, session.remember)
     )
 
     def send() -> None:

@@ -7,33 +7,44 @@ per resource, so this is where per-resource calls share work:
 - the cluster version, read once;
 - for refresh, one ``GET _inference/_all`` shared by every read (a single flight, refetched when
   stale or after a write of ours), with a per-id GET as the fallback;
-- the ids a replacement deleted, so a failed re-create can say the endpoint is gone.
+- the ids a replacement deleted, by cluster, so a failed re-create can say the endpoint is gone;
+- the stack file's ``force`` flags, parsed once per version of the file;
+- TLS contexts, built once per URL and CA setting.
+
+All of it is one ``ProcessState``; ``reset`` forgets it (for tests).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
 
-from providers.client import ElasticsearchClient
+from providers.client import ElasticsearchClient, TlsContexts
 from providers.connection import ConnectionSettings
 from providers.errors import ElasticsearchError, ElasticsearchUnreachable
 from providers.versions import Version
 
-__all__ = ["Session", "session_for"]
+__all__ = ["ProcessState", "Session", "reset", "session_for"]
 
 SNAPSHOT_TTL = 10.0
+_T = TypeVar("_T")
 
 
 class Session:
     """A client plus the cached facts about one cluster."""
 
     def __init__(
-        self, settings: ConnectionSettings, on_retry: Callable[[str], None] | None = None
+        self,
+        settings: ConnectionSettings,
+        on_retry: Callable[[str], None] | None = None,
+        process: ProcessState | None = None,
     ) -> None:
-        self.client = ElasticsearchClient(settings, on_retry=on_retry)
+        self._process = process or ProcessState()
+        self.client = ElasticsearchClient(settings, on_retry=on_retry, tls=self._process.tls)
+        # A cluster is the set of nodes it is reached at, whatever the credentials.
+        self.cluster = frozenset(settings.endpoints)
         self._lock = threading.Lock()
         self._version: Version | None = None
         self._snapshot: dict[str, dict[str, Any]] | None = None
@@ -76,27 +87,79 @@ class Session:
         return self.client.get_inference_endpoint(task_type, inference_id)
 
     def mark_deleted(self, inference_id: str) -> None:
-        """Record that this process deleted ``inference_id``."""
-        with _SESSIONS_LOCK:
-            _DELETED.add(inference_id)
+        """Record that this process deleted ``inference_id`` on this cluster."""
+        self._process.mark_deleted(self.cluster, inference_id)
 
     def deleted_here(self, inference_id: str) -> bool:
-        """Whether this process deleted ``inference_id`` (e.g. the first half of a replacement)."""
-        with _SESSIONS_LOCK:
-            return inference_id in _DELETED
+        """Whether this process deleted ``inference_id`` on this cluster (e.g. a replacement's
+        first half)."""
+        return self._process.deleted_here(self.cluster, inference_id)
+
+    def remember(self, key: Hashable, version: Hashable, compute: Callable[[], _T]) -> _T:
+        """``compute()`` once per ``version`` of ``key``, shared by every session of the process."""
+        return self._process.remember(key, version, compute)
 
 
-_SESSIONS: dict[ConnectionSettings, Session] = {}
-_SESSIONS_LOCK = threading.Lock()
-_DELETED: set[str] = set()
+class ProcessState:
+    """Everything one provider process keeps between lifecycle calls. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.tls = TlsContexts()
+        self._sessions: dict[ConnectionSettings, Session] = {}
+        self._deleted: set[tuple[frozenset[str], str]] = set()
+        self._memo: dict[Hashable, tuple[Hashable, Any]] = {}
+        self._memo_lock = threading.Lock()
+
+    def session_for(
+        self, settings: ConnectionSettings, on_retry: Callable[[str], None] | None = None
+    ) -> Session:
+        """The session for these settings (created on first use)."""
+        with self._lock:
+            session = self._sessions.get(settings)
+            if session is None:
+                session = self._sessions[settings] = Session(settings, on_retry, self)
+            return session
+
+    def mark_deleted(self, cluster: frozenset[str], inference_id: str) -> None:
+        """Record that this process deleted ``inference_id`` on ``cluster``."""
+        with self._lock:
+            self._deleted.add((cluster, inference_id))
+
+    def deleted_here(self, cluster: frozenset[str], inference_id: str) -> bool:
+        """Whether this process deleted ``inference_id`` on ``cluster``."""
+        with self._lock:
+            return (cluster, inference_id) in self._deleted
+
+    def remember(self, key: Hashable, version: Hashable, compute: Callable[[], _T]) -> _T:
+        """``compute()`` once per ``version`` of ``key``; other threads wait for that one."""
+        with self._memo_lock:
+            found = self._memo.get(key)
+            if found is None or found[0] != version:
+                found = self._memo[key] = (version, compute())
+            value: _T = found[1]
+            return value
+
+    def close(self) -> None:
+        """Close every session's connections."""
+        with self._lock:
+            sessions, self._sessions = list(self._sessions.values()), {}
+        for session in sessions:
+            session.client.close()
+
+
+_PROCESS = ProcessState()
 
 
 def session_for(
     settings: ConnectionSettings, on_retry: Callable[[str], None] | None = None
 ) -> Session:
     """The process's session for these settings (created on first use)."""
-    with _SESSIONS_LOCK:
-        session = _SESSIONS.get(settings)
-        if session is None:
-            session = _SESSIONS[settings] = Session(settings, on_retry)
-        return session
+    return _PROCESS.session_for(settings, on_retry)
+
+
+def reset() -> None:
+    """Forget every session, deleted id, memo and TLS context of this process (for tests)."""
+    global _PROCESS
+    previous, _PROCESS = _PROCESS, ProcessState()
+    previous.close()

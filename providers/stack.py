@@ -8,8 +8,7 @@ written in a stack file: a field the schemas mark ``writeOnly`` must be a refere
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,8 @@ __all__ = [
     "stack_problems",
 ]
 
+# A memo: (key, version, compute) -> the value computed for that version of the key.
+Remember = Callable[[Hashable, Hashable, Callable[[], Any]], Any]
 _PLACEHOLDER = "<secret reference>"
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 # What PyYAML itself puts in quotes: one character, an escape, or a token name like '<stream end>'.
@@ -290,23 +291,22 @@ def load_stack(path: Path, source: str | None = None) -> StackDeclaration:
     return StackDeclaration(source=shown, elasticsearch=elasticsearch, endpoints=endpoints)
 
 
-def declared_force(path: Path, inference_id: str) -> bool:
+def declared_force(path: Path, inference_id: str, remember: Remember | None = None) -> bool:
     """Whether the stack file, as it is now, sets ``force: true`` on ``inference_id``.
 
-    Best effort and silent: a missing or broken file means no. The file is parsed once per
-    version (mtime and size), not once per delete: a destroy of N endpoints asks N times.
+    Best effort and silent: a missing or broken file means no. With ``remember`` (the session's
+    memo) the file is parsed once per version (mtime and size), not once per delete: a destroy
+    of N endpoints asks N times.
     """
     try:
         stat = path.stat()
     except OSError:
         return False
+    if remember is None:
+        return _forces(path).get(inference_id, False)
     version = (stat.st_mtime_ns, stat.st_size)
-    with _FORCE_LOCK:
-        cached = _FORCE_CACHE.get(path.resolve())
-        if cached is None or cached[0] != version:
-            cached = (version, _forces(path))
-            _FORCE_CACHE[path.resolve()] = cached
-    return cached[1].get(inference_id, False)
+    forces = remember(("force", path.resolve()), version, lambda: _forces(path))
+    return bool(forces.get(inference_id, False))
 
 
 def _forces(path: Path) -> dict[str, bool]:
@@ -320,10 +320,6 @@ def _forces(path: Path) -> dict[str, bool]:
         for entry in (entries if isinstance(entries, list) else [])
         if isinstance(entry, Mapping)
     }
-
-
-_FORCE_CACHE: dict[Path, tuple[tuple[int, int], dict[str, bool]]] = {}
-_FORCE_LOCK = threading.Lock()
 
 
 def dump_stack(document: Mapping[str, Any]) -> str:

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from emulators.lab import HF_KEY, Lab
+from emulators.lab import HF_KEY, Lab, lab_servers
 from providers.connection import ConnectionSettings, RetryPolicy
-from providers.errors import EndpointConflict, EndpointInUse
+from providers.errors import ElasticsearchError, EndpointConflict, EndpointInUse, EndpointLost
 from providers.operations import (
     create_endpoint,
     delete_endpoint,
@@ -17,7 +17,7 @@ from providers.operations import (
     update_endpoint,
 )
 from providers.schema import load_schemas
-from providers.session import Session
+from providers.session import ProcessState, Session
 
 WHERE = "stacks/dev.yaml: endpoint 'rr'"
 PATH = "/_inference/rerank/rr"
@@ -120,4 +120,31 @@ def test_delete_refuses_an_endpoint_a_pipeline_uses(session: Session, lab: Lab) 
         "deleted. Remove those references, or set `force: true` on rr in stacks/dev.yaml to "
         "delete it anyway (they fail until it exists again)"
     )
+    assert not session.deleted_here("rr")
     assert lab.endpoint("rr") is not None
+
+
+def test_a_deletion_on_one_cluster_says_nothing_about_the_same_id_on_another(lab: Lab) -> None:
+    process = ProcessState()
+    with lab_servers() as other:
+        here = process.session_for(ConnectionSettings((lab.es_url,), retry=RetryPolicy(0)))
+        there = process.session_for(ConnectionSettings((other.es_url,), retry=RetryPolicy(0)))
+        outs = create_endpoint(here, _rerank(lab), SCHEMA, where=WHERE, warn=print)
+        delete_endpoint(here, "rr", outs, stack_file="", warn=print)
+        refused = {
+            **_rerank(lab),
+            "service_settings": {"url": f"{lab.hf_url}/rerank", "api_key": "hf_no"},
+        }
+
+        with pytest.raises(ElasticsearchError) as elsewhere:
+            create_endpoint(there, refused, SCHEMA, where=WHERE, warn=print)
+        with pytest.raises(EndpointLost) as lost:
+            create_endpoint(here, refused, SCHEMA, where=WHERE, warn=print)
+        process.close()
+
+    assert not isinstance(elsewhere.value, EndpointLost)
+    assert "The replacement already deleted" not in str(elsewhere.value)
+    assert str(lost.value) == (
+        f"{elsewhere.value}. The replacement already deleted the previous endpoint 'rr', so "
+        "Elasticsearch has none now; fix the cause and run pulumi up to create it"
+    )
