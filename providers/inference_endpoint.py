@@ -28,7 +28,7 @@ from pulumi.runtime.rpc import UNKNOWN
 
 from providers.connection import ConnectionSettings, resolve_connection
 from providers.errors import ProviderError
-from providers.model import IDENTITY, OPTIONS, Change, Plan, plain_numbers, plan
+from providers.model import IDENTITY, OPTIONS, plain_numbers, plan
 from providers.operations import (
     create_endpoint,
     delete_endpoint,
@@ -148,15 +148,6 @@ class InferenceEndpointProvider(ResourceProvider):
     def diff(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> DiffResult:
         """Compare recorded outputs with the declaration by the lifecycle table; offline."""
         change_plan = plan(_olds, _news, _schema(_news), recorded_version(_olds), _is_unknown)
-        if _olds.get("__provider") != _news.get("__provider") and not change_plan.replaces:
-            # Refresh and destroy use the provider recorded in the outputs; record the new one.
-            moved = Change(
-                "elasticsearch",
-                "state",
-                "the connection settings changed; run pulumi refresh to check the endpoint "
-                "exists where they point",
-            )
-            change_plan = Plan([*change_plan.changes, moved])
         if change_plan.changes:
             pulumi.log.info(f"es-inference: {change_plan.describe(_id)}")
         return DiffResult(

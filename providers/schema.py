@@ -26,6 +26,7 @@ from providers.errors import SchemaError
 from providers.versions import Version
 
 __all__ = [
+    "LIFECYCLE_GROUPS",
     "EndpointSchema",
     "FieldRule",
     "Lifecycle",
@@ -33,7 +34,6 @@ __all__ = [
     "SchemaSet",
     "format_path",
     "load_schemas",
-    "problems_at",
 ]
 
 _BASE_URI = "https://schemas.es-inference.invalid/"
@@ -48,6 +48,9 @@ _JSON_TYPES = {
     type(None): "null",
 }
 PathKey = tuple[str | int, ...]
+# The endpoint's fields whose changes the lifecycle rules classify (L2-L5): each, and each field
+# of service_settings and task_settings, must say how with x-es-lifecycle.
+LIFECYCLE_GROUPS = ("service_settings", "task_settings", "chunking_settings")
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,6 @@ class FieldRule:
     default: Any = None
     discovered: bool = False
     lifecycle: Lifecycle | None = None
-    since: tuple[str, ...] = ()
 
 
 def format_path(parts: Iterable[str | int], base: str = "$") -> str:
@@ -304,6 +306,17 @@ def _resolve(
     return merged
 
 
+def _needs_lifecycle(path: PathKey) -> bool:
+    """Whether the plan compares the field at ``path`` by its own lifecycle (model.plan)."""
+    if len(path) == 1:
+        return path[0] in LIFECYCLE_GROUPS
+    return len(path) == 2 and path[0] in ("service_settings", "task_settings")
+
+
+def _schema_path(path: PathKey) -> PathKey:
+    return tuple(part for name in path for part in ("properties", name))
+
+
 def _collect_rules(schema: dict[str, Any], registry: Registry[Any]) -> dict[PathKey, FieldRule]:
     rules: dict[PathKey, FieldRule] = {}
 
@@ -314,13 +327,18 @@ def _collect_rules(schema: dict[str, Any], registry: Registry[Any]) -> dict[Path
                 continue
             lifecycle = sub.get("x-es-lifecycle")
             key: PathKey = (*path, str(name))
+            if lifecycle is None and _needs_lifecycle(key):
+                raise SchemaError(
+                    f"{schema.get('$id')}: {format_path(_schema_path(key))} has no x-es-lifecycle "
+                    "('replace', 'update' or {update_since}): say how Elasticsearch applies a "
+                    "change to it"
+                )
             rules[key] = FieldRule(
                 secret=bool(sub.get("writeOnly", False)),
                 has_default="default" in sub,
                 default=sub.get("default"),
                 discovered=bool(sub.get("x-es-discovered", False)),
                 lifecycle=Lifecycle.parse(lifecycle) if lifecycle is not None else None,
-                since=tuple(sub.get("x-es-since", ())),
             )
             if name != "chunking_settings":
                 walk(sub, key)
@@ -333,7 +351,6 @@ class SchemaSet:
     """Every schema under one directory, checked against the JSON Schema meta-schema on load."""
 
     def __init__(self, directory: Path) -> None:
-        self.directory = directory
         documents: dict[Path, dict[str, Any]] = {}
         for path in sorted(directory.rglob("*.schema.json")):
             try:
@@ -398,8 +415,3 @@ def _default_directory() -> Path:
 def load_schemas(directory: str | None = None) -> SchemaSet:
     """The project's schemas (``schemas/`` in a checkout, ``providers/_schemas`` in a wheel)."""
     return SchemaSet(Path(directory) if directory else _default_directory())
-
-
-def problems_at(problems: Iterable[Problem], base: str) -> list[Problem]:
-    """Re-root problem paths (``$...``) under ``base`` (e.g. ``$.endpoints[2]``)."""
-    return [Problem(base + p.path[1:], p.message, p.top_key) for p in problems]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 from jsonschema import Draft202012Validator
 from pulumi.runtime.rpc import UNKNOWN
 
+from providers.errors import SchemaError
 from providers.schema import EndpointSchema, FieldRule, Lifecycle, Problem, load_schemas
 from providers.versions import Version
 
@@ -650,10 +652,7 @@ def test_other_problems_are_still_reported_next_to_an_unknown_value() -> None:
 REPLACE = Lifecycle("replace")
 UPDATE_FROM_9_4 = Lifecycle("update", Version(9, 4, 0))
 RATE_LIMIT = FieldRule(
-    has_default=True,
-    default={"requests_per_minute": 3000},
-    lifecycle=UPDATE_FROM_9_4,
-    since=("8.15.0",),
+    has_default=True, default={"requests_per_minute": 3000}, lifecycle=UPDATE_FROM_9_4
 )
 RULES = (
     [
@@ -683,11 +682,12 @@ RULES = (
                 has_default=True,
                 default={"strategy": "sentence", "max_chunk_size": 250, "sentence_overlap": 1},
                 lifecycle=UPDATE_FROM_9_4,
-                since=("8.16.0",),
             ),
         ),
         ("completion", ("service_settings", "model_id"), FieldRule(lifecycle=REPLACE)),
-        ("rerank", ("task_settings", "top_n"), FieldRule()),
+        ("rerank", ("task_settings", "top_n"), FieldRule(lifecycle=Lifecycle("update"))),
+        ("rerank", ("task_settings",), FieldRule(lifecycle=Lifecycle("update"))),
+        ("rerank", ("service_settings",), FieldRule(lifecycle=REPLACE)),
     ]
 )
 
@@ -749,3 +749,38 @@ def test_validation_leaves_the_instance_untouched() -> None:
     before = copy.deepcopy(instance)
     schema("text_embedding").problems(instance)
     assert instance == before
+
+
+@pytest.mark.parametrize(
+    ("file", "field"),
+    [
+        ("hugging_face/rerank.schema.json", ("task_settings", "top_n")),
+        ("hugging_face/rerank.schema.json", ("service_settings",)),
+        ("hugging_face/text_embedding.schema.json", ("chunking_settings",)),
+    ],
+    ids=[
+        "a task_settings field without one",
+        "the service_settings group without one",
+        "chunking_settings without one",
+    ],
+)
+def test_a_field_without_a_lifecycle_annotation_is_a_schema_error(
+    tmp_path: Path, file: str, field: tuple[str, ...]
+) -> None:
+    shutil.copytree(SCHEMA_DIR, tmp_path / "schemas")
+    path = tmp_path / "schemas" / file
+    document = json.loads(path.read_text())
+    node = document
+    for name in field:
+        node = node["properties"][name]
+    del node["x-es-lifecycle"]
+    path.write_text(json.dumps(document))
+
+    with pytest.raises(SchemaError) as raised:
+        load_schemas(str(tmp_path / "schemas"))
+
+    where = "".join(f".properties.{name}" for name in field)
+    assert str(raised.value) == (
+        f"{document['$id']}: ${where} has no x-es-lifecycle ('replace', 'update' or "
+        "{update_since}): say how Elasticsearch applies a change to it"
+    )
