@@ -21,10 +21,10 @@ from bench.footprint import import_env
 from bench.per_op import _Provider
 from bench.scale import stack_document
 from emulators.lab import Lab
+from harness.provider_host import ProviderHost, serialized
 from providers.inference_endpoint import InferenceEndpointProvider
 from providers.session import ProcessState
 from providers.stack import declared_force, load_stack
-from tests.support.provider_host import ProviderHost, serialized
 
 __all__ = ["by_package", "ours_top", "run_profiles"]
 

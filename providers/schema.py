@@ -242,7 +242,9 @@ class EndpointSchema:
         self.since: tuple[str, ...] = tuple(schema.get("x-es-since", ()))
         self.rules = _collect_rules(schema, registry)
         self.secret_paths = [path for path, rule in self.rules.items() if rule.secret]
-        chunking = _resolve(schema.get("properties", {}).get("chunking_settings"), schema, registry)
+        chunking = _follow_ref(
+            schema.get("properties", {}).get("chunking_settings"), schema, registry
+        )
         self.chunking: dict[str, Any] | None = chunking
         self.allows_task_settings = "task_settings" in schema.get("properties", {})
 
@@ -288,7 +290,7 @@ def _problems(
     return out
 
 
-def _resolve(
+def _follow_ref(
     node: object, root: Mapping[str, Any], registry: Registry[Any]
 ) -> dict[str, Any] | None:
     """Follow ``$ref`` (keeping sibling keywords, which win) so annotations can be read."""
@@ -322,7 +324,7 @@ def _collect_rules(schema: dict[str, Any], registry: Registry[Any]) -> dict[Path
 
     def walk(node: dict[str, Any], path: PathKey) -> None:
         for name, raw in node.get("properties", {}).items():
-            sub = _resolve(raw, schema, registry)
+            sub = _follow_ref(raw, schema, registry)
             if sub is None:
                 continue
             lifecycle = sub.get("x-es-lifecycle")
@@ -398,7 +400,7 @@ class SchemaSet:
         """Problems of a secret reference, by the stack schema's ``secret_reference`` rule."""
         return _problems(self._reference_validator, reference, "$", (), ())
 
-    def stack_problems(self, document: object) -> list[Problem]:
+    def stack_document_problems(self, document: object) -> list[Problem]:
         """Every rule of stack.schema.json the whole stack file breaks."""
         return _problems(self.stack_validator, document, "$", (), ())
 

@@ -223,7 +223,7 @@ def _deep_copy(value: Any) -> Any:
 def _validate(
     document: object, schemas: SchemaSet
 ) -> tuple[list[Problem], dict[str, Any], list[EndpointDeclaration]]:
-    problems = schemas.stack_problems(document)
+    problems = schemas.stack_document_problems(document)
     if not isinstance(document, dict):
         return problems, {}, []
     endpoints: list[EndpointDeclaration] = []

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from emulators.lab import Lab
+from harness.pulumi_cli import PulumiProject
 from tests.e2e.conftest import stack_document
-from tests.support.pulumi_cli import PulumiProject
 
 pytestmark = pytest.mark.e2e
 

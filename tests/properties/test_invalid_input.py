@@ -21,6 +21,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
+from harness.provider_host import ProviderHost, serialized
 from providers.cli import main
 from providers.errors import DeclarationError
 from providers.inference_endpoint import InferenceEndpointProvider
@@ -42,7 +43,6 @@ from tests.properties._strategies import (
     valid_inputs,
     valid_stacks,
 )
-from tests.support.provider_host import ProviderHost, serialized
 
 PROJECT = Path(__file__).resolve().parents[2]
 STACK_FILE = "stacks/props.yaml"

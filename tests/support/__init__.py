@@ -1,1 +1,1 @@
-"""Helpers shared by the test tiers: loopback servers, the dynamic-provider host, the Pulumi CLI."""
+"""Aliases of ``harness`` modules for branches written before it moved (see harness/)."""

@@ -381,7 +381,11 @@ def test_declared_force_with_the_sessions_memo_reads_each_version_of_the_file_on
     parsed: list[object] = []
 
     def remember(key: Hashable, version: Hashable, compute: Callable[[], Any]) -> Any:
-        return process.remember(key, version, lambda: parsed.append(version) or compute())
+        def counted() -> Any:
+            parsed.append(version)
+            return compute()
+
+        return process.remember(key, version, counted)
 
     path = write(tmp_path, "endpoints:\n- inference_id: e\n  force: true\n")
     first = [declared_force(path, "e", remember) for _ in range(3)]
