@@ -23,12 +23,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from bench import per_op, report, scale
+from bench import breakdown, breakdown_report, per_op, report, scale
 from bench.footprint import run_imports
 from bench.profiling import run_profiles
 from bench.servers import lab_processes
 from emulators.lab import Lab
-from harness.pulumi_cli import REPO, pulumi_bin_dir
+from harness.pulumi_cli import REPO, engine_env, pulumi_bin_dir
 
 STARTED = time.monotonic()
 
@@ -115,12 +115,26 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", default=str(REPO / "bench" / "results"), help="output folder")
     parser.add_argument("--repetitions", type=int, help="per-operation repetitions (default 200)")
     parser.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="only split up, preview --refresh and destroy by process and phase, beside the "
+        "Terraform anchor (sizes default 1,10,100,400; profiles at the smallest and largest)",
+    )
+    parser.add_argument(
+        "--engine-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override an engine setting of scripts/pulumi for this run (to measure a lever off)",
+    )
+    parser.add_argument(
         "--rewrite-report",
         action="store_true",
         help="measure nothing: rewrite the .md files and the plot from <out>/results.json",
     )
     args = parser.parse_args(argv)
-    sizes = args.sizes or ("1,3" if args.smoke else "1,10,100,1000")
+    default_sizes = "1,10,100,400" if args.breakdown else "1,10,100,1000"
+    sizes = args.sizes or ("1,3" if args.smoke else default_sizes)
     try:
         args.sizes = sorted({int(n) for n in sizes.split(",") if n.strip()})
     except ValueError:
@@ -128,6 +142,10 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     if not args.sizes or args.sizes[0] < 1:
         parser.error("--sizes needs at least one N >= 1")
     args.repetitions = args.repetitions or (10 if args.smoke else 200)
+    try:
+        args.engine_env = dict(pair.split("=", 1) for pair in args.engine_env)
+    except ValueError:
+        parser.error("--engine-env takes KEY=VALUE")
     return args
 
 
@@ -135,6 +153,44 @@ def _write(results: dict[str, Any], out: Path) -> None:
     report.write_results(results, out / "results.md")
     report.write_profile(results, out / "profile.md")
     report.write_plot(results, out / "scale.png")
+
+
+def _breakdown(args: argparse.Namespace, out: Path, argv: Sequence[str] | None) -> int:
+    """``--breakdown``: the commands of the Terraform comparison, split by process and phase."""
+    out.mkdir(parents=True, exist_ok=True)
+    command = "scripts/bench " + " ".join(sys.argv[1:] if argv is None else argv)
+    settings = {**engine_env(), **args.engine_env}
+    results: dict[str, Any] = {
+        "command": command.strip(),
+        "machine": machine(),
+        "engine_env": settings,
+        "repeats": 1 if args.smoke else 3,
+    }
+    log(f"breakdown; sizes {args.sizes}; engine {settings}")
+    with (
+        tempfile.TemporaryDirectory(prefix="es-inference-bench-") as tmp,
+        lab_processes() as (lab, servers),
+    ):
+        work = Path(tmp)
+        _warm(lab, work)
+        results["breakdown"] = breakdown.run_breakdown(
+            args.sizes,
+            lab,
+            servers,
+            work,
+            log,
+            repeats=results["repeats"],
+            profile_sizes=(args.sizes[0], args.sizes[-1]),
+            env=args.engine_env,
+        )
+    results["machine"]["load_end"] = _load()
+    results["seconds"] = time.monotonic() - STARTED
+    results["finished"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    (out / "breakdown.json").write_text(json.dumps(results, indent=1, default=str) + "\n")
+    breakdown_report.write_breakdown(results, out / "breakdown.md")
+    breakdown_report.write_terraform_plot(results, out / "terraform.png")
+    log(f"done in {results['seconds'] / 60:.1f} min: {out / 'breakdown.md'}")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -146,8 +202,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parse(argv)
     out = Path(args.out).resolve()
     if args.rewrite_report:
-        _write(json.loads((out / "results.json").read_text()), out)
+        if (out / "results.json").exists():
+            _write(json.loads((out / "results.json").read_text()), out)
+        if (out / "breakdown.json").exists():
+            found = json.loads((out / "breakdown.json").read_text())
+            breakdown_report.write_breakdown(found, out / "breakdown.md")
+            breakdown_report.write_terraform_plot(found, out / "terraform.png")
         return 0
+    if args.breakdown:
+        return _breakdown(args, out, argv)
     raw = out / "raw"
     raw.mkdir(parents=True, exist_ok=True)
     command = "scripts/bench " + " ".join(sys.argv[1:] if argv is None else argv)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .elasticsearch.app import ElasticsearchEmulator
-from .elasticsearch.cluster import SKIP_VALIDATION_SETTING
+from .elasticsearch.store import SKIP_VALIDATION_SETTING
 from .elasticsearch.versions import DEFAULT_ES_VERSION
 from .huggingface.inference_server import HuggingFaceServer, ModelUnavailable
 from .serve import RunningServer, serve

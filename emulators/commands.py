@@ -16,13 +16,24 @@ from typing import Any
 
 from .elasticsearch.app import ElasticsearchEmulator
 from .elasticsearch.versions import DEFAULT_ES_VERSION
+from .huggingface.endpoints_api import EndpointsApi, HubAccount, Timing
 from .huggingface.inference_server import HuggingFaceServer, ModelUnavailable
 from .serve import serve
 
-__all__ = ["ENV_PREFIX_ES", "HF_API_KEYS_ENV", "main", "register", "run_emulator", "run_hf_server"]
+__all__ = [
+    "ENV_PREFIX_ES",
+    "HF_API_KEYS_ENV",
+    "HF_ENDPOINTS_ACCOUNTS_ENV",
+    "main",
+    "register",
+    "run_emulator",
+    "run_hf_endpoints",
+    "run_hf_server",
+]
 
 ENV_PREFIX_ES = "ES_EMULATOR_"
 HF_API_KEYS_ENV = "HF_SERVER_API_KEYS"
+HF_ENDPOINTS_ACCOUNTS_ENV = "HF_ENDPOINTS_ACCOUNTS"
 
 
 def _serve_until_signalled(
@@ -98,6 +109,35 @@ def run_hf_server(args: argparse.Namespace) -> int:
     return _serve_until_signalled(app, args.host, args.port, tls, args.verbose)
 
 
+def _accounts(specs: list[str]) -> dict[str, HubAccount]:
+    accounts = {}
+    for spec in specs:
+        token, sep, who = spec.partition("=")
+        user, _, orgs = who.partition(":")
+        if not sep or not token or not user:
+            raise ValueError("an account is TOKEN=USER or TOKEN=USER:ORG[,ORG...]")
+        accounts[token] = HubAccount(user, tuple(o for o in orgs.split(",") if o))
+    return accounts
+
+
+def run_hf_endpoints(args: argparse.Namespace) -> int:
+    """Handler of `es-inference hf-endpoints`."""
+    specs = list(args.account)
+    if not specs and os.environ.get(HF_ENDPOINTS_ACCOUNTS_ENV):
+        specs = [s.strip() for s in os.environ[HF_ENDPOINTS_ACCOUNTS_ENV].split(";") if s.strip()]
+    try:
+        accounts = _accounts(specs)
+        if not accounts:
+            raise ValueError(f"name at least one --account (or set {HF_ENDPOINTS_ACCOUNTS_ENV})")
+        timing = Timing(args.pending, args.initializing, args.updating, args.cold_start)
+        app = EndpointsApi(accounts=accounts, timing=timing, data_dir=args.data_dir)
+        tls = _tls(args)
+    except ValueError as exc:
+        print(f"es-inference hf-endpoints: error: {exc}", file=sys.stderr)
+        return 2
+    return _serve_until_signalled(app, args.host, args.port, tls, args.verbose)
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=0, help="port to bind; 0 picks a free one")
@@ -146,6 +186,27 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--api-key", action="append", default=[], help="accepted bearer token (repeatable)"
     )
     hf.set_defaults(func=run_hf_server)
+
+    hfe = subparsers.add_parser(
+        "hf-endpoints",
+        help="run the Hugging Face Inference Endpoints API emulator",
+        description="Run the Inference Endpoints management API emulator (routes under /v2, the"
+        " Hub's /api/whoami-v2, and each running endpoint's URL). The first stdout line is its"
+        f" URL. Accounts may also come from {HF_ENDPOINTS_ACCOUNTS_ENV} (';'-separated).",
+    )
+    _common(hfe)
+    hfe.add_argument(
+        "--account",
+        action="append",
+        default=[],
+        metavar="TOKEN=USER[:ORG,...]",
+        help="an accepted token, its user and organisations (repeatable)",
+    )
+    for name, default in (("pending", 0.5), ("initializing", 1.0), ("updating", 0.5)):
+        hfe.add_argument(f"--{name}", type=float, default=default, help=f"seconds {name}")
+    hfe.add_argument("--cold-start", type=float, default=0.5, help="seconds to wake from zero")
+    hfe.add_argument("--data-dir", metavar="DIR", help="keep the endpoints in DIR across restarts")
+    hfe.set_defaults(func=run_hf_endpoints)
 
 
 def main(argv: list[str] | None = None) -> int:

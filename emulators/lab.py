@@ -6,33 +6,131 @@ admin API is used for what a real cluster cannot do (request log, faults, out-of
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 import httpx
 
 from emulators import ElasticsearchEmulator, HuggingFaceServer, serve
+from emulators.huggingface.endpoints_api import EndpointsApi, HubAccount, Timing
+from emulators.vendors import VendorServer
 
-__all__ = ["HF_KEY", "HF_KEY_ROTATED", "Lab", "lab_servers"]
+__all__ = [
+    "HF_KEY",
+    "HF_KEY_ROTATED",
+    "HF_NAMESPACE",
+    "HF_USER",
+    "VENDOR_HOSTS",
+    "VENDOR_KEY",
+    "VENDOR_KEY_ROTATED",
+    "Lab",
+    "lab_servers",
+]
 
 HF_KEY = "hf_lab_KEY_0a1b2c3d"
 HF_KEY_ROTATED = "hf_lab_ROTATED_9z8y7x"
+HF_USER = "lab-user"
+HF_NAMESPACE = "lab-org"
+VENDOR_KEY = "sk-lab-KEY-4e5f6a7b"
+VENDOR_KEY_ROTATED = "sk-lab-ROTATED-8c9d0e1f"
+# The fixed hosts of third-party services, routed to the vendor stand-in.
+VENDOR_HOSTS = (
+    "api.openai.com",
+    "api.cohere.com",
+    "*.openai.azure.com",
+    "api.mistral.ai",
+    "api.anthropic.com",
+    "api.jina.ai",
+    "api.voyageai.com",
+)
 
 
 class Lab:
     """Handles on a running emulator (``es``) and Hugging Face server (``hf``)."""
 
-    def __init__(self, es_url: str, hf_url: str) -> None:
+    def __init__(
+        self,
+        es_url: str,
+        hf_url: str,
+        endpoints_url: str | None = None,
+        vendor_url: str = "",
+        *,
+        verify: ssl.SSLContext | bool = True,
+    ) -> None:
         self.es_url = es_url
         self.hf_url = hf_url
-        self.es = httpx.Client(base_url=es_url, timeout=30)
-        self.hf = httpx.Client(base_url=hf_url, timeout=30)
+        self.endpoints_url = endpoints_url
+        self.vendor_url = vendor_url
+        self.es = httpx.Client(base_url=es_url, timeout=30, verify=verify)
+        self.hf = httpx.Client(base_url=hf_url, timeout=30, verify=verify)
+        self.hfe = httpx.Client(base_url=endpoints_url or hf_url, timeout=30, verify=verify)
+        self.vendor = httpx.Client(base_url=vendor_url or hf_url, timeout=30, verify=verify)
 
     def close(self) -> None:
         """Close the control clients."""
         self.es.close()
         self.hf.close()
+        self.vendor.close()
+        self.hfe.close()
+
+    # --- the Hugging Face Inference Endpoints API (when served) -------------------------------
+    @property
+    def endpoints_api(self) -> str:
+        """Base URL of the management API (``…/v2``), as a provider setting takes it."""
+        assert self.endpoints_url is not None, "lab_servers(endpoints_api=True) serves it"
+        return f"{self.endpoints_url}/v2"
+
+    def hf_endpoint(self, name: str, namespace: str = HF_NAMESPACE) -> dict[str, Any] | None:
+        """The HF endpoint as its API shows it, or None."""
+        response = self.hfe.get(
+            f"/v2/endpoint/{namespace}/{name}", headers={"Authorization": f"Bearer {HF_KEY}"}
+        )
+        if response.status_code == 404:
+            return None
+        response.raise_for_status()
+        return dict(response.json())
+
+    def hf_endpoint_names(self, namespace: str = HF_NAMESPACE) -> list[str]:
+        """Names of the namespace's HF endpoints."""
+        response = self.hfe.get(
+            f"/v2/endpoint/{namespace}", headers={"Authorization": f"Bearer {HF_KEY}"}
+        )
+        response.raise_for_status()
+        return sorted(item["name"] for item in response.json()["items"])
+
+    def hf_action(self, name: str, action: str, namespace: str = HF_NAMESPACE) -> None:
+        """Pause, resume or scale-to-zero an HF endpoint out of band, as an operator would."""
+        self.hfe.post(
+            f"/v2/endpoint/{namespace}/{name}/{action}",
+            headers={"Authorization": f"Bearer {HF_KEY}"},
+        ).raise_for_status()
+
+    def hf_update(self, name: str, change: dict[str, Any], namespace: str = HF_NAMESPACE) -> None:
+        """Change an HF endpoint out of band through its API."""
+        self.hfe.put(
+            f"/v2/endpoint/{namespace}/{name}",
+            json=change,
+            headers={"Authorization": f"Bearer {HF_KEY}"},
+        ).raise_for_status()
+
+    def hf_delete(self, name: str, namespace: str = HF_NAMESPACE) -> None:
+        """Delete an HF endpoint out of band."""
+        self.hfe.delete(
+            f"/v2/endpoint/{namespace}/{name}", headers={"Authorization": f"Bearer {HF_KEY}"}
+        ).raise_for_status()
+
+    def hf_build_fault(self, on: str, name: str = "*", message: str | None = None) -> None:
+        """Make the next matching create, update or resume end in failed / updateFailed."""
+        spec: dict[str, Any] = {"on": on, "name": name}
+        if message:
+            spec["message"] = message
+        self.hfe.post("/_emulator/build_faults", json=spec).raise_for_status()
+
+    def hfe_fault(self, **spec: Any) -> None:
+        """Schedule a fault (status, delay, drop) on the Inference Endpoints API."""
+        self.hfe.post("/_emulator/faults", json=spec).raise_for_status()
 
     # --- what Elasticsearch holds -----------------------------------------------------------
     def endpoint(self, inference_id: str) -> dict[str, Any] | None:
@@ -142,14 +240,35 @@ class Lab:
 
 @contextmanager
 def lab_servers(
-    *, es_version: str = "9.1.0", hf_keys: list[str] | None = None, **emulator: Any
+    *,
+    es_version: str = "9.1.0",
+    hf_keys: list[str] | None = None,
+    endpoints_api: Timing | None = None,
+    **emulator: Any,
 ) -> Iterator[Lab]:
-    """Serve a fresh emulator and Hugging Face server on 127.0.0.1 for the duration."""
-    hf_app = HuggingFaceServer(api_keys=hf_keys or [HF_KEY, HF_KEY_ROTATED])
+    """Serve a fresh emulator, Hugging Face server and vendor stand-in on 127.0.0.1.
+
+    The emulator routes the fixed hosts of third-party services (VENDOR_HOSTS) to the vendor
+    stand-in, which accepts VENDOR_KEY and VENDOR_KEY_ROTATED. With ``endpoints_api`` (its
+    transition timing), also the Inference Endpoints API emulator, whose endpoints accept HF_KEY
+    and HF_KEY_ROTATED for the namespaces HF_USER, HF_NAMESPACE.
+    """
+    keys = hf_keys or [HF_KEY, HF_KEY_ROTATED]
+    hf_app = HuggingFaceServer(api_keys=keys)
+    vendor_app = VendorServer(api_keys=[VENDOR_KEY, VENDOR_KEY_ROTATED])
     emulator.setdefault("retry_backoff", 0.01)
-    es_app = ElasticsearchEmulator(version=es_version, **emulator)
-    with serve(hf_app) as hf_server, serve(es_app) as es_server:
-        lab = Lab(es_server.url, hf_server.url)
+    with ExitStack() as stack:
+        hf_server = stack.enter_context(serve(hf_app))
+        vendor_server = stack.enter_context(serve(vendor_app))
+        emulator.setdefault("service_routes", dict.fromkeys(VENDOR_HOSTS, vendor_server.url))
+        es_app = ElasticsearchEmulator(version=es_version, **emulator)
+        es_server = stack.enter_context(serve(es_app))
+        endpoints_url = None
+        if endpoints_api is not None:
+            account = HubAccount(HF_USER, (HF_NAMESPACE,))
+            api = EndpointsApi(accounts={k: account for k in keys}, timing=endpoints_api)
+            endpoints_url = stack.enter_context(serve(api)).url
+        lab = Lab(es_server.url, hf_server.url, endpoints_url, vendor_server.url)
         try:
             yield lab
         finally:

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-__all__ = ["REPO", "PulumiProject", "Result", "pulumi_bin_dir"]
+__all__ = ["REPO", "PulumiProject", "Result", "engine_env", "pulumi_bin_dir"]
 
 REPO = Path(__file__).resolve().parents[1]
 PASSPHRASE = "e2e-passphrase"
@@ -44,6 +44,22 @@ def pulumi_bin_dir() -> Path:
     if done.returncode != 0:
         raise RuntimeError(f"scripts/pulumi could not provide the CLI:\n{done.stderr}")
     return Path(done.stdout.strip().splitlines()[-1])
+
+
+@cache
+def engine_env() -> dict[str, str]:
+    """The engine settings scripts/pulumi gives the CLI (users get the same), for this interpreter."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PULUMI_")}
+    env["ES_INFERENCE_PYTHON"] = sys.executable
+    done = subprocess.run(
+        [str(REPO / "scripts" / "pulumi"), "--print-engine-env"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    pairs = (line.partition("=") for line in done.stdout.splitlines())
+    return {key: value for key, _, value in pairs if key}
 
 
 @dataclass
@@ -83,9 +99,7 @@ class PulumiProject:
             "PULUMI_BACKEND_URL": f"file://{root / 'state'}",
             "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
             "PULUMI_HOME": str(root / "pulumi-home"),
-            "PULUMI_SKIP_UPDATE_CHECK": "true",
-            "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
-            "PULUMI_PYTHON_CMD": sys.executable,
+            **engine_env(),
             "PULUMI_ACCEPT_TERMS": "true",
             **(env or {}),
         }

@@ -1,7 +1,8 @@
 """Elasticsearch inference endpoints as code: a Pulumi dynamic provider and its tools.
 
-``InferenceEndpoint`` and ``InferenceEndpointProvider`` are imported on first use, so importing the
-package (or ``providers.client``) does not import Pulumi.
+``InferenceEndpoint``, ``InferenceEndpointProvider``, ``HuggingFaceEndpoint`` and
+``HuggingFaceEndpointProvider`` are imported on first use, so importing the package (or
+``providers.client``) does not import Pulumi.
 """
 
 from __future__ import annotations
@@ -9,12 +10,22 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from providers.huggingface_endpoint import HuggingFaceEndpoint, HuggingFaceEndpointProvider
     from providers.inference_endpoint import InferenceEndpoint, InferenceEndpointProvider
 
-__all__ = ["InferenceEndpoint", "InferenceEndpointProvider"]
+__all__ = [
+    "HuggingFaceEndpoint",
+    "HuggingFaceEndpointProvider",
+    "InferenceEndpoint",
+    "InferenceEndpointProvider",
+]
 
 
 def __getattr__(name: str) -> Any:
+    if name.startswith("HuggingFace") and name in __all__:
+        from providers import huggingface_endpoint
+
+        return getattr(huggingface_endpoint, name)
     if name in __all__:
         from providers import inference_endpoint
 

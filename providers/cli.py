@@ -1,4 +1,6 @@
-"""The ``es-inference`` command: validate and export stack files; run the local test servers."""
+"""The ``es-inference`` command: validate and export stack files, write the stack reference,
+summarize and check changes in pipelines (``providers.pipeline_commands``); run the local test
+servers."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ USAGE_ERROR = 2
 
 def _validate(args: argparse.Namespace) -> int:
     from providers.stack import stack_problems
+    from providers.stack import unreadable as not_a_stack_file
 
     if args.files and args.stack:
         print("es-inference validate: give files or --stack, not both", file=sys.stderr)
@@ -28,10 +31,10 @@ def _validate(args: argparse.Namespace) -> int:
         if not files:
             print("es-inference validate: no stacks/*.yaml here; name the files", file=sys.stderr)
             return USAGE_ERROR
-    missing = [path for path in files if not path.is_file()]
-    if missing:
-        for path in missing:
-            print(f"es-inference validate: {path}: no such file", file=sys.stderr)
+    unreadable = [(path, why) for path in files if (why := not_a_stack_file(path)) is not None]
+    if unreadable:
+        for path, why in unreadable:
+            print(f"es-inference validate: {path}: {why}", file=sys.stderr)
         return USAGE_ERROR
     report = [(str(path), stack_problems(path, str(path))) for path in files]
     if args.format == "json":
@@ -103,6 +106,41 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _docs(args: argparse.Namespace) -> int:
+    from providers.reference import readme_block, replace_block, stack_reference
+    from providers.schema import load_schemas
+
+    schemas = load_schemas()
+    root = Path(args.root) if args.root else schemas.directory.parent
+    readme, reference = root / "README.md", root / "docs" / "stack-reference.md"
+    if not readme.is_file():
+        print(f"es-inference docs: {readme}: no such file (pass --root)", file=sys.stderr)
+        return USAGE_ERROR
+    current = readme.read_text(encoding="utf-8")
+    try:
+        wanted = {
+            readme: replace_block(current, readme_block(schemas)),
+            reference: stack_reference(schemas),
+        }
+    except ValueError as exc:
+        print(f"es-inference docs: {readme}: {exc}", file=sys.stderr)
+        return USAGE_ERROR
+    stale = [
+        path
+        for path, text in wanted.items()
+        if not path.is_file() or path.read_text(encoding="utf-8") != text
+    ]
+    if args.check:
+        for path in stale:
+            print(f"es-inference docs: {path} is stale; run es-inference docs", file=sys.stderr)
+        return 1 if stale else 0
+    for path in stale:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(wanted[path], encoding="utf-8")
+        print(f"es-inference docs: wrote {path}", file=sys.stderr)
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="es-inference",
@@ -137,9 +175,20 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--output", "-o", metavar="FILE", help="write here instead of stdout")
     export.add_argument("--overwrite", action="store_true", help="replace an existing --output")
     export.set_defaults(func=_export)
+    docs = commands.add_parser(
+        "docs",
+        help="write the stack reference from schemas/ (docs/stack-reference.md, README table)",
+        description="Generate docs/stack-reference.md and the README's table of services from "
+        "schemas/. With --check, write nothing and exit 1 if either is stale.",
+    )
+    docs.add_argument("--check", action="store_true", help="exit 1 if the files are stale")
+    docs.add_argument("--root", metavar="DIR", help="the checkout (default: next to schemas/)")
+    docs.set_defaults(func=_docs)
 
     from emulators.commands import register
+    from providers.pipeline_commands import register as register_pipeline_commands
 
+    register_pipeline_commands(commands)
     register(commands)
     return parser
 

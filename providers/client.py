@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import email.utils
 import hashlib
+import json
 import re
 import socket
 import ssl
@@ -36,7 +37,7 @@ from providers.errors import (
 )
 from providers.versions import Version
 
-__all__ = ["USER_AGENT", "ElasticsearchClient", "TlsContexts", "scrub"]
+__all__ = ["USER_AGENT", "ElasticsearchClient", "OutageBreaker", "TlsContexts", "scrub"]
 
 USER_AGENT = "pulumi-es-inference/0.1.0"
 _RETRY_STATUSES = {429, 502, 503, 504}
@@ -44,6 +45,33 @@ _ENCODING_DER = 2  # _ssl.ENCODING_DER
 _HTML_TITLE = re.compile(r"<title>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 # A 502/504 may come from a proxy after Elasticsearch already acted; 429/503 mean it did not.
 _AMBIGUOUS_STATUSES = {502, 504}
+# What OpenSSL says when the bytes after a ClientHello are not TLS at all (a plain-HTTP port
+# answered "400 Bad Request"): retrying cannot help.
+_NOT_TLS = (
+    "WRONG_VERSION_NUMBER",
+    "RECORD_LAYER_FAILURE",
+    "PACKET_LENGTH_TOO_LONG",
+    "UNKNOWN_PROTOCOL",
+)
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def _not_tls(exc: BaseException) -> bool:
+    """Whether a failed connection was an https:// URL answered by a plain-HTTP server."""
+    return any(
+        isinstance(cause, ssl.SSLError)
+        and not isinstance(cause, ssl.SSLCertVerificationError)
+        and any(marker in str(cause) for marker in _NOT_TLS)
+        for cause in _causes(exc)
+    )
 
 
 def scrub(text: str, secrets: Sequence[str]) -> str:
@@ -94,7 +122,12 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 
 def _error_from_response(
-    method: str, path: str, response: httpx.Response, inference_id: str, secrets: Sequence[str]
+    method: str,
+    path: str,
+    response: httpx.Response,
+    inference_id: str,
+    secrets: Sequence[str],
+    hint: str = "",
 ) -> ElasticsearchError:
     """Turn a non-2xx answer into the right typed error, with Elasticsearch's type and reason."""
     status = response.status_code
@@ -138,7 +171,26 @@ def _error_from_response(
         reason=scrub(reason, secrets),
         caused_by=[scrub(line, secrets) for line in details],
         inference_id=inference_id,
+        hint=scrub(hint, secrets),
     )
+
+
+def _server_sent_events(text: str) -> dict[str, Any]:
+    """A streamed answer as ``{"events": [each data object], "done": saw [DONE]}``."""
+    events: list[Any] = []
+    done = False
+    for line in text.splitlines():
+        if not line.startswith("data:"):
+            continue
+        data = line.removeprefix("data:").strip()
+        if data == "[DONE]":
+            done = True
+            continue
+        try:
+            events.append(json.loads(data))
+        except ValueError:
+            events.append(data)
+    return {"events": events, "done": done}
 
 
 def _certificate_chain(host: str, port: int, timeout: float) -> list[bytes]:
@@ -185,8 +237,12 @@ class TlsContexts:
 
 def _verify(settings: ConnectionSettings, url: str) -> ssl.SSLContext | bool:
     verify: ssl.SSLContext | bool
-    if not url.startswith("https://") or settings.insecure:
-        verify = not settings.insecure
+    if settings.insecure:
+        verify = False
+    elif not url.startswith("https://"):
+        # No TLS on http://, so no CA bundle to read (httpx's default reads certifi's: ~30 ms per
+        # process). A context that trusts no CA: were it ever used, it would refuse every certificate.
+        verify = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     elif settings.ca_fingerprint:
         parts = urlsplit(url)
         try:
@@ -196,9 +252,12 @@ def _verify(settings: ConnectionSettings, url: str) -> ssl.SSLContext | bool:
         pinned = [c for c in chain if hashlib.sha256(c).hexdigest() == settings.ca_fingerprint]
         if not pinned:
             raise ElasticsearchUnreachable.fingerprint_mismatch(url)
-        # Trust exactly the pinned certificate; the pin replaces the hostname check.
+        # Trust exactly the pinned certificate; the pin replaces the hostname check. A pinned leaf
+        # or intermediate is a trust anchor too (partial chain), as Elastic's clients accept
+        # any certificate of the chain (elastic-transport's ssl_assert_fingerprint).
         verify = ssl.create_default_context(cadata=ssl.DER_cert_to_PEM_cert(pinned[0]))
         verify.check_hostname = False
+        verify.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
     elif settings.ca_file:
         try:
             verify = ssl.create_default_context(cafile=settings.ca_file)
@@ -211,6 +270,31 @@ def _verify(settings: ConnectionSettings, url: str) -> ssl.SSLContext | bool:
     return verify
 
 
+class OutageBreaker:
+    """Remembers that a cluster gave no response for a whole retry deadline. Thread-safe.
+
+    Shared by every request to one cluster (``providers.session`` keeps one per process and
+    cluster), so an outage costs one deadline, not one per request.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._first: ElasticsearchUnreachable | None = None
+
+    def trip(self, error: ElasticsearchUnreachable) -> None:
+        """Record the first request that gave up on the cluster."""
+        with self._lock:
+            if self._first is None:
+                self._first = error
+
+    def refuse(self, method: str, path: str, inference_id: str) -> None:
+        """Raise at once, without sending, once the cluster has been found down."""
+        with self._lock:
+            first = self._first
+        if first is not None:
+            raise ElasticsearchUnreachable.not_sent(method, path, first, inference_id)
+
+
 class ElasticsearchClient:
     """A client for one cluster. Thread-safe; reuse it for many requests, then ``close()``."""
 
@@ -221,10 +305,12 @@ class ElasticsearchClient:
         transport: httpx.BaseTransport | None = None,
         on_retry: Callable[[str], None] | None = None,
         tls: TlsContexts | None = None,
+        breaker: OutageBreaker | None = None,
     ) -> None:
         self.settings = settings
         self._tls = tls or TlsContexts()
         self._on_retry = on_retry
+        self._breaker = breaker if breaker is not None else OutageBreaker()
         self._secrets = settings.secrets()
         self._clients: dict[str, httpx.Client] = {}
         self._transport = transport
@@ -279,6 +365,9 @@ class ElasticsearchClient:
         try:
             yield
         except httpx.ConnectError as exc:
+            if _not_tls(exc):
+                error = ElasticsearchUnreachable.not_tls(base_url, method, path, inference_id)
+                raise error from exc
             untrusted = isinstance(exc.__context__ or exc.__cause__, ssl.SSLCertVerificationError)
             # httpx keeps only the message of some verification failures.
             untrusted = untrusted or "CERTIFICATE_VERIFY_FAILED" in str(exc)
@@ -323,6 +412,8 @@ class ElasticsearchClient:
         not_found_ok: bool,
         secrets: Sequence[str],
     ) -> dict[str, Any] | None:
+        # Another request may have found the cluster down while this one was retrying.
+        self._breaker.refuse(method, path, inference_id)
         with self._lock:
             base_url = self.settings.endpoints[self._node % len(self.settings.endpoints)]
         try:
@@ -336,9 +427,12 @@ class ElasticsearchClient:
                 self._node += 1
             raise
         if response.is_success:
+            if response.headers.get("content-type", "").startswith("text/event-stream"):
+                return _server_sent_events(response.text)
             parsed = response.json() if response.content else {}
             return parsed if isinstance(parsed, dict) else {"value": parsed}
-        error = _error_from_response(method, path, response, inference_id, secrets)
+        hint = self.settings.refused_credentials_hint() if response.status_code == 401 else ""
+        error = _error_from_response(method, path, response, inference_id, secrets, hint)
         if response.status_code == 404 and not_found_ok and isinstance(error, EndpointNotFound):
             return None
         if response.status_code in _RETRY_STATUSES:
@@ -364,6 +458,7 @@ class ElasticsearchClient:
         have reached Elasticsearch (its response was lost), so callers can make writes idempotent.
         ``redact`` lists more secrets (from the body) to keep out of messages.
         """
+        self._breaker.refuse(method, path, inference_id)
         secrets = [*self._secrets, *redact]
         policy = self.settings.retry
         ambiguous = False
@@ -404,6 +499,8 @@ class ElasticsearchClient:
             last.attempts = retrying.statistics.get("attempt_number", 1)
             last.elapsed = time.monotonic() - started
             last.after_ambiguous_attempt = ambiguous
+            if isinstance(last, ElasticsearchUnreachable):
+                self._breaker.trip(last)
             raise last from None
         raise AssertionError("unreachable: tenacity either returns or raises")
 
@@ -461,3 +558,17 @@ class ElasticsearchClient:
         return self.request(
             "DELETE", path, params=params or None, inference_id=inference_id, not_found_ok=True
         )
+
+    def perform_inference(
+        self, task_type: str, inference_id: str, body: dict[str, Any], *, stream: bool = False
+    ) -> dict[str, Any]:
+        """``POST /_inference/{task_type}/{inference_id}`` (``…/_stream`` when ``stream``).
+
+        A streamed answer (server-sent events) comes back as ``{"events": [...], "done": bool}``.
+        """
+        path = f"/_inference/{task_type}/{inference_id}{'/_stream' if stream else ''}"
+        return self.request("POST", path, body=body, inference_id=inference_id) or {}
+
+    def get_mapping(self) -> dict[str, Any]:
+        """``GET /_mapping``: the mappings of every index, by index name."""
+        return self.request("GET", "/_mapping") or {}

@@ -17,19 +17,35 @@ bearer token, else username and password.
 from __future__ import annotations
 
 import json
+import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from providers.errors import ConnectionSettingsError
 from providers.secret_references import MALFORMED, ConfigSource, parse_reference
 
-__all__ = ["ConnectionSettings", "RetryPolicy", "resolve_connection"]
+__all__ = [
+    "SECONDS_BOUNDS",
+    "ConnectionSettings",
+    "RetryPolicy",
+    "resolve_connection",
+    "tls_conflicts",
+]
 
 CONFIG_NAMESPACE = "es-inference"
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*\Z")
 _FINGERPRINT = re.compile(r"^(?:[0-9a-f]{2}:?){31}[0-9a-f]{2}\Z")
+# Seconds settings: (name, whether 0 is allowed, the most allowed). Beyond these a run waits for
+# hours or overflows a timestamp; schemas/stack.schema.json states the same bounds.
+SECONDS_BOUNDS: dict[str, tuple[bool, float]] = {
+    "timeout": (False, 3600.0),
+    "deadline": (True, 86400.0),
+    "initial_backoff": (False, 3600.0),
+    "max_backoff": (False, 3600.0),
+    "max_retry_after": (False, 3600.0),
+}
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -59,10 +75,31 @@ class ConnectionSettings:
     timeout: float = 60.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     origin: str = ""
+    credential_origin: str = ""
+    credential_from_config: bool = False
 
     def secrets(self) -> list[str]:
         """Values that must never appear in any output."""
         return [s for s in (self.api_key, self.bearer_token, self.password) if s]
+
+    def refused_credentials_hint(self) -> str:
+        """What to say when Elasticsearch answers 401: where the credential came from, and why."""
+        if not (self.api_key or self.bearer_token or self.username):
+            return (
+                "Elasticsearch requires credentials and none is configured (es-inference:apiKey, "
+                "elasticsearch.api_key in the stack file, or ELASTICSEARCH_API_KEY)"
+            )
+        where = f" from {self.credential_origin}" if self.credential_origin else ""
+        hint = f"Elasticsearch refused the credentials{where} (401)"
+        if self.credential_from_config:
+            # The engine configures refresh and destroy with the config of the last up.
+            hint += (
+                ". pulumi refresh and pulumi destroy give the provider the Pulumi config recorded "
+                "at the last pulumi up: after rotating a credential held in Pulumi config, run "
+                "them with --run-program (or run pulumi up first); credentials from the "
+                "environment are read at each call"
+            )
+        return hint
 
 
 # (setting, Pulumi config key, stack-file key, environment variable)
@@ -124,14 +161,76 @@ def _boolean(raw: object, where: str) -> bool:
     raise ConnectionSettingsError(f"{where}: must be true or false")
 
 
-def _seconds(raw: object, where: str, *, allow_zero: bool = False) -> float:
+def _seconds(raw: object, where: str, setting: str) -> float:
+    allow_zero, most = SECONDS_BOUNDS[setting]
+    if isinstance(raw, bool):
+        raise ConnectionSettingsError(f"{where}: must be a number of seconds, not {raw}")
     try:
         value = float(raw)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         raise ConnectionSettingsError(f"{where}: must be a number of seconds") from None
+    except OverflowError:  # an integer beyond any float
+        raise ConnectionSettingsError(f"{where}: must be at most {most:g} seconds") from None
+    if not math.isfinite(value):
+        raise ConnectionSettingsError(
+            f"{where}: must be a finite number of seconds, not {value} (at most {most:g})"
+        )
     if value < 0 or (value == 0 and not allow_zero):
         raise ConnectionSettingsError(f"{where}: must be {'>= 0' if allow_zero else '> 0'}")
+    if value > most:
+        raise ConnectionSettingsError(f"{where}: must be at most {most:g} seconds (got {value:g})")
     return value
+
+
+def tls_conflicts(
+    endpoints: Sequence[str], pins: Sequence[str], insecure: bool
+) -> list[tuple[str, str]]:
+    """Contradictory TLS settings, as (setting, why), so that none is silently ignored.
+
+    ``pins`` names the pinning settings given (``ca_fingerprint``, ``ca_file``).
+    """
+    found: list[tuple[str, str]] = []
+    if len(pins) > 1:
+        found.append(("ca_file", "give ca_fingerprint or ca_file, not both"))
+    if pins and insecure:
+        found.append(("insecure", f"true would switch off the {pins[0]} pin; remove one of them"))
+    for index, url in enumerate(endpoints):
+        if pins and url.startswith("http://"):
+            found.append(
+                (
+                    f"endpoints[{index}]",
+                    f"is plain http://, where {pins[0]} cannot apply (no certificate is presented "
+                    "and the traffic is not encrypted): use https://, or remove the pin",
+                )
+            )
+    return found
+
+
+def _check_tls(
+    endpoints: tuple[str, ...],
+    values: Mapping[str, Any],
+    origins: Mapping[str, str],
+    insecure: bool,
+) -> None:
+    pins = [name for name in ("ca_fingerprint", "ca_file") if values.get(name) is not None]
+    for setting, _ in tls_conflicts(endpoints, pins, insecure):
+        if setting == "ca_file":
+            raise ConnectionSettingsError(
+                f"{origins['ca_fingerprint']} and {origins['ca_file']} both say which certificate "
+                "to trust; give ca_fingerprint or ca_file, not both"
+            )
+        if setting == "insecure":
+            raise ConnectionSettingsError(
+                f"{origins['insecure']} turns TLS verification off, but {origins[pins[0]]} pins "
+                f"the cluster's certificate; a pin is never switched off silently: unset "
+                f"{origins['insecure']} or remove {pins[0]}"
+            )
+        url = endpoints[int(setting.removeprefix("endpoints[").rstrip("]"))]
+        raise ConnectionSettingsError(
+            f"{origins[pins[0]]} pins a TLS certificate, but {url} (from "
+            f"{origins['endpoints']}) is plain HTTP, where no certificate is presented and the "
+            "traffic is not encrypted: use https://, or remove the pin"
+        )
 
 
 def resolve_connection(
@@ -172,7 +271,7 @@ def resolve_connection(
             (env.get(env_var), env_var),
         ):
             if raw not in (None, ""):
-                retry[setting] = _seconds(raw, where, allow_zero=setting == "deadline")
+                retry[setting] = _seconds(raw, where, setting)
                 break
     if values.get("username") and not values.get("password"):
         raise ConnectionSettingsError(
@@ -186,18 +285,30 @@ def resolve_connection(
                 f"{origins['ca_fingerprint']}: must be a SHA-256 fingerprint (64 hex digits)"
             )
         fingerprint = fingerprint.replace(":", "")
+    endpoints = _endpoints(values["endpoints"], origins["endpoints"])
+    sent = next((k for k in ("api_key", "bearer_token", "username") if values.get(k)), None)
+    credential = origins[sent] if sent is not None else ""
+    insecure = _boolean(values["insecure"], origins["insecure"]) if "insecure" in values else False
+    _check_tls(endpoints, values, origins, insecure)
     return ConnectionSettings(
-        endpoints=_endpoints(values["endpoints"], origins["endpoints"]),
+        endpoints=endpoints,
         api_key=values.get("api_key"),
         bearer_token=values.get("bearer_token"),
         username=values.get("username"),
         password=values.get("password"),
         ca_file=values.get("ca_file"),
         ca_fingerprint=fingerprint,
-        insecure=_boolean(values["insecure"], origins["insecure"])
-        if "insecure" in values
-        else False,
-        timeout=_seconds(values["timeout"], origins["timeout"]) if "timeout" in values else 60.0,
+        insecure=insecure,
+        timeout=_seconds(values["timeout"], origins["timeout"], "timeout")
+        if "timeout" in values
+        else 60.0,
         retry=RetryPolicy(**retry),
         origin=origins["endpoints"],
+        credential_origin=credential,
+        credential_from_config=credential.startswith("Pulumi config")
+        or any(
+            getattr(parse_reference(declared.get(key)), "kind", None) == "secret"
+            for key in ("api_key", "bearer_token", "password")
+            if origins.get(key, "").startswith(stack_file)
+        ),
     )

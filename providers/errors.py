@@ -12,6 +12,11 @@
         ├── EndpointLost                  a replacement deleted the endpoint and could not re-create it
         ├── UnsupportedElasticsearchVersion
         └── ElasticsearchUnreachable      no HTTP response (connection refused, reset, timeout, TLS)
+    └── HuggingFaceError                  a Hugging Face Inference Endpoints request failed
+        ├── HuggingFaceEndpointFailed     the endpoint ended in failed / updateFailed (HF's message)
+        ├── HuggingFaceEndpointTimeout    the endpoint did not reach running before the deadline
+        ├── HardwareRefused               the instance is unavailable or over the namespace's quota
+        └── HuggingFaceUnreachable        no HTTP response from the Inference Endpoints API
 
 Pulumi shows only ``str(exc)``, so each message says what failed, where and why, and none ever
 contains a secret. Errors carry their facts as fields (``where``, ``method``, ``path``,
@@ -33,6 +38,11 @@ __all__ = [
     "EndpointInUse",
     "EndpointLost",
     "EndpointNotFound",
+    "HardwareRefused",
+    "HuggingFaceEndpointFailed",
+    "HuggingFaceEndpointTimeout",
+    "HuggingFaceError",
+    "HuggingFaceUnreachable",
     "ProviderError",
     "SchemaError",
     "SecretNotSet",
@@ -191,8 +201,9 @@ class ElasticsearchError(ProviderError):
         reason: str,
         caused_by: Sequence[str] = (),
         inference_id: str = "",
+        hint: str = "",
     ) -> ElasticsearchError:
-        """Elasticsearch (or a proxy) answered with an error status."""
+        """Elasticsearch (or a proxy) answered with an error status; ``hint`` says what to do."""
         message = f" failed: {status} {error_type + ': ' if error_type else ''}{reason}"
         if caused_by:
             message += "; caused by " + "; ".join(caused_by)
@@ -204,6 +215,7 @@ class ElasticsearchError(ProviderError):
             error_type=error_type,
             reason=reason,
             inference_id=inference_id,
+            hint=hint,
         )
 
     @classmethod
@@ -213,6 +225,26 @@ class ElasticsearchError(ProviderError):
             f" returned no usable version number ({number!r}); is this Elasticsearch?",
             method="GET",
             path="/",
+        )
+
+    @classmethod
+    def not_as_declared(
+        cls,
+        task_type: str,
+        inference_id: str,
+        version: object,
+        fields: Sequence[str],
+        *,
+        deleted: bool,
+    ) -> ElasticsearchError:
+        """The read-back after a create shows other values than declared."""
+        after = "; the endpoint was deleted again" if deleted else "; nothing was recorded"
+        return cls(
+            f": Elasticsearch {version} holds other values than declared for "
+            f"{', '.join(fields)}{after}",
+            method="PUT",
+            path=f"/_inference/{task_type}/{inference_id}",
+            inference_id=inference_id,
         )
 
     @classmethod
@@ -279,6 +311,20 @@ class EndpointInUse(ElasticsearchError):
             inference_id=inference_id,
         )
 
+    @classmethod
+    def adoption_refused(
+        cls, refused: EndpointInUse, inference_id: str, lost: str
+    ) -> EndpointInUse:
+        """Adoption would re-create the endpoint (see ``lost``), and pipelines or indexes use it."""
+        return cls(
+            f"{inference_id!r} exists with the declared settings, but writing the stack's api_key "
+            f"with _update would lose its chunking ({lost}) and re-creating it is refused: "
+            f"{refused}",
+            path=refused.path,  # the message names the endpoint: no prefix
+            status=409,
+            inference_id=inference_id,
+        )
+
 
 class EndpointLost(ElasticsearchError):
     """A replacement deleted the old endpoint and then failed to create the new one."""
@@ -334,6 +380,33 @@ class ElasticsearchUnreachable(ElasticsearchError):
         return cls(message, method=method, path=path, inference_id=inference_id)
 
     @classmethod
+    def not_tls(
+        cls, url: str, method: str, path: str, inference_id: str = ""
+    ) -> ElasticsearchUnreachable:
+        """An https:// URL answered by a plain-HTTP server."""
+        return cls(
+            f" failed: {url} does not speak TLS (it answered an https:// handshake in plain text, "
+            "as an http:// port does); use http:// for it, or the cluster's HTTPS port",
+            method=method,
+            path=path,
+            inference_id=inference_id,
+        )
+
+    @classmethod
+    def not_sent(
+        cls, method: str, path: str, first: ElasticsearchUnreachable, inference_id: str = ""
+    ) -> ElasticsearchUnreachable:
+        """The cluster was found down earlier in this run; the request is refused unsent."""
+        return cls(
+            f" not sent: an earlier request of this run got no response from the cluster for its "
+            f"whole retry deadline ({first}); fix the cluster or the connection settings and run "
+            "again",
+            method=method,
+            path=path,
+            inference_id=inference_id,
+        )
+
+    @classmethod
     def fingerprint_mismatch(cls, url: str) -> ElasticsearchUnreachable:
         """No certificate the server presented matches the pinned fingerprint."""
         return cls(f"TLS to {url}: no certificate presented matches the configured CA fingerprint")
@@ -366,3 +439,33 @@ def ambiguous_write_hint(
             "late); the next pulumi up adopts it if its settings match the declaration"
         )
     return _AMBIGUOUS_WRITE_HINTS[operation]
+
+
+class HuggingFaceError(ProviderError):
+    """A Hugging Face Inference Endpoints request failed; the message names it and HF's error."""
+
+    def __init__(
+        self, message: str, *, method: str = "", path: str = "", status: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.method = method
+        self.path = path
+        self.status = status
+        # Set when an earlier attempt of the same request may have reached HF (response lost).
+        self.after_ambiguous_attempt = False
+
+
+class HuggingFaceEndpointFailed(HuggingFaceError):
+    """The endpoint's state became failed or updateFailed."""
+
+
+class HuggingFaceEndpointTimeout(HuggingFaceError):
+    """The endpoint was not running and healthy before the wait's deadline."""
+
+
+class HardwareRefused(HuggingFaceError):
+    """The declared instance is not offered, not available, or beyond the namespace's quota."""
+
+
+class HuggingFaceUnreachable(HuggingFaceError):
+    """No HTTP response from the Inference Endpoints API (refused, reset, timeout, TLS)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from itertools import combinations
 from typing import Any
 
 from providers.model import effective_chunking, plain_numbers
@@ -28,6 +29,7 @@ class Export:
     document: dict[str, Any]
     secret_keys: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 def secret_key(inference_id: str, name: str) -> str:
@@ -36,20 +38,58 @@ def secret_key(inference_id: str, name: str) -> str:
 
 
 def _service_settings(
-    live: Mapping[str, Any], schema: EndpointSchema, inference_id: str, keys: list[str]
+    live: Mapping[str, Any],
+    schema: EndpointSchema,
+    inference_id: str,
+    keys: list[str],
+    notes: list[str] | None = None,
 ) -> dict[str, Any]:
     settings: dict[str, Any] = {}
-    for name, value in plain_numbers(dict(live)).items():
+    found = plain_numbers(dict(live))
+    for name, value in found.items():
         rule = schema.rules.get(("service_settings", name))
-        if rule is not None and (rule.discovered or (rule.has_default and value == rule.default)):
+        if rule is not None and (
+            rule.is_discovered(found)
+            or rule.is_ignored(found)
+            or (rule.has_default and value == rule.default)
+        ):
             continue  # measured or filled in by Elasticsearch: declaring it adds nothing
         settings[name] = value
-    for path in schema.secret_paths:
-        if len(path) == 2 and path[0] == "service_settings":
-            key = secret_key(inference_id, str(path[1]))
-            settings[str(path[1])] = {"secret": key}
-            keys.append(key)
+    names = [str(p[1]) for p in schema.secret_paths if len(p) == 2 and p[0] == "service_settings"]
+    fitting = _fitting_secrets(settings, names, schema)
+    if len(fitting) > 1 and notes is not None:
+        notes.append(
+            f"{inference_id}: Elasticsearch does not say which of {', '.join(fitting[0])} / "
+            f"{' / '.join(', '.join(f) for f in fitting[1:])} it authenticates with; "
+            f"{', '.join(fitting[0])} is assumed"
+        )
+    for name in fitting[0] if fitting else names:
+        key = secret_key(inference_id, name)
+        settings[name] = {"secret": key}
+        keys.append(key)
     return settings
+
+
+def _fitting_secrets(
+    settings: Mapping[str, Any], names: list[str], schema: EndpointSchema
+) -> list[tuple[str, ...]]:
+    """The smallest sets of secrets the schema accepts beside the visible settings.
+
+    Elasticsearch never returns secrets, so which ones an endpoint holds (an api_key or an
+    OAuth2 client secret) is read from the schema's rules: the first fitting set is declared.
+    """
+    for size in range(len(names) + 1):
+        fitting = []
+        for chosen in combinations(names, size):
+            candidate = {
+                "service_settings": {**settings, **{n: "<secret reference>" for n in chosen}}
+            }
+            found = schema.problems(candidate)
+            if not any(p.path.startswith("$.service_settings") for p in found):
+                fitting.append(chosen)
+        if fitting:
+            return fitting
+    return []
 
 
 def _chunking(live: Mapping[str, Any] | None, schema: EndpointSchema) -> dict[str, Any] | None:
@@ -89,7 +129,11 @@ def stack_document(
             "task_type": task_type,
             "service": service,
             "service_settings": _service_settings(
-                live.get("service_settings") or {}, schema, inference_id, result.secret_keys
+                live.get("service_settings") or {},
+                schema,
+                inference_id,
+                result.secret_keys,
+                result.notes,
             ),
         }
         if live.get("task_settings") and schema.allows_task_settings:
@@ -97,6 +141,8 @@ def stack_document(
         chunking = _chunking(live.get("chunking_settings"), schema)
         if chunking is not None:
             entry["chunking_settings"] = chunking
+        # This stack did not create it: taking it over must be explicit (see create's refusal).
+        entry["adopt"] = True
         declared.append(entry)
     if elasticsearch_urls:
         result.document["elasticsearch"] = {"endpoints": list(elasticsearch_urls)}
@@ -110,9 +156,11 @@ def render(export: Export, source: str) -> str:
     if export.secret_keys:
         lines += [
             "# Elasticsearch never returns secrets: set each one, then `pulumi up` adopts the",
-            "# endpoints (their settings already match) and writes the keys into them:",
+            "# endpoints (each says adopt: true; their settings already match) and writes the",
+            "# keys into them:",
             *(f"#   pulumi config set --secret {key} <value>" for key in export.secret_keys),
         ]
+    lines += [f"# {note}" for note in export.notes]
     if export.skipped:
         lines.append("# Not exported (no schema for their service and task type):")
         lines += [f"#   {what}" for what in export.skipped]

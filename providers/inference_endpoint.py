@@ -24,6 +24,7 @@ from pulumi.dynamic import (
     ResourceProvider,
     UpdateResult,
 )
+from pulumi.output import Unknown
 from pulumi.runtime.rpc import UNKNOWN
 
 from providers.connection import ConnectionSettings, resolve_connection
@@ -50,7 +51,8 @@ _INPUTS = (*IDENTITY, "service_settings", "task_settings", "chunking_settings", 
 
 
 def _is_unknown(value: object) -> bool:
-    return isinstance(value, str) and value == UNKNOWN
+    # The host deserializes unknowns as pulumi.output.Unknown (keep_unknowns), or the rpc sentinel.
+    return isinstance(value, Unknown) or (isinstance(value, str) and value == UNKNOWN)
 
 
 def _unknown_paths(value: object, path: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
@@ -166,6 +168,7 @@ class InferenceEndpointProvider(ResourceProvider):
                 inputs,
                 _schema(props),
                 where=self._where(inference_id),
+                stack_file=self.stack_file,
                 warn=pulumi.log.warn,
             )
         return CreateResult(inference_id, outs)

@@ -9,13 +9,24 @@ Lifecycle (numbered as in docs/spec.md; test names cite them):
 - L3  A secret (``writeOnly``) such as ``api_key`` is immutable here: a change replaces the endpoint,
       unless the endpoint sets ``secret_rotation: update``: then ``_update`` rotates it in place.
 - L4  ``task_settings`` update in place; Elasticsearch merges them, so removing a key replaces.
-- L5  ``chunking_settings`` update in place from 9.4 and replace before; their defaults are filled
-      in on both sides before comparing.
+- L5  ``chunking_settings`` update in place where ``_update`` accepts them (behaviour rule
+      ``update.chunking_settings_accepted``) and replace elsewhere; their defaults are filled in on
+      both sides before comparing.
+- L9  Where ``_update`` drops chunking (``update.chunking_reset``), an in-place update of an
+      embedding endpoint whose chunking is not what the reset leaves is planned as what it is:
+      chunking re-sent where ``_update`` accepts it, else a replace; the preview says why.
+- L10 ``_update`` bodies with ``service_settings`` carry the secret again where Elasticsearch
+      requires it (``update.secret_required_with_service_settings``).
 - L6  A field left out that has a schema ``default`` equals that default; a discovered field
       (``x-es-discovered``) left out is never a change. Server-filled values are never a diff.
 - L7  ``force`` and ``secret_rotation`` are provider options: changing them touches no
       Elasticsearch API.
 - L8  Replacement deletes first (``delete_before_replace``): one id cannot exist twice.
+- L9  A field marked ``x-es-discovered-with`` is filled in by Elasticsearch when one of the named
+      fields is declared (an ``elasticsearch`` endpoint on a ``deployment_id``): left out, no change.
+- L10 A field marked ``x-es-ignore-when`` is never a change while its group matches the pattern
+      (``num_allocations`` under adaptive allocations: Elasticsearch moves it with the load).
+- L11 Secrets of one ``x-es-secret-group`` are sent together by ``_update`` (an AWS key pair).
 """
 
 from __future__ import annotations
@@ -24,6 +35,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from providers.behaviour import load_behaviour
 from providers.schema import EndpointSchema, FieldRule, Lifecycle
 from providers.versions import Version
 
@@ -32,6 +44,7 @@ __all__ = [
     "OPTIONS",
     "Change",
     "Plan",
+    "chunking_lost_on_update",
     "effective_chunking",
     "options",
     "plain_numbers",
@@ -45,8 +58,10 @@ REPLACE = Lifecycle("replace")
 IDENTITY = ("inference_id", "service", "task_type")
 # Provider options: recorded in state, never sent to Elasticsearch; absent means the default.
 OPTIONS: dict[str, Any] = {"force": False, "secret_rotation": "replace"}
-# Elasticsearch validates an updated secret with a call to the service from this version.
-_VALIDATES_UPDATES = Version(9, 4, 0)
+_VALIDATES_UPDATES = "update.validation_call"
+_CHUNKING_RESET = "update.chunking_reset"
+_ACCEPTS_CHUNKING = "update.chunking_settings_accepted"
+_SECRET_REQUIRED = "update.secret_required_with_service_settings"
 _IN_PLACE = "Elasticsearch updates it in place"
 _MISSING: Any = object()
 _MOVED = (
@@ -140,7 +155,7 @@ def _lifecycle(rule: FieldRule | None) -> Lifecycle:
 
 def _rotate_in_place(path: str, version: Version | None) -> Change:
     reason = "secret_rotation: update rotates it in place with _update"
-    if version is not None and version < _VALIDATES_UPDATES:
+    if version is not None and not load_behaviour().acts(_VALIDATES_UPDATES, version):
         reason += f"; Elasticsearch {version} does not test the new value, so check it works"
     return Change(path, "update", reason)
 
@@ -150,7 +165,13 @@ def options(values: Mapping[str, Any]) -> dict[str, Any]:
     return {name: values.get(name, default) for name, default in OPTIONS.items()}
 
 
-def _classify(path: str, lifecycle: Lifecycle, version: Version | None, secret: bool) -> Change:
+def _classify(
+    path: str,
+    lifecycle: Lifecycle,
+    version: Version | None,
+    secret: bool,
+    scope: tuple[str | None, str | None] = (None, None),
+) -> Change:
     if lifecycle.kind == "replace":
         reason = (
             "a secret is immutable here: the endpoint is re-created with the new value"
@@ -160,11 +181,65 @@ def _classify(path: str, lifecycle: Lifecycle, version: Version | None, secret: 
         if path in IDENTITY:
             reason = "it identifies the endpoint"
         return Change(path, "replace", reason)
+    on = f"Elasticsearch {version}" if version else "this cluster (version not yet recorded)"
     since = lifecycle.update_since
     if since is not None and (version is None or version < since):
-        on = f"Elasticsearch {version}" if version else "this cluster (version not yet recorded)"
         return Change(path, "replace", f"{on} cannot update it in place; {since}+ can")
+    rule_id = lifecycle.update_when
+    if rule_id is not None and not load_behaviour().acts(rule_id, version, *scope):
+        rule = load_behaviour().rule(rule_id)
+        where = ", ".join(str(r) for r in rule.holds)
+        return Change(path, "replace", f"{on} cannot update it in place ({rule.cite()}: {where})")
     return Change(path, "update", _IN_PLACE)
+
+
+def chunking_lost_on_update(
+    news: Mapping[str, Any], schema: EndpointSchema | None, version: Version | None
+) -> str | None:
+    """L9: why an ``_update`` of this endpoint would lose its declared chunking, or None.
+
+    An unknown version is assumed to reset it; where ``_update`` accepts chunking it is re-sent.
+    """
+    if schema is None or schema.chunking is None:
+        return None
+    scope = (news.get("service"), news.get("task_type"))
+    rule = load_behaviour().rule(_CHUNKING_RESET)
+    if not rule.applies_to(*scope) or (version is not None and not rule.acts_on(version)):
+        return None
+    reset_to = dict(rule.data["reset_to"])
+    if effective_chunking(news.get("chunking_settings"), schema.chunking) == reset_to:
+        return None
+    on = f"Elasticsearch {version}" if version else "this cluster (version not yet recorded)"
+    return (
+        f"{on} resets chunking_settings to {reset_to['strategy']}/{reset_to['max_chunk_size']}/"
+        f"{reset_to['overlap']} on every _update ({rule.cite()})"
+    )
+
+
+def _chunking_reset(
+    changes: list[Change],
+    news: Mapping[str, Any],
+    schema: EndpointSchema,
+    version: Version | None,
+) -> list[Change]:
+    """L9: where ``_update`` drops chunking, say what an in-place update really does."""
+    in_place = [c.path for c in changes if c.action == "update"]
+    replaced = any(c.action == "replace" for c in changes)
+    why = None if not in_place or replaced else chunking_lost_on_update(news, schema, version)
+    if why is None:
+        return changes
+    scope = (news.get("service"), news.get("task_type"))
+    if load_behaviour().acts(_ACCEPTS_CHUNKING, version, *scope):
+        kept = [c for c in changes if c.path != "chunking_settings"]
+        return [*kept, Change("chunking_settings", "update", f"re-sent: {why}")]
+    return [
+        *changes,
+        Change(
+            "chunking_settings",
+            "replace",
+            f"{why}, so the in-place change of {', '.join(in_place)} re-creates the endpoint",
+        ),
+    ]
 
 
 def plan(
@@ -180,6 +255,7 @@ def plan(
     """
     changes: list[Change] = []
     rules = schema.rules if schema is not None else {}
+    scope = (news.get("service"), news.get("task_type"))
     recorded, declared = options(olds), options(news)
     for key in IDENTITY:
         if is_unknown(news.get(key)) or olds.get(key) != news.get(key):
@@ -190,13 +266,16 @@ def plan(
     for group in ("service_settings", "task_settings"):
         desired = news.get(group)
         if is_unknown(desired):
-            changes.append(_classify(group, _lifecycle(rules.get((group,))), version, False))
+            lifecycle = _lifecycle(rules.get((group,)))
+            changes.append(_classify(group, lifecycle, version, False, scope))
             continue
         desired, actual = plain_numbers(desired or {}), plain_numbers(olds.get(group) or {})
         for name in sorted(set(desired) | set(actual)):
             rule = rules.get((group, name))
             want, have = desired.get(name, _MISSING), actual.get(name, _MISSING)
-            if rule is not None and rule.discovered and want is _MISSING:
+            if rule is not None and want is _MISSING and rule.is_discovered(desired):
+                continue
+            if rule is not None and (rule.is_ignored(desired) or rule.is_ignored(actual)):
                 continue
             if rule is not None and rule.has_default:
                 want = rule.default if want is _MISSING else want
@@ -213,7 +292,7 @@ def plan(
             elif want is _MISSING:
                 changes.append(Change(path, "replace", "removing it needs a new endpoint"))
             else:
-                changes.append(_classify(path, _lifecycle(rule), version, secret))
+                changes.append(_classify(path, _lifecycle(rule), version, secret, scope))
 
     if schema is not None and schema.chunking is not None:
         raw = news.get("chunking_settings")
@@ -222,7 +301,8 @@ def plan(
             olds.get("chunking_settings"), schema.chunking
         ):
             lifecycle = _lifecycle(chunking_rule)
-            changes.append(_classify("chunking_settings", lifecycle, version, False))
+            changes.append(_classify("chunking_settings", lifecycle, version, False, scope))
+        changes = _chunking_reset(changes, news, schema, version)
 
     for name in OPTIONS:
         if recorded[name] != declared[name]:
@@ -248,9 +328,16 @@ def put_body(inputs: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def update_body(
-    change_plan: Plan, news: Mapping[str, Any], schema: EndpointSchema | None
+    change_plan: Plan,
+    news: Mapping[str, Any],
+    schema: EndpointSchema | None,
+    version: Version | None = None,
 ) -> dict[str, Any]:
-    """The body of ``PUT .../_update`` for the in-place part of a plan (never ``service``)."""
+    """The body of ``PUT .../_update`` for the in-place part of a plan (never ``service``).
+
+    With ``service_settings`` it carries the secrets again where the version requires it (L10;
+    an unknown version is assumed to).
+    """
     body: dict[str, Any] = {}
     for change in change_plan.changes:
         if change.action != "update":
@@ -264,9 +351,27 @@ def update_body(
         elif name:
             # Drift on a field left to its default is repaired by sending the default.
             rule = schema.rules.get(("service_settings", name)) if schema is not None else None
-            value = (news.get("service_settings") or {}).get(name, rule.default if rule else None)
-            body.setdefault("service_settings", {})[name] = plain_numbers(value)
+            declared = news.get("service_settings") or {}
+            value = declared.get(name, rule.default if rule else None)
+            settings = body.setdefault("service_settings", {})
+            settings[name] = plain_numbers(value)
+            if rule is not None and rule.secret_group is not None and schema is not None:
+                # Elasticsearch takes a group of secrets (an AWS key pair) only all together.
+                for path, other in schema.rules.items():
+                    member = str(path[-1])
+                    if other.secret_group == rule.secret_group and member in declared:
+                        settings[member] = declared[member]
+    settings = body.get("service_settings")
+    if settings and schema is not None and _secret_required(version):
+        declared = news.get("service_settings") or {}
+        for path in schema.secret_paths:
+            if len(path) == 2 and path[0] == "service_settings" and declared.get(path[1]):
+                settings.setdefault(str(path[1]), declared[path[1]])
     return body
+
+
+def _secret_required(version: Version | None) -> bool:
+    return version is None or load_behaviour().acts(_SECRET_REQUIRED, version)
 
 
 def reconcile(

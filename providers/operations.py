@@ -20,7 +20,14 @@ from providers.errors import (
     UnsupportedElasticsearchVersion,
     ambiguous_write_hint,
 )
-from providers.model import options, plan, put_body, reconcile, update_body
+from providers.model import (
+    chunking_lost_on_update,
+    options,
+    plan,
+    put_body,
+    reconcile,
+    update_body,
+)
 from providers.schema import EndpointSchema
 from providers.stack import declared_force
 from providers.versions import Version, supports
@@ -75,7 +82,8 @@ def _write(
         if recovered is not None:
             return recovered
         if exc.after_ambiguous_attempt:
-            exc.hint = ambiguous_write_hint(operation, inference_id)
+            hint = ambiguous_write_hint(operation, inference_id)
+            exc.hint = f"{exc.hint}. {hint}" if exc.hint else hint
         raise
     finally:
         session.invalidate()
@@ -89,6 +97,7 @@ def _preflight(inputs: Mapping[str, Any], schema: EndpointSchema | None, version
     ]
     if schema is not None:
         needs.append((what, schema.since))
+        needs.extend(schema.version_gates(inputs))
         chunking = inputs.get("chunking_settings")
         if schema.chunking is not None and chunking:
             strategy = str(chunking.get("strategy"))
@@ -107,17 +116,25 @@ def create_endpoint(
     schema: EndpointSchema | None,
     *,
     where: str,
+    stack_file: str,
     warn: Warn,
 ) -> dict[str, Any]:
     """PUT the endpoint and return the outputs to record; leaves nothing behind if it raises.
 
     After a failed PUT, an endpoint with the declared settings (an earlier attempt's, or one
-    made by hand) is adopted. ``where`` names the endpoint in a declaration error.
+    made by hand) is adopted. ``where`` names the endpoint in a declaration error. The outputs
+    are read back: what Elasticsearch holds must be what was declared.
     """
     inference_id, task_type = str(inputs["inference_id"]), str(inputs["task_type"])
     version = session.version()
     _preflight(inputs, schema, version)
     secrets = list(secret_settings(inputs, schema).values())
+    adopted: list[bool] = []
+
+    def recover(exc: ElasticsearchError) -> dict[str, Any] | None:
+        adopted.append(True)
+        return _recover_create(session, inputs, schema, version, exc, stack_file, warn)
+
     live = _write(
         session,
         "create",
@@ -125,11 +142,35 @@ def create_endpoint(
         lambda: session.client.put_inference_endpoint(
             task_type, inference_id, put_body(inputs), secrets
         ),
-        lambda exc: _recover_create(session, inputs, schema, version, exc, warn),
+        recover,
     )
     outs = reconcile(inputs, live or {}, schema, version)
     _check_discovered(session, inputs, outs, where)
+    _check_applied(session, inputs, schema, version, outs, created=not adopted)
     return outs
+
+
+def _check_applied(
+    session: Session,
+    inputs: dict[str, Any],
+    schema: EndpointSchema | None,
+    version: Version,
+    outs: dict[str, Any],
+    *,
+    created: bool,
+) -> None:
+    """Read-back: what Elasticsearch holds must be what was declared, or nothing is recorded."""
+    left = plan(outs, inputs, schema, version)
+    if not left.changes:
+        return
+    inference_id, task_type = str(inputs["inference_id"]), str(inputs["task_type"])
+    if created:
+        session.client.delete_inference_endpoint(task_type, inference_id)
+        session.invalidate()
+    fields = [c.path for c in left.changes]
+    raise ElasticsearchError.not_as_declared(
+        task_type, inference_id, version, fields, deleted=created
+    )
 
 
 def _recover_create(
@@ -138,6 +179,7 @@ def _recover_create(
     schema: EndpointSchema | None,
     version: Version,
     exc: ElasticsearchError,
+    stack_file: str,
     warn: Warn,
 ) -> dict[str, Any] | None:
     """After a failed PUT: adopt an identical endpoint, or explain what the cluster holds."""
@@ -152,7 +194,7 @@ def _recover_create(
             if differs.changes:
                 fields = [c.path for c in differs.changes]
                 raise EndpointConflict.differs(exc, inference_id, fields) from None
-            return _adopt(session, inputs, schema, live, warn)
+            return _adopt(session, inputs, schema, live, stack_file, warn)
     if session.deleted_here(inference_id):
         raise EndpointLost.after_replacement(exc, inference_id) from None
     # Even if a GET just found nothing, a timed-out PUT may still be running there.
@@ -164,24 +206,61 @@ def _adopt(
     inputs: dict[str, Any],
     schema: EndpointSchema | None,
     live: dict[str, Any],
+    stack_file: str,
     warn: Warn,
 ) -> dict[str, Any]:
     """Take over an endpoint whose visible settings match, and give it this stack's secrets."""
-    inference_id = str(inputs["inference_id"])
+    inference_id, task_type = str(inputs["inference_id"]), str(inputs["task_type"])
     # Elasticsearch cannot show which secret it holds, so write ours (secrets update in place).
     secrets = secret_settings(inputs, schema)
+    lost = chunking_lost_on_update(inputs, schema, session.version()) if secrets else None
+    if lost is not None:
+        live = _recreate_to_adopt(session, inputs, schema, lost, stack_file)
+        warn(
+            f"es-inference: {inference_id!r} already existed with the declared settings; "
+            f"{lost}, so it was re-created with the stack's api_key; this stack now manages it"
+        )
+        return live
     if secrets:
         live = session.client.update_inference_endpoint(
-            str(inputs["task_type"]),
-            inference_id,
-            {"service_settings": secrets},
-            list(secrets.values()),
+            task_type, inference_id, {"service_settings": secrets}, list(secrets.values())
         )
     warn(
         f"es-inference: {inference_id!r} already existed with the declared settings; "
         "this stack now manages it"
     )
     return live
+
+
+def _force(session: Session, outs: Mapping[str, Any], stack_file: str) -> bool:
+    """``force`` as recorded or, when the stack file says so now, as declared."""
+    inference_id = str(outs.get("inference_id"))
+    return bool(outs.get("force")) or (
+        bool(stack_file) and declared_force(Path(stack_file), inference_id, session.remember)
+    )
+
+
+def _recreate_to_adopt(
+    session: Session,
+    inputs: dict[str, Any],
+    schema: EndpointSchema | None,
+    lost: str,
+    stack_file: str,
+) -> dict[str, Any]:
+    """Adopt by delete-then-PUT where writing the key with _update would lose the chunking."""
+    inference_id, task_type = str(inputs["inference_id"]), str(inputs["task_type"])
+    found = session.client.delete_inference_endpoint(task_type, inference_id, dry_run=True)
+    pipelines, indexes = (found or {}).get("pipelines") or [], (found or {}).get("indexes") or []
+    if (pipelines or indexes) and not _force(session, inputs, stack_file):
+        refused = EndpointInUse.refused(task_type, inference_id, pipelines, indexes, stack_file)
+        raise EndpointInUse.adoption_refused(refused, inference_id, lost)
+    session.client.delete_inference_endpoint(
+        task_type, inference_id, force=bool(pipelines or indexes)
+    )
+    session.invalidate()
+    return session.client.put_inference_endpoint(
+        task_type, inference_id, put_body(inputs), list(secret_settings(inputs, schema).values())
+    )
 
 
 def _check_discovered(
@@ -217,7 +296,8 @@ def update_endpoint(
 
     A change of provider options only sends nothing (``connect`` is not even called).
     """
-    body = update_body(plan(olds, inputs, schema, recorded_version(olds)), inputs, schema)
+    version_then = recorded_version(olds)
+    body = update_body(plan(olds, inputs, schema, version_then), inputs, schema, version_then)
     if not body:
         outs = {k: v for k, v in olds.items() if k != "__provider"}
         return {**outs, **options(inputs)}
@@ -252,9 +332,7 @@ def delete_endpoint(
     ``force`` is the recorded one or, when the stack file says so now, the declared one.
     """
     task_type = str(outs.get("task_type"))
-    force = bool(outs.get("force")) or (
-        bool(stack_file) and declared_force(Path(stack_file), inference_id, session.remember)
-    )
+    force = _force(session, {**outs, "inference_id": inference_id}, stack_file)
 
     def send() -> None:
         found = session.client.delete_inference_endpoint(task_type, inference_id, dry_run=True)

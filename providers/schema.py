@@ -67,10 +67,15 @@ class Problem:
 
 @dataclass(frozen=True)
 class Lifecycle:
-    """How Elasticsearch applies a change to a field: in place (``update``) or by re-creating it."""
+    """How Elasticsearch applies a change to a field: in place (``update``) or by re-creating it.
+
+    ``update_when`` names the behaviour-matrix rule (``behaviour/elasticsearch.yaml``) under which
+    the update is in place; where it does not hold, the change replaces.
+    """
 
     kind: Literal["replace", "update"]
     update_since: Version | None = None
+    update_when: str | None = None
 
     @classmethod
     def parse(cls, raw: object) -> Lifecycle:
@@ -79,8 +84,11 @@ class Lifecycle:
             return cls("replace" if raw == "replace" else "update")
         if isinstance(raw, dict) and set(raw) == {"update_since"}:
             return cls("update", Version.parse(str(raw["update_since"])))
+        if isinstance(raw, dict) and set(raw) == {"update_when"}:
+            return cls("update", update_when=str(raw["update_when"]))
         raise SchemaError(
-            f"x-es-lifecycle must be 'replace', 'update' or {{update_since}}: {raw!r}"
+            "x-es-lifecycle must be 'replace', 'update', {update_since: version} or "
+            f"{{update_when: rule}}: {raw!r}"
         )
 
 
@@ -93,6 +101,27 @@ class FieldRule:
     default: Any = None
     discovered: bool = False
     lifecycle: Lifecycle | None = None
+    since: tuple[str, ...] = ()
+    discovered_with: tuple[str, ...] = ()
+    ignore_when: dict[str, Any] | None = None
+    secret_group: str | None = None
+
+    def is_discovered(self, siblings: Mapping[str, Any]) -> bool:
+        """Whether Elasticsearch fills the field in when it is left out next to ``siblings``."""
+        return self.discovered or any(name in siblings for name in self.discovered_with)
+
+    def is_ignored(self, siblings: Mapping[str, Any]) -> bool:
+        """Whether Elasticsearch moves the field itself when its group holds ``siblings``."""
+        return self.ignore_when is not None and _matches(siblings, self.ignore_when)
+
+
+def _matches(value: object, pattern: object) -> bool:
+    """``pattern`` is a partial object: every key it names has the value it gives."""
+    if isinstance(pattern, dict):
+        return isinstance(value, Mapping) and all(
+            k in value and _matches(value[k], v) for k, v in pattern.items()
+        )
+    return value == pattern
 
 
 def format_path(parts: Iterable[str | int], base: str = "$") -> str:
@@ -222,6 +251,26 @@ def _describe(error: ValidationError, reveal: bool) -> str:
         return f"must have at least {rule} item{'s' if rule != 1 else ''}"
     if keyword == "maxItems":
         return f"must have at most {rule} items"
+    if keyword == "dependentRequired":
+        present = sorted(k for k in rule if isinstance(instance, dict) and k in instance)
+        missing = sorted(
+            {
+                p
+                for k in present
+                for p in rule[k]
+                if isinstance(instance, dict) and p not in instance
+            }
+        )
+        together = ", ".join(repr(k) for k in present)
+        return (
+            f"missing required field {', '.join(repr(p) for p in missing)} (needed with {together})"
+        )
+    if keyword == "oneOf":
+        return "must match exactly one of the allowed forms"
+    if keyword == "anyOf":
+        return "must match at least one of the allowed forms"
+    if keyword == "not":
+        return "is not allowed here"
     if keyword == "x-es-at-most-half-of":
         return f"{error.message}{got}"
     if keyword == "false" or rule is False:
@@ -247,6 +296,22 @@ class EndpointSchema:
         )
         self.chunking: dict[str, Any] | None = chunking
         self.allows_task_settings = "task_settings" in schema.get("properties", {})
+        self._registry = registry
+
+    def resolved(self, node: object) -> dict[str, Any]:
+        """A property's schema with its ``$ref`` followed (sibling keywords win)."""
+        return _follow_ref(node, self.schema, self._registry) or {}
+
+    def version_gates(self, instance: Mapping[str, Any]) -> list[tuple[str, tuple[str, ...]]]:
+        """The declared fields that need a minimum Elasticsearch version: (path, since)."""
+        gates: list[tuple[str, tuple[str, ...]]] = []
+        for path, rule in self.rules.items():
+            if not rule.since or len(path) != 2 or path[0] == "chunking_settings":
+                continue
+            group = instance.get(str(path[0]))
+            if isinstance(group, Mapping) and path[1] in group:
+                gates.append((f"{path[0]}.{path[1]}", rule.since))
+        return gates
 
     def problems(
         self,
@@ -280,7 +345,7 @@ def _problems(
         hidden = (
             "service_settings" in path  # urls may carry tokens; api keys are secrets
             # endpoints and file names may carry user:password@ or tokens; numbers cannot
-            or (path[:1] == ("elasticsearch",) and not _is_number(error.instance))
+            or (path[:1] in _CONNECTION_SECTIONS and not _is_number(error.instance))
             or any(path[: len(s)] == s for s in secret_paths)
         )
         top = str(path[0]) if path else ""
@@ -288,6 +353,9 @@ def _problems(
         if problem not in out:
             out.append(problem)
     return out
+
+
+_CONNECTION_SECTIONS = (("elasticsearch",), ("huggingface",))
 
 
 def _follow_ref(
@@ -332,8 +400,8 @@ def _collect_rules(schema: dict[str, Any], registry: Registry[Any]) -> dict[Path
             if lifecycle is None and _needs_lifecycle(key):
                 raise SchemaError(
                     f"{schema.get('$id')}: {format_path(_schema_path(key))} has no x-es-lifecycle "
-                    "('replace', 'update' or {update_since}): say how Elasticsearch applies a "
-                    "change to it"
+                    "('replace', 'update', {update_since} or {update_when}): say how Elasticsearch "
+                    "applies a change to it"
                 )
             rules[key] = FieldRule(
                 secret=bool(sub.get("writeOnly", False)),
@@ -341,6 +409,10 @@ def _collect_rules(schema: dict[str, Any], registry: Registry[Any]) -> dict[Path
                 default=sub.get("default"),
                 discovered=bool(sub.get("x-es-discovered", False)),
                 lifecycle=Lifecycle.parse(lifecycle) if lifecycle is not None else None,
+                since=tuple(sub.get("x-es-since", ())),
+                discovered_with=tuple(sub.get("x-es-discovered-with", ())),
+                ignore_when=sub.get("x-es-ignore-when"),
+                secret_group=sub.get("x-es-secret-group"),
             )
             if name != "chunking_settings":
                 walk(sub, key)
@@ -353,6 +425,7 @@ class SchemaSet:
     """Every schema under one directory, checked against the JSON Schema meta-schema on load."""
 
     def __init__(self, directory: Path) -> None:
+        self.directory = directory
         documents: dict[Path, dict[str, Any]] = {}
         for path in sorted(directory.rglob("*.schema.json")):
             try:
@@ -375,6 +448,8 @@ class SchemaSet:
             )
             for rel, doc in documents.items()
         )
+        self._documents = documents
+        self._document_validators: dict[str, Validator] = {}
         self.stack_schema = documents[Path("stack.schema.json")]
         self.stack_validator = _Validator(self.stack_schema, registry=self.registry)
         stack_id = self.stack_schema.get("$id", _BASE_URI + "stack.schema.json")
@@ -395,6 +470,27 @@ class SchemaSet:
     def supported(self) -> list[str]:
         """``service/task_type`` pairs that have a schema, sorted."""
         return sorted(f"{s}/{t}" for s, t in self._endpoints)
+
+    def document_problems(
+        self,
+        name: str,
+        instance: object,
+        base: str = "$",
+        unknown: Sequence[PathKey] = (),
+        hidden: Sequence[PathKey] = (),
+    ) -> list[Problem]:
+        """Every rule of the top-level ``schemas/<name>.schema.json`` that ``instance`` breaks.
+
+        Values under ``hidden`` paths (secrets) are never echoed in a message.
+        """
+        validator = self._document_validators.get(name)
+        if validator is None:
+            document = self._documents.get(Path(f"{name}.schema.json"))
+            if document is None:
+                raise SchemaError(f"{self.directory}: {name}.schema.json is missing")
+            validator = _Validator(document, registry=self.registry)
+            self._document_validators[name] = validator
+        return _problems(validator, instance, base, unknown, hidden)
 
     def reference_problems(self, reference: object) -> list[Problem]:
         """Problems of a secret reference, by the stack schema's ``secret_reference`` rule."""

@@ -9,7 +9,11 @@ per resource, so this is where per-resource calls share work:
   stale or after a write of ours), with a per-id GET as the fallback;
 - the ids a replacement deleted, by cluster, so a failed re-create can say the endpoint is gone;
 - the stack file's ``force`` flags, parsed once per version of the file;
-- TLS contexts, built once per URL and CA setting.
+- TLS contexts, built once per URL and CA setting;
+- one outage breaker per cluster: once a request got no response for its whole retry deadline,
+  every later request to that cluster fails at once with the same message, so an outage costs
+  a run one deadline, not one per endpoint (the engine calls from four threads, and the version
+  and list calls hold the session lock through their retries).
 
 All of it is one ``ProcessState``; ``reset`` forgets it (for tests).
 """
@@ -21,7 +25,7 @@ import time
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
-from providers.client import ElasticsearchClient, TlsContexts
+from providers.client import ElasticsearchClient, OutageBreaker, TlsContexts
 from providers.connection import ConnectionSettings
 from providers.errors import ElasticsearchError, ElasticsearchUnreachable
 from providers.versions import Version
@@ -42,7 +46,12 @@ class Session:
         process: ProcessState | None = None,
     ) -> None:
         self._process = process or ProcessState()
-        self.client = ElasticsearchClient(settings, on_retry=on_retry, tls=self._process.tls)
+        self.client = ElasticsearchClient(
+            settings,
+            on_retry=on_retry,
+            tls=self._process.tls,
+            breaker=self._process.breaker_for(settings.endpoints),
+        )
         # A cluster is the set of nodes it is reached at, whatever the credentials.
         self.cluster = frozenset(settings.endpoints)
         self._lock = threading.Lock()
@@ -110,6 +119,8 @@ class ProcessState:
         self._deleted: set[tuple[frozenset[str], str]] = set()
         self._memo: dict[Hashable, tuple[Hashable, Any]] = {}
         self._memo_lock = threading.Lock()
+        self._breakers: dict[tuple[str, ...], OutageBreaker] = {}
+        self._breakers_lock = threading.Lock()
 
     def session_for(
         self, settings: ConnectionSettings, on_retry: Callable[[str], None] | None = None
@@ -120,6 +131,11 @@ class ProcessState:
             if session is None:
                 session = self._sessions[settings] = Session(settings, on_retry, self)
             return session
+
+    def breaker_for(self, endpoints: tuple[str, ...]) -> OutageBreaker:
+        """The outage breaker of the cluster at ``endpoints`` (shared by its sessions)."""
+        with self._breakers_lock:
+            return self._breakers.setdefault(endpoints, OutageBreaker())
 
     def mark_deleted(self, cluster: frozenset[str], inference_id: str) -> None:
         """Record that this process deleted ``inference_id`` on ``cluster``."""
@@ -159,7 +175,7 @@ def session_for(
 
 
 def reset() -> None:
-    """Forget every session, deleted id, memo and TLS context of this process (for tests)."""
+    """Forget every session, deleted id, memo, TLS context and breaker (for tests)."""
     global _PROCESS
     previous, _PROCESS = _PROCESS, ProcessState()
     previous.close()

@@ -24,13 +24,15 @@ from .versions import (
     EsVersion,
 )
 
-__all__ = ["DEFAULT_CHUNKING", "SEPARATOR_GROUPS", "parse_chunking_settings"]
+__all__ = ["DEFAULT_CHUNKING", "LEGACY_CHUNKING", "SEPARATOR_GROUPS", "parse_chunking_settings"]
 
 DEFAULT_CHUNKING: dict[str, Any] = {
     "strategy": "sentence",
     "max_chunk_size": 250,
     "sentence_overlap": 1,
 }
+# ChunkingSettingsBuilder.OLD_DEFAULT_SETTINGS: what an endpoint stored without chunking reads as.
+LEGACY_CHUNKING: dict[str, Any] = {"strategy": "word", "max_chunk_size": 250, "overlap": 100}
 SCOPE = "chunking_settings"
 MAX_CHUNK_SIZE_CAP = 300
 

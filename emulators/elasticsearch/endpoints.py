@@ -13,7 +13,8 @@ from typing import Any
 
 from .errors import action_request_validation_exception, status_exception
 from .java_format import java_repr
-from .services.hugging_face import EndpointConfig
+from .services import SERVICES
+from .services.base import EndpointConfig, InferenceService
 from .versions import DEFAULT_ENDPOINTS, DEFAULT_RERANK_ENDPOINT, EsVersion
 
 __all__ = [
@@ -30,6 +31,8 @@ TASK_TYPES = ("text_embedding", "sparse_embedding", "rerank", "completion", "cha
 _VALID_ID = re.compile(r"[a-z0-9](?:[a-z0-9_\-.]*[a-z0-9])?")
 _ADAPTIVE = {"enabled": True, "min_number_of_allocations": 0, "max_number_of_allocations": 32}
 _DEFAULT_CHUNKING = {"strategy": "sentence", "max_chunk_size": 250, "sentence_overlap": 1}
+# An endpoint whose service the admin API changed to one the emulator lacks shows the default way.
+_ANY_SERVICE = InferenceService()
 
 
 def preconfigured_endpoints(version: EsVersion) -> dict[str, dict[str, Any]]:
@@ -65,34 +68,34 @@ def preconfigured_endpoints(version: EsVersion) -> dict[str, dict[str, Any]]:
     return {d["inference_id"]: d for d in defaults}
 
 
-@dataclass
+@dataclass(frozen=True)
 class StoredEndpoint:
-    """An endpoint as the emulator stores it: id, service and parsed config (with the secret)."""
+    """An endpoint as the emulator stores it: id, service and parsed config (with the secret).
+
+    Frozen, and its config is never edited in place: a change stores a new record.
+    """
 
     inference_id: str
     service: str
     config: EndpointConfig
 
     def public(self) -> dict[str, Any]:
-        """`toFilteredXContent`: no secrets, `task_settings` only when non-empty."""
-        out: dict[str, Any] = {
+        """`toFilteredXContent`: no secrets, as the endpoint's service shows it."""
+        service = SERVICES.get(self.service, _ANY_SERVICE)
+        return {
             "inference_id": self.inference_id,
             "task_type": self.config.task_type,
             "service": self.service,
-            "service_settings": copy.deepcopy(self.config.service_settings),
+            **service.filtered(self.config),
         }
-        if self.config.task_settings:
-            out["task_settings"] = dict(self.config.task_settings)
-        if self.config.chunking_settings is not None:
-            out["chunking_settings"] = copy.deepcopy(self.config.chunking_settings)
-        return out
 
     def admin_view(self) -> dict[str, Any]:
         """The stored form for the admin API: everything, with the secret hashed."""
         out = self.public()
-        out["service_settings"]["api_key_sha256"] = hashlib.sha256(
-            self.config.api_key.encode()
-        ).hexdigest()
+        for key, secret in self.config.secret_settings.items():
+            out["service_settings"][f"{key}_sha256"] = hashlib.sha256(
+                str(secret).encode()
+            ).hexdigest()
         out["task_settings"] = dict(self.config.task_settings)
         out["chunking_settings"] = copy.deepcopy(self.config.chunking_settings)
         return out

@@ -17,18 +17,17 @@ import json
 import os
 import tempfile
 import threading
-from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from .endpoints import StoredEndpoint
-from .services.hugging_face import EndpointConfig
+from .services.base import EndpointConfig
+from .store import ClusterSnapshot
 
 __all__ = [
     "FORMAT_VERSION",
     "STATE_FILE",
-    "SavedState",
     "StateEncoder",
     "StateFile",
     "decode_state",
@@ -39,30 +38,26 @@ FORMAT_VERSION = 1
 _TEMP_PREFIX, _TEMP_SUFFIX = ".state-", ".tmp"
 
 
-@dataclass
-class SavedState:
-    """The cluster state read back from a state file."""
-
-    cluster_uuid: str
-    endpoints: dict[str, StoredEndpoint] = field(default_factory=dict)
-    pipelines: dict[str, dict[str, Any]] = field(default_factory=dict)
-    indexes: dict[str, dict[str, Any]] = field(default_factory=dict)
-    persistent_settings: dict[str, str] = field(default_factory=dict)
-
-
 class _Malformed(Exception):
     """A state document whose shape is wrong at `where`."""
 
 
 def _encode_endpoint(endpoint: StoredEndpoint) -> str:
     config = endpoint.config
+    secrets = config.secret_settings
+    # Format 1 stored a lone `api_key`; services with other secrets add `secret_settings`.
+    secret_part = (
+        {"api_key": secrets["api_key"]}
+        if set(secrets) == {"api_key"}
+        else {"secret_settings": secrets}
+    )
     return json.dumps(
         {
             "inference_id": endpoint.inference_id,
             "service": endpoint.service,
             "task_type": config.task_type,
             "service_settings": config.service_settings,
-            "api_key": config.api_key,
+            **secret_part,
             "task_settings": config.task_settings,
             "chunking_settings": config.chunking_settings,
         },
@@ -74,49 +69,35 @@ class StateEncoder:
     """Turns the live cluster state into the state file's text.
 
     Encoding every endpoint on every save would make creating n endpoints cost O(n^2) JSON
-    work, so each endpoint's text is reused while its record is unchanged. The emulator never
-    edits a stored `EndpointConfig` in place (updates and admin edits assign a new one), so
-    "unchanged" is "the same record, the same config object and the same service".
+    work, so each endpoint's text is reused while its record is unchanged. The store never
+    edits a record in place (updates and admin edits store a new `StoredEndpoint`), so
+    "unchanged" is "the same record".
     """
 
     def __init__(self) -> None:
-        self._cache: dict[str, tuple[StoredEndpoint, EndpointConfig, str, str]] = {}
+        self._cache: dict[str, tuple[StoredEndpoint, str]] = {}
 
-    def encode(
-        self,
-        *,
-        es_version: str,
-        cluster_uuid: str,
-        endpoints: Collection[StoredEndpoint],
-        pipelines: Mapping[str, Any],
-        indexes: Mapping[str, Any],
-        persistent_settings: Mapping[str, str],
-    ) -> str:
-        """The file's text; call it under the state's lock, since it reads live structures."""
+    def encode(self, snapshot: ClusterSnapshot, *, es_version: str) -> str:
+        """The file's text for `snapshot`."""
+        endpoints = snapshot.endpoints.values()
         cache = self._cache
         parts = []
         for endpoint in endpoints:
             hit = cache.get(endpoint.inference_id)
-            if (
-                hit is None
-                or hit[0] is not endpoint
-                or hit[1] is not endpoint.config
-                or hit[2] != endpoint.service
-            ):
-                text = _encode_endpoint(endpoint)
-                hit = (endpoint, endpoint.config, endpoint.service, text)
+            if hit is None or hit[0] is not endpoint:
+                hit = (endpoint, _encode_endpoint(endpoint))
                 cache[endpoint.inference_id] = hit
-            parts.append(hit[3])
+            parts.append(hit[1])
         if len(cache) > len(parts):
             self._cache = {e.inference_id: cache[e.inference_id] for e in endpoints}
         head = json.dumps(
             {
                 "format": FORMAT_VERSION,
                 "es_version": es_version,
-                "cluster_uuid": cluster_uuid,
-                "settings": {"persistent": persistent_settings},
-                "pipelines": pipelines,
-                "indexes": indexes,
+                "cluster_uuid": snapshot.cluster_uuid,
+                "settings": {"persistent": snapshot.persistent_settings},
+                "pipelines": snapshot.pipelines,
+                "indexes": snapshot.indexes,
             },
             separators=(",", ":"),
         )
@@ -146,10 +127,15 @@ def _objects(obj: dict[str, Any], key: str, where: str) -> dict[str, dict[str, A
 def _endpoint(raw: Any, where: str) -> StoredEndpoint:
     if not isinstance(raw, dict):
         raise _Malformed(f"{where} must be an object")
+    secrets = (
+        _get(raw, "secret_settings", dict, where)
+        if "secret_settings" in raw
+        else {"api_key": _get(raw, "api_key", str, where)}
+    )
     config = EndpointConfig(
         task_type=_get(raw, "task_type", str, where),
         service_settings=_get(raw, "service_settings", dict, where),
-        api_key=_get(raw, "api_key", str, where),
+        secret_settings=secrets,
         task_settings=_get(raw, "task_settings", dict, where),
         chunking_settings=_get(raw, "chunking_settings", (dict, type(None)), where),
     )
@@ -158,7 +144,7 @@ def _endpoint(raw: Any, where: str) -> StoredEndpoint:
     )
 
 
-def decode_state(document: Any) -> SavedState:
+def decode_state(document: Any) -> ClusterSnapshot:
     """Check a parsed state document and rebuild the state; raise `ValueError` on a bad shape."""
     try:
         if not isinstance(document, dict):
@@ -185,7 +171,7 @@ def decode_state(document: Any) -> SavedState:
             if endpoint.inference_id in endpoints:
                 raise _Malformed(f"[endpoints][{i}] repeats [{endpoint.inference_id}]")
             endpoints[endpoint.inference_id] = endpoint
-        return SavedState(
+        return ClusterSnapshot(
             cluster_uuid=_get(document, "cluster_uuid", str, ""),
             endpoints=endpoints,
             pipelines=_objects(document, "pipelines", ""),
@@ -216,7 +202,7 @@ class StateFile:
             with contextlib.suppress(OSError):
                 stale.unlink()
 
-    def load(self) -> SavedState | None:
+    def load(self) -> ClusterSnapshot | None:
         """The saved state, or None when there is no file; `ValueError` names a bad file."""
         try:
             text = self.path.read_text(encoding="utf-8")

@@ -1,38 +1,44 @@
-"""The validation call ES makes to Hugging Face at PUT (and, from 9.4, at update) time.
+"""How ES calls a service at PUT (and, from 9.4, at update): the sender every service shares.
 
-Requests follow §2.4 of the reference; failures follow `HuggingFaceResponseHandler` and are
-wrapped in ES's 400 "Could not complete inference endpoint creation…" error. HF 429/502/503
-are retried (at most twice more) as ES's retrying sender does.
+`send` posts one JSON request the way ES's retrying HTTP sender does (HF 429/502/503 are
+retried at most twice more), maps transport failures to ES's "Http client failed to send
+request…" error and never leaves the machine (hosts outside `allowed_hosts` fail like an
+unresolvable name). `unsuccessful_response` is `BaseResponseHandler`'s wording for a non-2xx
+answer. `run_validation` wraps a failure in ES's 400 "Could not complete inference endpoint
+creation…" error.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Collection
-from typing import Any
+from collections.abc import Callable, Collection, Mapping
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
 
 from .errors import EsError, status_exception
-from .services.hugging_face import EndpointConfig
 
 __all__ = [
+    "EMBEDDING_SIZE_UNKNOWN",
     "LOOPBACK_HOSTS",
     "VALIDATION_FAILED",
     "ValidationSettings",
-    "validate_endpoint",
+    "parsing_error",
+    "run_validation",
+    "send",
+    "unsuccessful_response",
 ]
 
 VALIDATION_FAILED = (
     "Could not complete inference endpoint creation as validation call to service threw"
     " an exception."
 )
+EMBEDDING_SIZE_UNKNOWN = "Could not determine embedding size"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
-TEST_INPUT = "how big"
-TEST_QUERY = "test query"
 _RETRYABLE = (429, 502, 503)
+T = TypeVar("T")
 
 
 class ValidationSettings:
@@ -45,35 +51,94 @@ class ValidationSettings:
         retries: int = 2,
         backoff: float = 0.2,
         allowed_hosts: Collection[str] | None = LOOPBACK_HOSTS,
+        routes: Mapping[str, str] | None = None,
     ) -> None:
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
         self.allowed_hosts = None if allowed_hosts is None else frozenset(allowed_hosts)
+        # A service's fixed host (api.openai.com, <resource>.openai.azure.com) → a loopback
+        # stand-in's base URL; the path and query are kept.
+        self.routes = dict(routes or {})
+
+    def route(self, url: str) -> str:
+        """``url`` with its host replaced by its stand-in's, when one is routed."""
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        base = self.routes.get(host) or next(
+            (b for h, b in self.routes.items() if h.startswith("*.") and host.endswith(h[1:])),
+            None,
+        )
+        if base is None:
+            return url
+        target = urlsplit(base)
+        return parts._replace(scheme=target.scheme, netloc=target.netloc).geturl()
 
 
-def _request_body(config: EndpointConfig) -> dict[str, Any]:
-    if config.task_type in ("text_embedding", "sparse_embedding"):
-        return {"inputs": [TEST_INPUT]}
-    if config.task_type == "rerank":
-        body: dict[str, Any] = {"texts": [TEST_INPUT], "query": TEST_QUERY}
-        if "return_documents" in config.task_settings:
-            body["return_text"] = config.task_settings["return_documents"]
-        if "top_n" in config.task_settings:
-            body["top_n"] = config.task_settings["top_n"]
-        return body
-    body = {"messages": [{"content": TEST_INPUT, "role": "user"}]}
-    if config.service_settings.get("model_id"):
-        body["model"] = config.service_settings["model_id"]
-    body["n"] = 1
-    if config.task_type == "chat_completion":
-        body.update(stream=True, stream_options={"include_usage": True})
+def _send_failed(inference_id: str, cause: EsError) -> EsError:
+    return EsError(
+        "exception",
+        f"Http client failed to send request from inference entity id [{inference_id}]",
+        cause=cause,
+    )
+
+
+def _transport_failure(inference_id: str, exc: httpx.TransportError) -> EsError:
+    if isinstance(exc, httpx.ConnectTimeout):
+        cause = EsError("socket_timeout_exception", "Connect timed out", elasticsearch=False)
+    elif isinstance(exc, httpx.TimeoutException):
+        cause = EsError("socket_timeout_exception", "Read timed out", elasticsearch=False)
+    elif isinstance(exc, httpx.ConnectError):
+        cause = EsError("connect_exception", "Connection refused", elasticsearch=False)
     else:
-        body["stream"] = False
-    return body
+        cause = EsError(
+            "connection_closed_exception", "Connection closed unexpectedly", elasticsearch=False
+        )
+    return _send_failed(inference_id, cause)
 
 
-def _provider_error(inference_id: str, response: httpx.Response) -> EsError:
+def send(
+    inference_id: str,
+    url: str,
+    body: Any,
+    headers: Mapping[str, str],
+    settings: ValidationSettings,
+    timeout: float,
+) -> httpx.Response:
+    """POST `body` as JSON to `url`, retrying 429/502/503; raise `EsError` when it cannot."""
+    url = settings.route(url)
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise _send_failed(
+            inference_id,
+            EsError(
+                "client_protocol_exception", "Target host is not specified", elasticsearch=False
+            ),
+        )
+    if settings.allowed_hosts is not None and parts.hostname not in settings.allowed_hosts:
+        raise status_exception(f"Invalid host [{url}], please check that the URL is correct.")
+    content = json.dumps(body)
+    all_headers = {"Content-Type": "application/json", **headers}
+    with httpx.Client(timeout=timeout, trust_env=False, follow_redirects=False) as client:
+        for attempt in range(settings.retries + 1):
+            try:
+                response = client.post(url, content=content, headers=all_headers)
+            except httpx.TransportError as exc:
+                raise _transport_failure(inference_id, exc) from exc
+            except httpx.InvalidURL as exc:
+                raise _send_failed(
+                    inference_id,
+                    EsError("client_protocol_exception", str(exc), elasticsearch=False),
+                ) from exc
+            if response.status_code in _RETRYABLE and attempt < settings.retries:
+                time.sleep(settings.backoff)
+                continue
+            break
+    return response
+
+
+def unsuccessful_response(inference_id: str, response: httpx.Response) -> EsError:
+    """ES's error for a non-2xx answer from the service (`BaseResponseHandler`)."""
     code = response.status_code
     if code in _RETRYABLE:
         prefix = "Received a rate limit status code"
@@ -112,7 +177,8 @@ def _token_name(value: Any) -> str:
     return "VALUE_NULL"
 
 
-def _parsing(expected: str, found: Any) -> EsError:
+def parsing_error(expected: str, found: Any) -> EsError:
+    """ES's `parsing_exception` for a service response of the wrong JSON shape."""
     return EsError(
         "parsing_exception",
         f"Failed to parse object: expecting token of type [{expected}]"
@@ -120,109 +186,18 @@ def _parsing(expected: str, found: Any) -> EsError:
     )
 
 
-def _embedding_size(payload: Any) -> int:
-    if isinstance(payload, dict):
-        payload = payload.get("embeddings")
-    if not isinstance(payload, list):
-        raise _parsing("START_ARRAY", payload)
-    if not payload or not isinstance(payload[0], list) or not payload[0]:
-        raise status_exception("Could not determine embedding size")
-    return len(payload[0])
+def run_validation(
+    call: Callable[[float], T], settings: ValidationSettings, timeout: float | None
+) -> T:
+    """Run `call(seconds)` with PUT's `timeout` capped by the emulator's; wrap its failure.
 
-
-def _check_payload(task_type: str, payload: Any) -> None:
-    if task_type in ("sparse_embedding", "rerank"):
-        if not isinstance(payload, list):
-            raise _parsing("START_ARRAY", payload)
-        for item in payload:
-            if not isinstance(item, dict):
-                raise _parsing("START_OBJECT", item)
-    elif task_type == "completion" and not (isinstance(payload, dict) and "choices" in payload):
-        raise _parsing("START_OBJECT", payload)
-
-
-def _transport_failure(inference_id: str, exc: httpx.TransportError) -> EsError:
-    if isinstance(exc, httpx.ConnectTimeout):
-        cause = EsError("socket_timeout_exception", "Connect timed out", elasticsearch=False)
-    elif isinstance(exc, httpx.TimeoutException):
-        cause = EsError("socket_timeout_exception", "Read timed out", elasticsearch=False)
-    elif isinstance(exc, httpx.ConnectError):
-        cause = EsError("connect_exception", "Connection refused", elasticsearch=False)
-    else:
-        cause = EsError(
-            "connection_closed_exception", "Connection closed unexpectedly", elasticsearch=False
-        )
-    return EsError(
-        "exception",
-        f"Http client failed to send request from inference entity id [{inference_id}]",
-        cause=cause,
-    )
-
-
-def _call(
-    inference_id: str, config: EndpointConfig, settings: ValidationSettings, timeout: float
-) -> int | None:
-    url = str(config.service_settings.get("url", ""))
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise EsError(
-            "exception",
-            f"Http client failed to send request from inference entity id [{inference_id}]",
-            cause=EsError(
-                "client_protocol_exception", "Target host is not specified", elasticsearch=False
-            ),
-        )
-    if settings.allowed_hosts is not None and parts.hostname not in settings.allowed_hosts:
-        # The emulator never leaves the machine: other hosts behave like unresolvable names.
-        raise status_exception(f"Invalid host [{url}], please check that the URL is correct.")
-    headers = {"Authorization": f"Bearer {config.api_key}", "Content-Type": "application/json"}
-    content = json.dumps(_request_body(config))
-    with httpx.Client(timeout=timeout, trust_env=False, follow_redirects=False) as client:
-        for attempt in range(settings.retries + 1):
-            try:
-                response = client.post(url, content=content, headers=headers)
-            except httpx.TransportError as exc:
-                raise _transport_failure(inference_id, exc) from exc
-            except httpx.InvalidURL as exc:
-                raise EsError(
-                    "exception",
-                    f"Http client failed to send request from inference entity id [{inference_id}]",
-                    cause=EsError("client_protocol_exception", str(exc), elasticsearch=False),
-                ) from exc
-            if response.status_code in _RETRYABLE and attempt < settings.retries:
-                time.sleep(settings.backoff)
-                continue
-            break
-    if not 200 <= response.status_code < 300:
-        raise _provider_error(inference_id, response)
-    if config.task_type == "chat_completion":
-        return None
-    try:
-        payload = response.json()
-    except ValueError as exc:
-        raise EsError("parsing_exception", "Failed to parse the response from the service") from exc
-    if config.task_type == "text_embedding":
-        return _embedding_size(payload)
-    _check_payload(config.task_type, payload)
-    return None
-
-
-def validate_endpoint(
-    inference_id: str,
-    config: EndpointConfig,
-    settings: ValidationSettings,
-    *,
-    timeout: float | None = None,
-) -> int | None:
-    """Make the validation call; return the discovered embedding size (text_embedding only).
-
-    Raises `EsError`: the 400 "Could not complete inference endpoint creation…" wrapper
-    around the provider's error, or a bare 400 when the embedding size cannot be read.
+    The failure becomes ES's 400 "Could not complete inference endpoint creation…" around the
+    service's error, except an unreadable embedding size, which ES reports bare.
     """
     limit = settings.timeout if timeout is None else min(timeout, settings.timeout)
     try:
-        return _call(inference_id, config, settings, max(limit, 0.001))
+        return call(max(limit, 0.001))
     except EsError as exc:
-        if exc.reason == "Could not determine embedding size":
+        if exc.reason == EMBEDDING_SIZE_UNKNOWN:
             raise
         raise status_exception(VALIDATION_FAILED, cause=exc) from exc

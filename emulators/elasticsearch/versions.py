@@ -1,7 +1,10 @@
 """Elasticsearch versions the emulator can impersonate, and the feature gates that depend on them.
 
 ES ships features to the 8.x and 9.x lines separately (8.19 and 9.1 are siblings; 9.0 predates
-8.19), so each gate names the first version on each line.
+8.19), so a `Gate` names the first version on each line; a `Span` names patch-exact ranges, for
+fixes that were backported to patch releases. Each gate has a row in the behaviour matrix
+(`behaviour/elasticsearch.yaml`); tests/unit/test_behaviour.py checks them against each other,
+so the gates stay written here and the emulator remains an independent check of the provider.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import NamedTuple
 __all__ = [
     "CHUNKING",
     "CHUNKING_NONE_AND_RECURSIVE",
+    "CHUNKING_RESET_ON_UPDATE",
     "CHUNK_SIZE_CAP_REMOVED",
     "CONFIGURATION_WORDING",
     "DEFAULT_ENDPOINTS",
@@ -25,14 +29,19 @@ __all__ = [
     "NUMBER_WORDING_WITHOUT_A",
     "PUT_TIMEOUT",
     "RATE_LIMIT",
+    "SECRET_REQUIRED_ON_UPDATE",
     "TASK_SETTINGS_CONSUMED",
     "TASK_TYPE_OPTIONAL_IN_URL",
+    "UPDATE_ACCEPTS_CHUNKING",
     "UPDATE_API",
+    "UPDATE_HF_SERVICE_SETTINGS",
+    "UPDATE_REJECTS_UNKNOWN_KEYS",
     "UPDATE_TIMEOUT",
     "UPDATE_VALIDATES",
     "UPDATE_WITHOUT_TASK_TYPE",
     "EsVersion",
     "Gate",
+    "Span",
 ]
 
 DEFAULT_ES_VERSION = "9.1.0"
@@ -72,6 +81,19 @@ class Gate:
         return self.since9 is not None and (version.major, version.minor) >= self.since9
 
 
+@dataclass(frozen=True)
+class Span:
+    """A behaviour that holds on the half-open ranges `[start, before)` (`before` None: open)."""
+
+    ranges: tuple[tuple[tuple[int, int, int], tuple[int, int, int] | None], ...]
+
+    def __call__(self, version: EsVersion) -> bool:
+        return any(
+            EsVersion(*start) <= version and (before is None or version < EsVersion(*before))
+            for start, before in self.ranges
+        )
+
+
 MINIMUM_VERSION = EsVersion(8, 11, 0)
 
 TASK_TYPE_OPTIONAL_IN_URL = Gate((8, 13))
@@ -92,3 +114,11 @@ NUMBER_WORDING_WITHOUT_A = Gate(None, (9, 2))
 CONFIGURATION_WORDING = Gate(None, (9, 2))
 UPDATE_VALIDATES = Gate(None, (9, 4))
 UPDATE_TIMEOUT = Gate(None, (9, 5))
+# elastic/elasticsearch#139574: _update drops chunking; fixed by #140003 (9.4) and the backports
+# #141687 / #141682, first in 9.2.6 / 9.3.1 by the changelog bundles' dates (unconfirmed).
+CHUNKING_RESET_ON_UPDATE = Span((((8, 17, 0), (9, 2, 6)), ((9, 3, 0), (9, 3, 1))))
+# #149628 (issue #139651): service_settings in _update need the api_key again until 9.5.
+SECRET_REQUIRED_ON_UPDATE = Span((((8, 17, 0), (9, 5, 0)),))
+UPDATE_ACCEPTS_CHUNKING = Gate(None, (9, 5))  # #149723
+UPDATE_HF_SERVICE_SETTINGS = Gate(None, (9, 5))  # #147143: rate_limit, max_input_tokens
+UPDATE_REJECTS_UNKNOWN_KEYS = Gate(None, (9, 5))  # #149430

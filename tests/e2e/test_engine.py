@@ -44,6 +44,19 @@ def test_up_then_a_preview_expecting_no_changes_passes_with_server_defaults_in_s
     assert stored is not None
     assert stored["service_settings"]["dimensions"] == 384
     assert stored["service_settings"]["similarity"] == "cosine"
+    # The stack output summarises each endpoint, no secret in it.
+    assert project.outputs()["endpoints"] == {
+        "hf-minilm": {
+            "task_type": "text_embedding",
+            "service": "hugging_face",
+            "url": f"{lab.hf_url}/embed",
+        },
+        "hf-rerank": {
+            "task_type": "rerank",
+            "service": "hugging_face",
+            "url": f"{lab.hf_url}/rerank",
+        },
+    }
 
 
 def test_changing_a_task_setting_previews_an_update_and_up_updates_in_place(
@@ -95,9 +108,11 @@ def test_changing_the_api_key_previews_a_replacement_naming_the_field_and_recrea
     assert project.preview("--expect-no-changes", check=False).returncode == 0
 
 
-def test_with_secret_rotation_update_a_new_api_key_is_rotated_in_place_and_never_deleted(
+def test_with_secret_rotation_update_on_9_1_an_embedding_endpoint_is_replaced_to_keep_its_chunking(
     project: PulumiProject, lab: Lab
 ) -> None:
+    # 9.1's _update would reset the chunking to word/250/100 (elastic/elasticsearch#139574), so
+    # the rotation is planned as what it is; tests/e2e/test_versions.py has the in-place one.
     document = stack_document(lab)
     document["endpoints"][0]["secret_rotation"] = "update"
     project.write_stack(document)
@@ -109,21 +124,30 @@ def test_with_secret_rotation_update_a_new_api_key_is_rotated_in_place_and_never
     lab.clear_log()
     project.up()
 
-    assert steps["hf-minilm"]["op"] == "update"
-    assert steps["hf-rerank"]["op"] == "replace"  # the default still replaces
+    assert steps["hf-minilm"]["op"] == "replace"
+    assert steps["hf-minilm"]["replaceReasons"] == ["chunking_settings"]
+    assert steps["hf-rerank"]["op"] == "replace"  # the default replaces
     assert (
-        "es-inference: hf-minilm: update in place: service_settings.api_key (secret_rotation: "
-        "update rotates it in place with _update; Elasticsearch 9.1.0 does not test the new "
-        "value, so check it works)" in preview.output
+        "es-inference: hf-minilm: replace (delete, then re-create with the same id) because "
+        "chunking_settings (Elasticsearch 9.1.0 resets chunking_settings to word/250/100 on every "
+        "_update (elastic/elasticsearch#139574), so the in-place change of "
+        "service_settings.api_key re-creates the endpoint)" in preview.output
     )
     assert [c for c in lab.calls() if "hf-minilm" in c] == [
-        "PUT /_inference/text_embedding/hf-minilm/_update"
+        "DELETE /_inference/text_embedding/hf-minilm?dry_run=true",
+        "DELETE /_inference/text_embedding/hf-minilm",
+        "PUT /_inference/text_embedding/hf-minilm",
     ]
+    assert lab.endpoint("hf-minilm")["chunking_settings"] == {  # type: ignore[index]
+        "strategy": "sentence",
+        "max_chunk_size": 250,
+        "sentence_overlap": 1,
+    }
     assert lab.key_hash("hf-minilm") == hashlib.sha256(HF_KEY_ROTATED.encode()).hexdigest()
     assert project.preview("--expect-no-changes", check=False).returncode == 0
 
 
-def test_endpoints_made_elsewhere_are_exported_then_adopted_by_up_without_being_recreated(
+def test_endpoints_made_elsewhere_are_exported_then_adopted_by_up_with_the_stacks_key(
     project: PulumiProject, lab: Lab, capsys: pytest.CaptureFixture[str]
 ) -> None:
     settings = {"url": f"{lab.hf_url}/embed", "api_key": HF_KEY}
@@ -142,7 +166,11 @@ def test_endpoints_made_elsewhere_are_exported_then_adopted_by_up_without_being_
     assert [c for c in lab.calls() if "kibana-made" in c] == [
         "PUT /_inference/text_embedding/kibana-made",  # answered "already exists"
         "GET /_inference/text_embedding/kibana-made",
-        "PUT /_inference/text_embedding/kibana-made/_update",  # the stack's key, written in
+        # 9.1's _update would reset its chunking (#139574), so the stack's key goes in by a
+        # re-create of the same endpoint.
+        "DELETE /_inference/text_embedding/kibana-made?dry_run=true",
+        "DELETE /_inference/text_embedding/kibana-made",
+        "PUT /_inference/text_embedding/kibana-made",
     ]
     assert lab.key_hash("kibana-made") == hashlib.sha256(HF_KEY_ROTATED.encode()).hexdigest()
     assert project.preview("--expect-no-changes", check=False).returncode == 0

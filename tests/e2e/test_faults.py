@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 import random
+import signal
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -116,6 +120,68 @@ def test_a_replacement_whose_re_create_fails_says_the_endpoint_is_gone_and_the_n
 
     assert project.preview("--expect-no-changes", check=False).returncode == 0
     state_matches_cluster(project, lab, HF_KEY_ROTATED)
+
+
+def _descendants(pid: int) -> list[int]:
+    """``pid`` and every process under it (the CLI puts its plugins in their own process groups)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            children.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(children.get(current, []))
+    return found
+
+
+def test_an_up_killed_halfway_is_converged_by_the_next_up(project: PulumiProject, lab: Lab) -> None:
+    # scripts/pulumi sets PULUMI_SKIP_CHECKPOINTS: a killed command leaves the state it started
+    # from, while Elasticsearch already holds what it created. The next up must adopt those.
+    assert project.env.get("PULUMI_SKIP_CHECKPOINTS") == "true"
+    project.write_stack(
+        {
+            "elasticsearch": {"endpoints": [lab.es_url]},
+            "endpoints": [_endpoint(lab, i) for i in range(8)],
+        }
+    )
+    lab.fault(
+        method="PUT", path="/_inference/rerank/bulk-00[4-7]", action="delay", seconds=2, times=4
+    )
+    up = subprocess.Popen(
+        [project.pulumi, "up", "--yes", "--skip-preview", "--non-interactive"],
+        cwd=project.dir,
+        env=project.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while len(lab.user_endpoint_ids()) < 4 and up.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert up.poll() is None, "up ended before it could be killed"
+    for pid in _descendants(up.pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    up.wait()
+    time.sleep(2.5)  # the delayed PUTs the killed provider sent still complete in Elasticsearch
+    lab.clear_faults()
+    created = lab.user_endpoint_ids()
+    recorded = project.decrypted_resources()
+    assert len(created) >= 4 and len(recorded) < len(created), "nothing was left to converge"
+    project.run("cancel", "--yes")  # the killed command's lock on the stack
+
+    result = project.up()
+
+    assert "already existed with the declared settings; this stack now manages it" in result.output
+    assert lab.user_endpoint_ids() == [f"bulk-{i:03d}" for i in range(8)]
+    assert project.preview("--expect-no-changes", check=False).returncode == 0
+    state_matches_cluster(project, lab, HF_KEY)
 
 
 _FAULTS: list[dict[str, Any]] = [

@@ -34,10 +34,15 @@ def sha(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+LEGACY_CHUNKING = {"strategy": "word", "max_chunk_size": 250, "overlap": 100}
+
+
 @pytest.mark.parametrize(
-    "version", ["8.17.0", "9.0.0", "9.1.0"], ids=["on 8.17", "on 9.0", "on 9.1"]
+    "version",
+    ["8.17.0", "9.0.0", "9.1.0", "9.2.5", "9.3.0"],
+    ids=["on 8.17", "on 9.0", "on 9.1", "on 9.2.5", "on 9.3.0"],
 )
-def test_before_9_4_update_changes_the_secret_ignores_other_settings_and_skips_validation(
+def test_before_9_4_update_changes_the_secret_ignores_other_settings_and_resets_chunking(
     make_es: Any, hf: httpx.Client, version: str
 ) -> None:
     es = setup(make_es, hf, version)
@@ -51,9 +56,76 @@ def test_before_9_4_update_changes_the_secret_ignores_other_settings_and_skips_v
     }
     response = es.put("/_inference/text_embedding/e/_update", json=body)
     assert response.status_code == 200
-    assert response.json() == before
+    # elastic/elasticsearch#139574: the stored endpoint loses its chunking settings.
+    assert response.json() == {**before, "chunking_settings": LEGACY_CHUNKING}
+    assert es.get("/_inference/e").json()["endpoints"][0] == response.json()
     assert stored(es)["service_settings"]["api_key_sha256"] == sha("hf_rotated")
     assert hf.get("/_emulator/requests").json()["requests"] == []
+
+
+@pytest.mark.parametrize(
+    ("version", "kept"),
+    [("9.2.5", False), ("9.2.6", True), ("9.3.0", False), ("9.3.1", True), ("9.2.8", True)],
+    ids=["9.2.5 resets", "9.2.6 keeps", "9.3.0 resets", "9.3.1 keeps", "9.2.8 keeps"],
+)
+def test_the_chunking_reset_ends_with_the_backported_fix(
+    make_es: Any, hf: httpx.Client, version: str, kept: bool
+) -> None:
+    custom = {"strategy": "sentence", "max_chunk_size": 100, "sentence_overlap": 0}
+    es = setup(make_es, hf, version, chunking_settings=custom)
+    body = {"service_settings": {"api_key": HF_KEY + "2"}}
+    es.put("/_inference/text_embedding/e/_update", json=body).raise_for_status()
+    shown = es.get("/_inference/e").json()["endpoints"][0]["chunking_settings"]
+    assert shown == (custom if kept else LEGACY_CHUNKING)
+
+
+def test_an_update_that_changes_nothing_keeps_the_chunking_even_with_the_reset(
+    make_es: Any, hf: httpx.Client
+) -> None:
+    custom = {"strategy": "word", "max_chunk_size": 80, "overlap": 20}
+    es = setup(make_es, hf, "9.1.0", chunking_settings=custom)
+    body = {"service_settings": {"api_key": HF_KEY}}
+    assert es.put("/_inference/text_embedding/e/_update", json=body).json()[
+        "chunking_settings"
+    ] == (custom)
+
+
+@pytest.mark.parametrize("version", ["8.17.0", "9.1.0", "9.4.0"])
+def test_until_9_5_service_settings_without_the_api_key_fail(
+    make_es: Any, hf: httpx.Client, version: str
+) -> None:
+    es = setup(make_es, hf, version)
+    body = {"service_settings": {"rate_limit": {"requests_per_minute": 5}}}
+    assert error_of(es.put("/_inference/text_embedding/e/_update", json=body)) == (
+        400,
+        "validation_exception",
+        "Validation Failed: 1: [secret_settings] does not contain the required setting [api_key];",
+    )
+
+
+def test_on_9_4_rate_limit_and_url_are_silently_ignored_and_chunking_is_refused(
+    make_es: Any, hf: httpx.Client
+) -> None:
+    es = setup(make_es, hf, "9.4.0")
+    before = es.get("/_inference/e").json()["endpoints"][0]
+    body = {
+        "service_settings": {
+            "api_key": HF_KEY,
+            "rate_limit": {"requests_per_minute": 5},
+            "url": "http://127.0.0.1:1/other",
+        }
+    }
+    response = es.put("/_inference/text_embedding/e/_update", json=body)
+    assert response.status_code == 200
+    assert response.json() == before
+    chunking = {"strategy": "none"}
+    refused = es.put("/_inference/text_embedding/e/_update", json={"chunking_settings": chunking})
+    assert error_of(refused) == (
+        400,
+        "status_exception",
+        "Request contained fields which cannot be updated, remove these fields and try again"
+        " [{chunking_settings={strategy=none}}]",
+    )
 
 
 def test_on_8_17_the_update_path_needs_a_task_type(make_es: Any, hf: httpx.Client) -> None:
@@ -205,10 +277,10 @@ def test_post_is_not_an_update_method(make_es: Any, hf: httpx.Client) -> None:
     assert response.headers["Allow"] == "PUT"
 
 
-def test_from_9_4_rate_limit_and_chunking_update_and_a_validation_call_runs(
+def test_from_9_5_rate_limit_and_chunking_update_and_a_validation_call_runs(
     make_es: Any, hf: httpx.Client
 ) -> None:
-    es = setup(make_es, hf, "9.4.0")
+    es = setup(make_es, hf, "9.5.0")
     body = {
         "service_settings": {"api_key": HF_KEY, "rate_limit": {"requests_per_minute": 5}},
         "chunking_settings": {"strategy": "word", "max_chunk_size": 100, "overlap": 10},
@@ -261,10 +333,10 @@ def test_from_9_4_an_unchanged_update_skips_the_validation_call(
     ],
     ids=["a different url is not updatable", "an unknown key"],
 )
-def test_from_9_4_non_updatable_or_unknown_service_settings_are_rejected(
+def test_from_9_5_non_updatable_or_unknown_service_settings_are_rejected(
     make_es: Any, hf: httpx.Client, settings: dict[str, Any], leftover: str
 ) -> None:
-    es = setup(make_es, hf, "9.4.0")
+    es = setup(make_es, hf, "9.5.0")
     response = es.put("/_inference/text_embedding/e/_update", json={"service_settings": settings})
     assert error_of(response) == (
         400,

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import yaml
 
 from emulators import ElasticsearchEmulator, HuggingFaceServer, serve
@@ -107,11 +106,8 @@ class RecordingLab(Lab):
     """The loopback lab, plus what the provider sent in each request body."""
 
     def __init__(self, es_url: str, hf_url: str, recorder: _BodyRecorder) -> None:
-        # Lab's own __init__, minus loading a CA bundle per client (the lab speaks plain HTTP).
-        self.es_url = es_url
-        self.hf_url = hf_url
-        self.es = httpx.Client(base_url=es_url, timeout=30, verify=_TLS)
-        self.hf = httpx.Client(base_url=hf_url, timeout=30, verify=_TLS)
+        # No CA bundle loaded per client: the lab speaks plain HTTP.
+        super().__init__(es_url, hf_url, verify=_TLS)
         self._recorder = recorder
 
     def bodies(self, method: str, path: str) -> list[Any]:

@@ -522,7 +522,12 @@ def test_a_replacement_whose_new_key_is_refused_says_the_old_endpoint_is_gone(
     ("status", "message"),
     [
         (400, "400 illegal_argument_exception: injected fault"),
-        (401, "401 security_exception: missing authentication credentials for REST request"),
+        (
+            401,
+            "401 security_exception: missing authentication credentials for REST request. "
+            "Elasticsearch requires credentials and none is configured (es-inference:apiKey, "
+            "elasticsearch.api_key in the stack file, or ELASTICSEARCH_API_KEY)",
+        ),
         (403, "403 security_exception: action is unauthorized"),
     ],
     ids=[

@@ -95,7 +95,7 @@ def replace(
 
 
 def test_a_text_embedding_endpoint_with_chunking_climbs_the_whole_ladder(hosts: Hosts) -> None:
-    with recording_lab("9.4.0") as lab:
+    with recording_lab("9.5.0") as lab:
         host = hosts.start()
         path = "/_inference/text_embedding/emb"
         declared = embedding(lab, chunking_settings=SENTENCE_200)
@@ -131,7 +131,7 @@ def test_a_text_embedding_endpoint_with_chunking_climbs_the_whole_ladder(hosts: 
         (new_id, outs), calls = calls_during(lab, lambda: host.create(declared))
         assert new_id == "emb"
         assert public(outs) == embedding_outputs(
-            lab, es_version="9.4.0", chunking_settings=SENTENCE_200
+            lab, es_version="9.5.0", chunking_settings=SENTENCE_200
         )
         assert calls == ["GET /", f"PUT {path}"]
         assert lab.bodies("PUT", path) == [
@@ -146,7 +146,7 @@ def test_a_text_embedding_endpoint_with_chunking_climbs_the_whole_ladder(hosts: 
         # L6: the same declaration again is no change, server-filled values included.
         assert_no_diff(host, outs, declared)
 
-        # L5 on 9.4: a chunking change is applied in place by one _update without `service`.
+        # L5 on 9.5: a chunking change is applied in place by one _update without `service`.
         rechunked = embedding(lab, chunking_settings=WORD_100)
         assert diff_of(host, outs, rechunked) == (DIFF_SOME, [], True)
         outs, calls = calls_during(lab, lambda: host.update("emb", outs, rechunked))
@@ -196,7 +196,7 @@ def test_a_text_embedding_endpoint_with_chunking_climbs_the_whole_ladder(hosts: 
         gone_id, gone = hosts.start().read("emb", outs)
         assert (gone_id, public(gone)) == ("", {})
 
-        # Refresh after an out-of-band edit shows the drift; on 9.4 it is repaired in place.
+        # Refresh after an out-of-band edit shows the drift; on 9.5 it is repaired in place.
         _, outs = host.create(forced)
         lab.patch("emb", {"chunking_settings": {"max_chunk_size": 150}})
         refresher = hosts.start()
@@ -328,7 +328,7 @@ def test_a_rerank_endpoint_with_task_settings_climbs_the_whole_ladder(
     assert_no_diff(refresher, outs, rotated)
 
     # A rate_limit changed behind our back shows too, but 9.1's _update ignores rate_limit
-    # (it takes only api_key and task_settings; 9.4 added the rest), so restoring the declared
+    # (it takes only api_key and task_settings; 9.5 added rate_limit, elastic/elasticsearch#147143), so restoring the declared
     # value means re-creating the endpoint: the diff asks for a replacement.
     lab.patch("rr", {"service_settings": {"rate_limit": {"requests_per_minute": 1200}}})
     refresher = hosts.start()
@@ -358,10 +358,16 @@ def test_a_rerank_endpoint_with_task_settings_climbs_the_whole_ladder(
     ("es_version", "field", "changed", "how"),
     [
         (
-            "9.4.0",
+            "9.5.0",
             "service_settings.rate_limit",
             {"settings": {"rate_limit": {"requests_per_minute": 1000}}},
             "update",
+        ),
+        (
+            "9.4.0",
+            "service_settings.rate_limit",
+            {"settings": {"rate_limit": {"requests_per_minute": 1000}}},
+            "replace",
         ),
         (
             "9.1.0",
@@ -369,13 +375,16 @@ def test_a_rerank_endpoint_with_task_settings_climbs_the_whole_ladder(
             {"settings": {"rate_limit": {"requests_per_minute": 1000}}},
             "replace",
         ),
-        ("9.4.0", "chunking_settings", {"chunking_settings": WORD_100}, "update"),
+        ("9.5.0", "chunking_settings", {"chunking_settings": WORD_100}, "update"),
+        ("9.4.0", "chunking_settings", {"chunking_settings": WORD_100}, "replace"),
         ("9.1.0", "chunking_settings", {"chunking_settings": WORD_100}, "replace"),
     ],
     ids=[
-        "a rate_limit change is an in-place update on 9.4",
+        "a rate_limit change is an in-place update on 9.5",
+        "a rate_limit change replaces the endpoint on 9.4 (no backport of #147143 found)",
         "a rate_limit change replaces the endpoint on 9.1",
-        "a chunking change is an in-place update on 9.4",
+        "a chunking change is an in-place update on 9.5",
+        "a chunking change replaces the endpoint on 9.4 (#149723 is 9.5)",
         "a chunking change replaces the endpoint on 9.1",
     ],
 )
@@ -393,6 +402,9 @@ def test_whether_a_change_updates_in_place_depends_on_the_cluster_version(
             assert calls == [f"PUT {path}/_update"]
             group, _, name = field.partition(".")
             sent = {group: {name: news[group][name]}} if name else {group: news[group]}
+            if group == "service_settings":
+                # L10: the key goes with service_settings (#149628's release is unconfirmed).
+                sent[group]["api_key"] = HF_KEY
             assert lab.bodies("PUT", f"{path}/_update") == [sent]
         else:
             assert diff_of(host, outs, news) == (DIFF_SOME, [field], True)
@@ -407,7 +419,8 @@ def test_whether_a_change_updates_in_place_depends_on_the_cluster_version(
         assert_no_diff(host, outs, news)
 
 
-@pytest.mark.parametrize("es_version", ["8.17.0", "9.1.0", "9.4.0"])
+# On 8.17-9.3 an _update resets an embedding endpoint's chunking: tests/integration/test_versions.py.
+@pytest.mark.parametrize("es_version", ["9.4.0", "9.5.0"])
 def test_secret_rotation_update_rotates_the_api_key_in_place_without_deleting(
     hosts: Hosts, es_version: str
 ) -> None:
@@ -489,10 +502,10 @@ def test_check_reports_a_number_as_the_user_wrote_it(lab: RecordingLab, host: Pr
     ]
 
 
-def test_drift_of_a_rate_limit_left_to_its_default_is_repaired_in_place_on_9_4(
+def test_drift_of_a_rate_limit_left_to_its_default_is_repaired_in_place_on_9_5(
     hosts: Hosts,
 ) -> None:
-    with recording_lab("9.4.0") as lab:
+    with recording_lab("9.5.0") as lab:
         path = "/_inference/text_embedding/emb"
         declared = embedding(lab)
         _, outs = hosts.start().create(declared)
@@ -504,12 +517,42 @@ def test_drift_of_a_rate_limit_left_to_its_default_is_repaired_in_place_on_9_4(
         outs, calls = calls_during(lab, lambda: refresher.update("emb", drifted, declared))
         assert calls == [f"PUT {path}/_update"]
         assert lab.bodies("PUT", f"{path}/_update") == [
-            {"service_settings": {"rate_limit": {"requests_per_minute": 3000}}}
+            {"service_settings": {"rate_limit": {"requests_per_minute": 3000}, "api_key": HF_KEY}}
         ]
         assert_no_diff(refresher, outs, declared)
 
 
+@pytest.mark.parametrize("es_version", ["9.4.0", "9.5.0"])
 def test_create_adopts_an_endpoint_made_out_of_band_with_the_declared_settings(
+    hosts: Hosts, es_version: str
+) -> None:
+    with recording_lab(es_version) as lab:
+        path = "/_inference/text_embedding/emb"
+        body = {
+            "service": "hugging_face",
+            "service_settings": {"url": f"{lab.hf_url}/embed", "api_key": HF_KEY_ROTATED},
+            "chunking_settings": SENTENCE_200,
+        }
+        lab.es.put(path, json=body).raise_for_status()
+        host = hosts.start()
+        declared = embedding(lab, chunking_settings=SENTENCE_200)
+        (new_id, outs), calls = calls_during(lab, lambda: host.create(declared))
+        assert new_id == "emb"
+        assert public(outs) == embedding_outputs(
+            lab, es_version=es_version, chunking_settings=SENTENCE_200
+        )
+        assert calls == ["GET /", f"PUT {path}", f"GET {path}", f"PUT {path}/_update"]
+        # Elasticsearch cannot show which key it holds, so adoption writes the declared one.
+        assert lab.bodies("PUT", f"{path}/_update") == [{"service_settings": {"api_key": HF_KEY}}]
+        assert key_hash(lab, "emb") == sha256(HF_KEY)
+        assert_no_diff(host, outs, declared)
+        assert (
+            "warning: es-inference: 'emb' already existed with the declared settings; "
+            "this stack now manages it"
+        ) in host.close()
+
+
+def test_where_update_resets_chunking_adoption_re_creates_the_endpoint_to_write_the_key(
     lab: RecordingLab, hosts: Hosts
 ) -> None:
     path = "/_inference/text_embedding/emb"
@@ -521,17 +564,25 @@ def test_create_adopts_an_endpoint_made_out_of_band_with_the_declared_settings(
     lab.es.put(path, json=body).raise_for_status()
     host = hosts.start()
     declared = embedding(lab, chunking_settings=SENTENCE_200)
-    (new_id, outs), calls = calls_during(lab, lambda: host.create(declared))
-    assert new_id == "emb"
+    (_, outs), calls = calls_during(lab, lambda: host.create(declared))
+    # On 9.1 an _update would turn the chunking into word/250/100 (elastic/elasticsearch#139574).
+    assert calls == [
+        "GET /",
+        f"PUT {path}",
+        f"GET {path}",
+        f"DELETE {path}?dry_run=true",
+        f"DELETE {path}",
+        f"PUT {path}",
+    ]
     assert public(outs) == embedding_outputs(lab, chunking_settings=SENTENCE_200)
-    assert calls == ["GET /", f"PUT {path}", f"GET {path}", f"PUT {path}/_update"]
-    # Elasticsearch cannot show which key it holds, so adoption writes the declared one.
-    assert lab.bodies("PUT", f"{path}/_update") == [{"service_settings": {"api_key": HF_KEY}}]
+    assert lab.endpoint("emb")["chunking_settings"] == public(outs)["chunking_settings"]  # type: ignore[index]
     assert key_hash(lab, "emb") == sha256(HF_KEY)
     assert_no_diff(host, outs, declared)
     assert (
         "warning: es-inference: 'emb' already existed with the declared settings; "
-        "this stack now manages it"
+        "Elasticsearch 9.1.0 resets chunking_settings to word/250/100 on every _update "
+        "(elastic/elasticsearch#139574), so it was re-created with the stack's api_key; this "
+        "stack now manages it"
     ) in host.close()
 
 

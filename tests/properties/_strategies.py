@@ -53,8 +53,22 @@ SECRET_REFERENCE: dict[str, Any] = STACK_SCHEMA["$defs"]["secret_reference"]
 URL_PATTERN: str = STACK_SCHEMA["properties"]["elasticsearch"]["properties"]["endpoints"]["items"][
     "pattern"
 ]
+# Object-level combinators (one auth method of several, allocations XOR adaptive allocations) are
+# left to the per-service tables in tests/unit/test_service_schemas.py; these strategies draw
+# every other service's endpoints.
+_COMBINATORS = ("anyOf", "oneOf", "dependentRequired", "if")
+
+
+def _drawable(pair: str) -> bool:
+    found = SCHEMAS.endpoint(*pair.split("/"))
+    assert found is not None
+    settings = found.schema["properties"]["service_settings"]
+    return not any(k in settings for k in _COMBINATORS)
+
+
 PAIRS: list[tuple[str, str]] = [
-    (service, task_type) for service, task_type in (pair.split("/") for pair in SCHEMAS.supported())
+    (service, task_type)
+    for service, task_type in (p.split("/") for p in SCHEMAS.supported() if _drawable(p))
 ]
 MARKER = "SeKrEt"
 _PLACEHOLDER = "\x00api-key-placeholder\x00"
@@ -190,11 +204,15 @@ def valid(
         return st.booleans()
     if kind == "integer":
         low = node.get("minimum", node.get("exclusiveMinimum", -1) + 1)
-        return st.integers(low, low + 100_000)
+        return st.integers(low, min(low + 100_000, node.get("maximum", low + 100_000)))
     if kind == "number":
+        high = min(1e6, node.get("maximum", 1e6))
         if "exclusiveMinimum" in node:
-            return st.floats(node["exclusiveMinimum"], 1e6, exclude_min=True)
-        return st.floats(node.get("minimum", 0), 1e6) | st.integers(node.get("minimum", 0), 1000)
+            return st.floats(node["exclusiveMinimum"], high, exclude_min=True)
+        low = node.get("minimum", 0)
+        return st.floats(low, high) | st.integers(low, min(1000, int(high)))
+    if kind == "object" and "additionalProperties" in node and "properties" not in node:
+        return st.dictionaries(st.sampled_from(["X-A", "X-B"]), plain_text(1), max_size=2)
     if kind == "string":
         pattern = node.get("pattern")
         if pattern == URL_PATTERN:
@@ -215,10 +233,15 @@ def valid(
             optional={
                 name: valid(sub, resolver, secret)
                 for name, sub in properties.items()
-                if name not in required
+                if name not in required and not _never_declared(sub, resolver)
             },
         )
     raise AssertionError(f"no strategy for the schema node {node}")
+
+
+def _never_declared(node: Any, resolver: Resolver[Any]) -> bool:
+    """A field Elasticsearch fills in and refuses when declared (``not: {}``)."""
+    return bool(_follow_ref(node, resolver)[0].get("not") == {})
 
 
 def _conditional(
@@ -263,7 +286,22 @@ _ENDPOINT_IN_STACK = [
     for pair in PAIRS
 ]
 _ENDPOINT_AS_INPUTS = [valid(*_endpoint_schema(pair), st.just(_PLACEHOLDER)) for pair in PAIRS]
-_ELASTICSEARCH = valid(STACK_SCHEMA["properties"]["elasticsearch"], STACK_RESOLVER, st.nothing())
+
+
+def _consistent_tls(block: dict[str, Any]) -> dict[str, Any]:
+    """Drop the pins a valid block cannot combine (with each other, insecure, or http://)."""
+    urls = block.get("endpoints") or []
+    if "ca_fingerprint" in block:
+        block.pop("ca_file", None)
+    if block.get("insecure") is True or any(u.startswith("http://") for u in urls):
+        block.pop("ca_fingerprint", None)
+        block.pop("ca_file", None)
+    return block
+
+
+_ELASTICSEARCH = valid(
+    STACK_SCHEMA["properties"]["elasticsearch"], STACK_RESOLVER, st.nothing()
+).map(_consistent_tls)
 
 
 def valid_stacks(
@@ -375,6 +413,8 @@ def invalid(site: Site, token: str, *, stack: bool) -> st.SearchStrategy[Any]:
     if kind in ("integer", "number"):
         if "minimum" in node:
             options.append(st.integers(max_value=node["minimum"] - 1))
+        if "maximum" in node:
+            options.append(st.integers(min_value=int(node["maximum"]) + 1))
         if "exclusiveMinimum" in node:
             options.append(st.floats(max_value=node["exclusiveMinimum"]))
     if kind == "integer":
@@ -917,7 +957,7 @@ def _i_unicode(draw: st.DrawFn, inputs: dict[str, Any], token: str) -> None:
 def _i_unknown_pair(draw: st.DrawFn, inputs: dict[str, Any], token: str) -> None:
     del token
     field = draw(st.sampled_from(["service", "task_type"]))
-    inputs[field] = draw(st.sampled_from(["openai", "sparse_embedding", "", "é", 7, None]))
+    inputs[field] = draw(st.sampled_from(["watsonxai", "embedding", "", "é", 7, None]))
 
 
 _INPUT_MUTATIONS: dict[str, Callable[[st.DrawFn, dict[str, Any], str], None]] = {

@@ -47,7 +47,10 @@ from tests.properties._strategies import (
 PROJECT = Path(__file__).resolve().parents[2]
 STACK_FILE = "stacks/props.yaml"
 # Read errors have no JSON path: a YAML location, or what made the file unreadable.
-_LOCATED = re.compile(r"line \d+, column \d+: not valid YAML: \S.*")
+_LOCATED = re.compile(
+    r"line \d+, column \d+: (not valid YAML: \S.*|nested more than \d+ levels deep \(.*\)"
+    r"|holds more than \d+ values once its aliases are expanded .*)"
+)
 _UNREADABLE = re.compile(
     r"not valid YAML \([A-Za-z]+\)|cannot be read: \S.*|nested too deeply to (read|validate)"
 )

@@ -1,1 +1,2 @@
-"""Aliases of ``harness`` modules for branches written before it moved (see harness/)."""
+"""Helpers of the test tiers only: the CI recipe runner, a local S3-compatible store; and aliases
+of ``harness`` modules for branches written before they moved (see harness/)."""

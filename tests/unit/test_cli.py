@@ -10,13 +10,11 @@ from pathlib import Path
 import pytest
 
 from providers.cli import main
+from providers.schema import load_schemas
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "stacks"
-SUPPORTED = (
-    "hugging_face/chat_completion, hugging_face/completion, hugging_face/rerank, "
-    "hugging_face/text_embedding"
-)
+SUPPORTED = ", ".join(load_schemas().supported())
 BROKEN = [
     (
         "$.elasticsearch.endpoints[0]",
@@ -47,11 +45,11 @@ BROKEN = [
     ("$.endpoints[1].task_settings.top_n", "must be >= 1 (got 0)"),
     (
         "$.endpoints[2]",
-        "unknown field 'chunking_settings' (allowed: force, inference_id, secret_rotation, service, service_settings, task_type)",
+        "unknown field 'chunking_settings' (allowed: adopt, force, inference_id, secret_rotation, service, service_settings, task_type)",
     ),
     (
         "$.endpoints[3]",
-        f"no schema for service 'hugging_face' with task_type 'sparse_embedding' (supported: {SUPPORTED})",
+        f"no schema for service 'hugging_face' with task_type 'embedding' (supported: {SUPPORTED})",
     ),
     ("$.endpoints[4]", "must be of type object, not string"),
 ]
@@ -136,7 +134,11 @@ def test_a_named_stack_that_does_not_exist_is_a_usage_error(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["validate", "--stack", "prod"]) == 2
-    assert capsys.readouterr() == ("", "es-inference validate: stacks/prod.yaml: no such file\n")
+    assert capsys.readouterr() == (
+        "",
+        "es-inference validate: stacks/prod.yaml: no such file; each Pulumi stack reads "
+        "stacks/<stack>.yaml\n",
+    )
 
 
 def test_json_output_lists_every_file_with_its_errors(

@@ -154,10 +154,10 @@ def test_put_get_list_and_delete_an_endpoint(
     assert client.get_inference_endpoint("text_embedding", ID) is None
 
 
-def test_update_changes_the_endpoint_in_place_on_9_4(
+def test_update_changes_the_endpoint_in_place_on_9_5(
     in_process: ClientFactory, hf_url: str
 ) -> None:
-    client = in_process(ElasticsearchEmulator(version="9.4.0", retry_backoff=0.01))
+    client = in_process(ElasticsearchEmulator(version="9.5.0", retry_backoff=0.01))
     client.put_inference_endpoint("text_embedding", ID, hf_body(hf_url))
     updated = client.update_inference_endpoint(
         "text_embedding",
@@ -476,18 +476,22 @@ REFUSED = [
     (
         "no credentials",
         {},
-        "GET / failed: 401 security_exception: missing authentication credentials for REST request [/]",
+        "GET / failed: 401 security_exception: missing authentication credentials for REST request "
+        "[/]. Elasticsearch requires credentials and none is configured (es-inference:apiKey, "
+        "elasticsearch.api_key in the stack file, or ELASTICSEARCH_API_KEY)",
     ),
     (
         "a wrong API key",
         {"api_key": "es-api-key-wrong"},
         "GET / failed: 401 security_exception: unable to authenticate with provided credentials and "
-        "anonymous access is not allowed for this request",
+        "anonymous access is not allowed for this request. Elasticsearch refused the credentials "
+        "(401)",
     ),
     (
         "a wrong password",
         {"username": "elastic", "password": "nope"},
-        "GET / failed: 401 security_exception: unable to authenticate user [elastic] for REST request [/]",
+        "GET / failed: 401 security_exception: unable to authenticate user [elastic] for REST "
+        "request [/]. Elasticsearch refused the credentials (401)",
     ),
 ]
 
@@ -707,7 +711,9 @@ NOT_RETRIED: list[tuple[int, type[ElasticsearchError], str]] = [
     (
         401,
         ElasticsearchError,
-        "security_exception: missing authentication credentials for REST request",
+        "security_exception: missing authentication credentials for REST request. Elasticsearch "
+        "requires credentials and none is configured (es-inference:apiKey, elasticsearch.api_key "
+        "in the stack file, or ELASTICSEARCH_API_KEY)",
     ),
     (403, ElasticsearchError, "security_exception: action is unauthorized"),
     (409, EndpointInUse, "version_conflict_engine_exception: version conflict, injected fault"),

@@ -53,6 +53,7 @@ def test_server_filled_values_are_left_out_and_the_key_becomes_a_secret_referenc
                     "url": "https://x.endpoints.huggingface.cloud",
                     "api_key": {"secret": "emb.api_key"},
                 },
+                "adopt": True,
             }
         ]
     }
@@ -90,7 +91,7 @@ def test_recursive_chunking_with_a_known_separator_list_is_written_as_its_group(
 
 def test_preconfigured_endpoints_are_left_out_and_unknown_services_are_listed() -> None:
     elser = {"inference_id": ".elser-2-elasticsearch", "task_type": "sparse_embedding"}
-    openai = {"inference_id": "oai", "task_type": "completion", "service": "openai"}
+    watsonx = {"inference_id": "wx", "task_type": "completion", "service": "watsonxai"}
     rerank = {
         "inference_id": "rr",
         "task_type": "rerank",
@@ -99,7 +100,7 @@ def test_preconfigured_endpoints_are_left_out_and_unknown_services_are_listed() 
         "task_settings": {"top_n": 3.0, "return_documents": True},
     }
 
-    exported = stack_document([rerank, openai, elser], SCHEMAS, ["https://es:9200"])
+    exported = stack_document([rerank, watsonx, elser], SCHEMAS, ["https://es:9200"])
 
     assert exported.document == {
         "elasticsearch": {"endpoints": ["https://es:9200"]},
@@ -110,10 +111,11 @@ def test_preconfigured_endpoints_are_left_out_and_unknown_services_are_listed() 
                 "service": "hugging_face",
                 "service_settings": {"url": "https://r", "api_key": {"secret": "rr.api_key"}},
                 "task_settings": {"top_n": 3, "return_documents": True},
+                "adopt": True,
             }
         ],
     }
-    assert exported.skipped == ["oai (openai completion: no schema here)"]
+    assert exported.skipped == ["wx (watsonxai completion: no schema here)"]
 
 
 def test_the_rendered_file_says_what_to_do_next_and_is_a_valid_stack(tmp_path: Path) -> None:
@@ -123,19 +125,20 @@ def test_the_rendered_file_says_what_to_do_next_and_is_a_valid_stack(tmp_path: P
         "service": "hugging_face",
         "service_settings": {"url": "https://r"},
     }
-    openai = {"inference_id": "oai", "task_type": "completion", "service": "openai"}
-    exported = stack_document([live_embedding(), rr, openai], SCHEMAS)
+    watsonx = {"inference_id": "wx", "task_type": "completion", "service": "watsonxai"}
+    exported = stack_document([live_embedding(), rr, watsonx], SCHEMAS)
 
     text = render(exported, "https://es:9200 (Elasticsearch 9.1.0)")
 
-    assert text.splitlines()[:8] == [
+    assert text.splitlines()[:9] == [
         "# Written by `es-inference export` from https://es:9200 (Elasticsearch 9.1.0).",
         "# Elasticsearch never returns secrets: set each one, then `pulumi up` adopts the",
-        "# endpoints (their settings already match) and writes the keys into them:",
+        "# endpoints (each says adopt: true; their settings already match) and writes the",
+        "# keys into them:",
         "#   pulumi config set --secret emb.api_key <value>",
         "#   pulumi config set --secret rr.api_key <value>",
         "# Not exported (no schema for their service and task type):",
-        "#   oai (openai completion: no schema here)",
+        "#   wx (watsonxai completion: no schema here)",
         "endpoints:",
     ]
     path = tmp_path / "exported.yaml"

@@ -49,6 +49,11 @@ LAYERS = [
     ("providers.pickler", ["pulumi", "httpx", "yaml", "jsonschema", "emulators"]),
     ("providers.cli", ["pulumi", "httpx", "emulators"]),
     ("providers.inference_endpoint", ["emulators", "werkzeug"]),
+    ("providers.hf_client", ["pulumi", "yaml", "jsonschema", "emulators"]),
+    ("providers.hf_model", ["pulumi", "httpx", "yaml", "emulators"]),
+    ("providers.hf_stack", ["pulumi", "httpx", "yaml", "emulators"]),
+    ("providers.hf_preflight", ["pulumi", "yaml", "emulators"]),
+    ("providers.huggingface_endpoint", ["emulators", "werkzeug"]),
     *((m, ["providers", "pulumi"]) for m in EMULATOR_MODULES),
 ]
 
@@ -94,20 +99,28 @@ def _importers(package: Path, prefix: str) -> list[str]:
     )
 
 
-def test_only_the_client_imports_httpx() -> None:
-    assert _importers(PROVIDERS, "httpx") == ["client.py"]
+def test_only_the_api_client_modules_import_httpx() -> None:
+    # The Elasticsearch client and the Hugging Face Inference Endpoints client.
+    assert _importers(PROVIDERS, "httpx") == ["client.py", "hf_client.py"]
 
 
-def test_only_the_provider_module_imports_pulumi_dynamic() -> None:
-    assert _importers(PROVIDERS, "pulumi.dynamic") == ["inference_endpoint.py"]
+def test_only_the_provider_modules_import_pulumi_dynamic() -> None:
+    assert _importers(PROVIDERS, "pulumi.dynamic") == [
+        "huggingface_endpoint.py",
+        "inference_endpoint.py",
+    ]
 
 
-def test_only_the_provider_and_the_program_import_pulumi() -> None:
-    assert _importers(PROVIDERS, "pulumi") == ["inference_endpoint.py", "program.py"]
+def test_only_the_providers_and_the_program_import_pulumi() -> None:
+    assert _importers(PROVIDERS, "pulumi") == [
+        "huggingface_endpoint.py",
+        "inference_endpoint.py",
+        "program.py",
+    ]
 
 
-def test_only_the_stack_module_imports_yaml() -> None:
-    assert _importers(PROVIDERS, "yaml") == ["stack.py"]
+def test_only_the_stack_module_and_the_behaviour_matrix_import_yaml() -> None:
+    assert _importers(PROVIDERS, "yaml") == ["behaviour.py", "stack.py"]
 
 
 def test_only_the_cli_entry_of_the_product_imports_the_emulators() -> None:

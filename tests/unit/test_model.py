@@ -25,6 +25,7 @@ from providers.versions import Version
 V9_1 = Version(9, 1, 0)
 V9_3 = Version(9, 3, 0)
 V9_4 = Version(9, 4, 0)
+V9_5 = Version(9, 5, 0)
 DEFAULT_CHUNKING = {"strategy": "sentence", "max_chunk_size": 250, "sentence_overlap": 1}
 PLAINTEXT_SEPARATORS = ["(?<!\\n)\\n\\n(?!\\n)", "(?<!\\n)\\n(?!\\n)"]
 MARKDOWN_SEPARATORS = [
@@ -128,11 +129,17 @@ SCENARIOS: list[tuple[str, dict[str, Any], dict[str, Any], Version | None, list[
         [Change("service_settings.similarity", "replace", CANNOT)],
     ),
     (
-        "L2 a new max_input_tokens replaces the endpoint",
+        "L2 a new max_input_tokens replaces the endpoint before 9.5",
         recorded(service_settings={"max_input_tokens": 512}),
         declared(service_settings={"max_input_tokens": 256}),
         V9_4,
-        [Change("service_settings.max_input_tokens", "replace", CANNOT)],
+        [
+            Change(
+                "service_settings.max_input_tokens",
+                "replace",
+                "Elasticsearch 9.4.0 cannot update it in place (elastic/elasticsearch#147143: 9.5.0+)",
+            )
+        ],
     ),
     (
         "L2 removing a declared max_input_tokens replaces the endpoint",
@@ -160,10 +167,10 @@ SCENARIOS: list[tuple[str, dict[str, Any], dict[str, Any], Version | None, list[
         [Change("service_settings.model_id", "replace", CANNOT)],
     ),
     (
-        "L2 a new rate_limit updates in place on 9.4.0",
+        "L2 a new rate_limit updates in place on 9.5.0",
         recorded(),
         declared(service_settings={"rate_limit": {"requests_per_minute": 60}}),
-        V9_4,
+        V9_5,
         [Change("service_settings.rate_limit", "update", IN_PLACE)],
     ),
     (
@@ -174,15 +181,15 @@ SCENARIOS: list[tuple[str, dict[str, Any], dict[str, Any], Version | None, list[
         [Change("service_settings.rate_limit", "update", IN_PLACE)],
     ),
     (
-        "L2 a new rate_limit replaces on 9.3.0",
+        "L2 a new rate_limit replaces on 9.4.0 (no 9.4 backport of #147143 was found)",
         recorded(),
         declared(service_settings={"rate_limit": {"requests_per_minute": 60}}),
-        V9_3,
+        V9_4,
         [
             Change(
                 "service_settings.rate_limit",
                 "replace",
-                "Elasticsearch 9.3.0 cannot update it in place; 9.4.0+ can",
+                "Elasticsearch 9.4.0 cannot update it in place (elastic/elasticsearch#147143: 9.5.0+)",
             )
         ],
     ),
@@ -195,7 +202,8 @@ SCENARIOS: list[tuple[str, dict[str, Any], dict[str, Any], Version | None, list[
             Change(
                 "service_settings.rate_limit",
                 "replace",
-                "this cluster (version not yet recorded) cannot update it in place; 9.4.0+ can",
+                "this cluster (version not yet recorded) cannot update it in place "
+                "(elastic/elasticsearch#147143: 9.5.0+)",
             )
         ],
     ),
@@ -215,8 +223,8 @@ SCENARIOS: list[tuple[str, dict[str, Any], dict[str, Any], Version | None, list[
     ),
     (
         "L3 before 9.4 an in-place rotation warns that the new key is not tested",
-        recorded(secret_rotation="update"),
-        declared(secret_rotation="update", service_settings={"api_key": "hf_key_2"}),
+        recorded("rerank", secret_rotation="update"),
+        declared("rerank", secret_rotation="update", service_settings={"api_key": "hf_key_2"}),
         V9_3,
         [
             Change(
@@ -258,6 +266,71 @@ SCENARIOS: list[tuple[str, dict[str, Any], dict[str, Any], Version | None, list[
         [Change("task_settings.return_documents", "update", IN_PLACE)],
     ),
     (
+        "L9 on 9.3.0 an in-place rotation of an embedding endpoint replaces (chunking reset)",
+        recorded(secret_rotation="update"),
+        declared(secret_rotation="update", service_settings={"api_key": "hf_key_2"}),
+        V9_3,
+        [
+            Change(
+                "service_settings.api_key",
+                "update",
+                f"{ROTATE}; Elasticsearch 9.3.0 does not test the new value, so check it works",
+            ),
+            Change(
+                "chunking_settings",
+                "replace",
+                "Elasticsearch 9.3.0 resets chunking_settings to word/250/100 on every _update (elastic/elasticsearch#139574), so the in-place change of "
+                "service_settings.api_key re-creates the endpoint",
+            ),
+        ],
+    ),
+    (
+        "L9 the reset is assumed on every 9.3.x, the fix in 9.3.1 being unconfirmed",
+        recorded(secret_rotation="update"),
+        declared(secret_rotation="update", service_settings={"api_key": "hf_key_2"}),
+        Version(9, 3, 8),
+        [
+            Change(
+                "service_settings.api_key",
+                "update",
+                f"{ROTATE}; Elasticsearch 9.3.8 does not test the new value, so check it works",
+            ),
+            Change(
+                "chunking_settings",
+                "replace",
+                "Elasticsearch 9.3.8 resets chunking_settings to word/250/100 on every _update (elastic/elasticsearch#139574), so the in-place change of "
+                "service_settings.api_key re-creates the endpoint",
+            ),
+        ],
+    ),
+    (
+        "L9 an endpoint already chunking word/250/100 loses nothing: the update stays in place",
+        recorded(
+            secret_rotation="update",
+            chunking_settings={"strategy": "word", "max_chunk_size": 250, "overlap": 100},
+        ),
+        declared(
+            secret_rotation="update",
+            service_settings={"api_key": "hf_key_2"},
+            chunking_settings={"strategy": "word", "max_chunk_size": 250, "overlap": 100},
+        ),
+        V9_1,
+        [
+            Change(
+                "service_settings.api_key",
+                "update",
+                f"{ROTATE}; Elasticsearch 9.1.0 does not test the new value, so check it works",
+            )
+        ],
+    ),
+    (
+        "L2 a new max_input_tokens updates in place on 9.5.0",
+        recorded(),
+        declared(service_settings={"max_input_tokens": 256}),
+        V9_5,
+        [Change("service_settings.max_input_tokens", "update", IN_PLACE)],
+    ),
+    (
         "L4 a removed task_settings key replaces the endpoint",
         recorded("rerank"),
         declared("rerank", task_settings={"top_n": 3}),
@@ -279,22 +352,22 @@ SCENARIOS: list[tuple[str, dict[str, Any], dict[str, Any], Version | None, list[
             Change(
                 "chunking_settings",
                 "replace",
-                "Elasticsearch 9.1.0 cannot update it in place; 9.4.0+ can",
+                "Elasticsearch 9.1.0 cannot update it in place (elastic/elasticsearch#149723: 9.5.0+)",
             )
         ],
     ),
     (
-        "L5 changed chunking updates in place on 9.4.0",
+        "L5 changed chunking updates in place on 9.5.0",
         recorded(),
         declared(chunking_settings={"strategy": "none"}),
-        V9_4,
+        V9_5,
         [Change("chunking_settings", "update", IN_PLACE)],
     ),
     (
         "L5 leaving out chunking recorded as non-default is a change",
         recorded(chunking_settings={"strategy": "none"}),
         declared(),
-        V9_4,
+        V9_5,
         [Change("chunking_settings", "update", IN_PLACE)],
     ),
     (
@@ -456,10 +529,10 @@ SCENARIOS: list[tuple[str, dict[str, Any], dict[str, Any], Version | None, list[
         [Change("inference_id", "replace", IDENTITY)],
     ),
     (
-        "unknown values count as changed: unknown chunking updates on 9.4.0",
+        "unknown values count as changed: unknown chunking updates on 9.5.0",
         recorded(),
         declared(chunking_settings=UNKNOWN),
-        V9_4,
+        V9_5,
         [Change("chunking_settings", "update", IN_PLACE)],
     ),
     (
@@ -473,7 +546,7 @@ SCENARIOS: list[tuple[str, dict[str, Any], dict[str, Any], Version | None, list[
         "unknown values count as changed: an unknown rate_limit equal in value still counts",
         recorded(),
         declared(service_settings={"rate_limit": UNKNOWN}),
-        V9_4,
+        V9_5,
         [Change("service_settings.rate_limit", "update", IN_PLACE)],
     ),
 ]
@@ -504,7 +577,7 @@ def test_the_plan_sorts_changes_into_replaces_and_updates() -> None:
             chunking_settings={"strategy": "none"},
         ),
         schema("text_embedding"),
-        V9_4,
+        V9_5,
     )
     assert change_plan.replaces == ["service_settings.url"]
     assert change_plan.updates == ["service_settings.rate_limit", "chunking_settings"]
@@ -527,14 +600,14 @@ def test_the_plan_sorts_changes_into_replaces_and_updates() -> None:
                     Change(
                         "chunking_settings",
                         "replace",
-                        "Elasticsearch 9.1.0 cannot update it in place; 9.4.0+ can",
+                        "Elasticsearch 9.1.0 cannot update it in place (elastic/elasticsearch#149723: 9.5.0+)",
                     ),
                 ]
             ),
             "hf-e5: replace (delete, then re-create with the same id) because "
             "service_settings.api_key (a secret is immutable here: the endpoint is re-created "
             "with the new value); chunking_settings (Elasticsearch 9.1.0 cannot update it in "
-            "place; 9.4.0+ can)",
+            "place (elastic/elasticsearch#149723: 9.5.0+))",
         ),
         (
             Plan(
@@ -741,17 +814,34 @@ def test_the_update_body_holds_only_the_updatable_part_and_never_service() -> No
         service_settings={"rate_limit": {"requests_per_minute": 60.0}},
         task_settings={"return_documents": True, "top_n": 5.0},
     )
-    change_plan = plan(recorded("rerank"), news, schema("rerank"), V9_4)
+    change_plan = plan(recorded("rerank"), news, schema("rerank"), V9_5)
     assert change_plan.updates == ["service_settings.rate_limit", "task_settings.top_n"]
-    assert update_body(change_plan, news, schema("rerank")) == {
-        "service_settings": {"rate_limit": {"requests_per_minute": 60}},
+    # L10: the key goes with service_settings (always: #149628's release is unconfirmed).
+    assert update_body(change_plan, news, schema("rerank"), V9_5) == {
+        "service_settings": {"rate_limit": {"requests_per_minute": 60}, "api_key": "hf_key_1"},
         "task_settings": {"return_documents": True, "top_n": 5},
     }
 
 
+def test_task_settings_alone_go_without_the_secret() -> None:
+    news = declared("rerank", task_settings={"return_documents": True, "top_n": 5})
+    change_plan = plan(recorded("rerank"), news, schema("rerank"), V9_1)
+    assert update_body(change_plan, news, schema("rerank"), V9_1) == {
+        "task_settings": {"return_documents": True, "top_n": 5}
+    }
+
+
+def test_on_9_5_a_task_settings_change_of_an_embedding_endpoint_stays_in_place() -> None:
+    news = declared(chunking_settings={"strategy": "none"})
+    change_plan = plan(
+        recorded(chunking_settings={"strategy": "none"}), news, schema("text_embedding"), V9_5
+    )
+    assert change_plan.changes == []
+
+
 def test_the_update_body_sends_chunking_with_its_defaults_filled_in() -> None:
     news = declared(chunking_settings={"strategy": "sentence", "max_chunk_size": 100.0})
-    change_plan = plan(recorded(), news, schema("text_embedding"), V9_4)
+    change_plan = plan(recorded(), news, schema("text_embedding"), V9_5)
     assert update_body(change_plan, news, schema("text_embedding")) == {
         "chunking_settings": {"strategy": "sentence", "max_chunk_size": 100, "sentence_overlap": 1}
     }

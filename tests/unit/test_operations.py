@@ -52,7 +52,9 @@ def test_create_read_and_delete_run_without_the_engine(session: Session, lab: La
     warnings: list[str] = []
     inputs = _rerank(lab)
 
-    outs = create_endpoint(session, inputs, SCHEMA, where=WHERE, warn=warnings.append)
+    outs = create_endpoint(
+        session, inputs, SCHEMA, where=WHERE, stack_file="", warn=warnings.append
+    )
     read = read_endpoint(session, "rr", outs, SCHEMA)
     delete_endpoint(session, "rr", outs, stack_file="", warn=warnings.append)
 
@@ -69,7 +71,9 @@ def test_create_adopts_an_identical_endpoint_and_says_so(session: Session, lab: 
     lab.es.put(PATH, json=_body(inputs)).raise_for_status()
     warnings: list[str] = []
 
-    outs = create_endpoint(session, inputs, SCHEMA, where=WHERE, warn=warnings.append)
+    outs = create_endpoint(
+        session, inputs, SCHEMA, where=WHERE, stack_file="", warn=warnings.append
+    )
 
     assert outs["task_settings"] == {"return_documents": True}
     assert warnings == [
@@ -83,7 +87,7 @@ def test_create_over_a_different_endpoint_names_the_fields_that_differ(
     lab.es.put(PATH, json=_body(_rerank(lab, top_n=2))).raise_for_status()
 
     with pytest.raises(EndpointConflict) as raised:
-        create_endpoint(session, _rerank(lab), SCHEMA, where=WHERE, warn=print)
+        create_endpoint(session, _rerank(lab), SCHEMA, where=WHERE, stack_file="", warn=print)
 
     assert str(raised.value) == (
         f"PUT {PATH} failed: 400 resource_already_exists_exception: Inference endpoint [rr] "
@@ -109,7 +113,7 @@ def test_a_change_of_provider_options_only_never_connects(lab: Lab) -> None:
 
 
 def test_delete_refuses_an_endpoint_a_pipeline_uses(session: Session, lab: Lab) -> None:
-    outs = create_endpoint(session, _rerank(lab), SCHEMA, where=WHERE, warn=print)
+    outs = create_endpoint(session, _rerank(lab), SCHEMA, where=WHERE, stack_file="", warn=print)
     lab.put_pipeline("docs", "rr")
 
     with pytest.raises(EndpointInUse) as raised:
@@ -129,7 +133,7 @@ def test_a_deletion_on_one_cluster_says_nothing_about_the_same_id_on_another(lab
     with lab_servers() as other:
         here = process.session_for(ConnectionSettings((lab.es_url,), retry=RetryPolicy(0)))
         there = process.session_for(ConnectionSettings((other.es_url,), retry=RetryPolicy(0)))
-        outs = create_endpoint(here, _rerank(lab), SCHEMA, where=WHERE, warn=print)
+        outs = create_endpoint(here, _rerank(lab), SCHEMA, where=WHERE, stack_file="", warn=print)
         delete_endpoint(here, "rr", outs, stack_file="", warn=print)
         refused = {
             **_rerank(lab),
@@ -137,9 +141,9 @@ def test_a_deletion_on_one_cluster_says_nothing_about_the_same_id_on_another(lab
         }
 
         with pytest.raises(ElasticsearchError) as elsewhere:
-            create_endpoint(there, refused, SCHEMA, where=WHERE, warn=print)
+            create_endpoint(there, refused, SCHEMA, where=WHERE, stack_file="", warn=print)
         with pytest.raises(EndpointLost) as lost:
-            create_endpoint(here, refused, SCHEMA, where=WHERE, warn=print)
+            create_endpoint(here, refused, SCHEMA, where=WHERE, stack_file="", warn=print)
         process.close()
 
     assert not isinstance(elsewhere.value, EndpointLost)

@@ -14,18 +14,51 @@ from pulumi.runtime.rpc import UNKNOWN
 
 from providers.errors import SchemaError
 from providers.schema import EndpointSchema, FieldRule, Lifecycle, Problem, load_schemas
-from providers.versions import Version
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
 SCHEMA_FILES = sorted(SCHEMA_DIR.rglob("*.json"))
 EXPECTED_FILES = [
+    "amazonbedrock/chat_completion.schema.json",
+    "amazonbedrock/completion.schema.json",
+    "amazonbedrock/text_embedding.schema.json",
+    "anthropic/chat_completion.schema.json",
+    "anthropic/completion.schema.json",
+    "azureopenai/chat_completion.schema.json",
+    "azureopenai/completion.schema.json",
+    "azureopenai/text_embedding.schema.json",
+    "cohere/completion.schema.json",
+    "cohere/rerank.schema.json",
+    "cohere/text_embedding.schema.json",
     "common/chunking_settings.schema.json",
     "common/endpoint.schema.json",
+    "elastic/chat_completion.schema.json",
+    "elastic/rerank.schema.json",
+    "elastic/sparse_embedding.schema.json",
+    "elastic/text_embedding.schema.json",
+    "elasticsearch/rerank.schema.json",
+    "elasticsearch/sparse_embedding.schema.json",
+    "elasticsearch/text_embedding.schema.json",
+    "googlevertexai/chat_completion.schema.json",
+    "googlevertexai/completion.schema.json",
+    "googlevertexai/rerank.schema.json",
+    "googlevertexai/text_embedding.schema.json",
     "hugging_face/chat_completion.schema.json",
     "hugging_face/completion.schema.json",
     "hugging_face/rerank.schema.json",
+    "hugging_face/sparse_embedding.schema.json",
     "hugging_face/text_embedding.schema.json",
+    "huggingface_endpoint.schema.json",
+    "jinaai/rerank.schema.json",
+    "jinaai/text_embedding.schema.json",
+    "mistral/chat_completion.schema.json",
+    "mistral/completion.schema.json",
+    "mistral/text_embedding.schema.json",
+    "openai/chat_completion.schema.json",
+    "openai/completion.schema.json",
+    "openai/text_embedding.schema.json",
     "stack.schema.json",
+    "voyageai/rerank.schema.json",
+    "voyageai/text_embedding.schema.json",
 ]
 TASK_TYPES = ["text_embedding", "rerank", "completion", "chat_completion"]
 URLS = {
@@ -86,10 +119,12 @@ def test_every_schema_file_passes_the_draft_2020_12_meta_schema(path: Path) -> N
 
 
 def test_the_schema_set_offers_one_schema_per_hugging_face_task_type() -> None:
-    assert load_schemas().supported() == [
+    supported = [s for s in load_schemas().supported() if s.startswith("hugging_face/")]
+    assert supported == [
         "hugging_face/chat_completion",
         "hugging_face/completion",
         "hugging_face/rerank",
+        "hugging_face/sparse_embedding",
         "hugging_face/text_embedding",
     ]
 
@@ -334,7 +369,7 @@ INVALID: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
         [
             (
                 "$",
-                "unknown field 'task_settings' (allowed: chunking_settings, force, inference_id, "
+                "unknown field 'task_settings' (allowed: adopt, chunking_settings, force, inference_id, "
                 "secret_rotation, service, service_settings, task_type)",
             )
         ],
@@ -345,7 +380,7 @@ INVALID: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
         [
             (
                 "$",
-                "unknown field 'task_settings' (allowed: force, inference_id, secret_rotation, "
+                "unknown field 'task_settings' (allowed: adopt, force, inference_id, secret_rotation, "
                 "service, service_settings, task_type)",
             )
         ],
@@ -356,7 +391,7 @@ INVALID: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
         [
             (
                 "$",
-                "unknown field 'chunking_settings' (allowed: force, inference_id, secret_rotation, "
+                "unknown field 'chunking_settings' (allowed: adopt, force, inference_id, secret_rotation, "
                 "service, service_settings, task_settings, task_type)",
             )
         ],
@@ -367,7 +402,7 @@ INVALID: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
         [
             (
                 "$",
-                "unknown field 'chunking_settings' (allowed: force, inference_id, secret_rotation, "
+                "unknown field 'chunking_settings' (allowed: adopt, force, inference_id, secret_rotation, "
                 "service, service_settings, task_type)",
             )
         ],
@@ -556,7 +591,7 @@ def test_every_problem_is_reported_in_path_order_not_just_the_first() -> None:
     assert schema("text_embedding").problems(instance) == [
         Problem(
             "$",
-            "unknown field 'task_settings' (allowed: chunking_settings, force, inference_id, "
+            "unknown field 'task_settings' (allowed: adopt, chunking_settings, force, inference_id, "
             "secret_rotation, service, service_settings, task_type)",
             "",
         ),
@@ -650,9 +685,15 @@ def test_other_problems_are_still_reported_next_to_an_unknown_value() -> None:
 # --- annotations read by EndpointSchema.rules ---------------------------------------------------
 
 REPLACE = Lifecycle("replace")
-UPDATE_FROM_9_4 = Lifecycle("update", Version(9, 4, 0))
+UPDATE_HF_SETTINGS = Lifecycle(
+    "update", update_when="update.hugging_face.updatable_service_settings"
+)
+UPDATE_CHUNKING = Lifecycle("update", update_when="update.chunking_settings_accepted")
 RATE_LIMIT = FieldRule(
-    has_default=True, default={"requests_per_minute": 3000}, lifecycle=UPDATE_FROM_9_4
+    has_default=True,
+    default={"requests_per_minute": 3000},
+    lifecycle=UPDATE_HF_SETTINGS,
+    since=("8.15.0",),
 )
 RULES = (
     [
@@ -681,7 +722,8 @@ RULES = (
             FieldRule(
                 has_default=True,
                 default={"strategy": "sentence", "max_chunk_size": 250, "sentence_overlap": 1},
-                lifecycle=UPDATE_FROM_9_4,
+                lifecycle=UPDATE_CHUNKING,
+                since=("8.16.0",),
             ),
         ),
         ("completion", ("service_settings", "model_id"), FieldRule(lifecycle=REPLACE)),
@@ -781,6 +823,6 @@ def test_a_field_without_a_lifecycle_annotation_is_a_schema_error(
 
     where = "".join(f".properties.{name}" for name in field)
     assert str(raised.value) == (
-        f"{document['$id']}: ${where} has no x-es-lifecycle ('replace', 'update' or "
-        "{update_since}): say how Elasticsearch applies a change to it"
+        f"{document['$id']}: ${where} has no x-es-lifecycle ('replace', 'update', "
+        "{update_since} or {update_when}): say how Elasticsearch applies a change to it"
     )

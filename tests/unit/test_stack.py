@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from providers.errors import DeclarationError
-from providers.schema import Problem
+from providers.schema import Problem, load_schemas
 from providers.secret_references import SecretReference
 from providers.session import ProcessState
 from providers.stack import (
@@ -21,10 +21,7 @@ from providers.stack import (
 )
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "stacks"
-SUPPORTED = (
-    "hugging_face/chat_completion, hugging_face/completion, hugging_face/rerank, "
-    "hugging_face/text_embedding"
-)
+SUPPORTED = ", ".join(load_schemas().supported())
 GUIDANCE = (
     "a secret must not be written in a stack file; reference it as {{secret: <config key>}} "
     "(pulumi config set --secret <config key> <{name}>) or {{env: <VARIABLE>}}"
@@ -142,8 +139,8 @@ def test_every_problem_is_listed_with_file_path_and_message() -> None:
         "$.endpoints[1].service_settings: missing required field 'api_key'",
         "$.endpoints[1].task_settings.return_documents: must be of type boolean, not string",
         "$.endpoints[1].task_settings.top_n: must be >= 1 (got 0)",
-        "$.endpoints[2]: unknown field 'chunking_settings' (allowed: force, inference_id, secret_rotation, service, service_settings, task_type)",
-        f"$.endpoints[3]: no schema for service 'hugging_face' with task_type 'sparse_embedding' (supported: {SUPPORTED})",
+        "$.endpoints[2]: unknown field 'chunking_settings' (allowed: adopt, force, inference_id, secret_rotation, service, service_settings, task_type)",
+        f"$.endpoints[3]: no schema for service 'hugging_face' with task_type 'embedding' (supported: {SUPPORTED})",
         "$.endpoints[4]: must be of type object, not string",
     ]
     assert error.source == "stacks/broken.yaml"
@@ -301,10 +298,10 @@ def test_the_file_name_defaults_to_the_path(tmp_path: Path) -> None:
 def test_an_unsupported_service_or_task_type_lists_the_supported_pairs() -> None:
     error = refused(fixture("unsupported"), "stacks/dev.yaml")
     assert error.problems == [
-        f"stacks/dev.yaml: $.endpoints[0]: no schema for service 'openai' with task_type "
+        f"stacks/dev.yaml: $.endpoints[0]: no schema for service 'watsonxai' with task_type "
         f"'text_embedding' (supported: {SUPPORTED})",
         f"stacks/dev.yaml: $.endpoints[1]: no schema for service 'hugging_face' with task_type "
-        f"'sparse_embedding' (supported: {SUPPORTED})",
+        f"'embedding' (supported: {SUPPORTED})",
     ]
 
 

@@ -1,5 +1,48 @@
-"""One module per Elasticsearch inference service: request parsing, defaults and updates."""
+"""One module per Elasticsearch inference service, and the registry the REST layer looks in.
+
+The REST handlers (`emulators/elasticsearch/api/inference.py`) know no service: they find the
+body's `service` in `SERVICES` and call its `InferenceService` methods (see `base.py`). A name
+that is not registered answers ES's `Unknown service [x]`.
+
+To add a service:
+1. Write `services/<name>.py` with a subclass of `InferenceService` (`base.py`): set `name`
+   (the `service` value ES accepts), `display_name` and `secret_keys`, and implement
+   `task_types`, `parse_request_config` (ES's order of checks and its messages; use the
+   extractors of `settings.py` and `chunking.py`), `update_config` (the per-version `_update`
+   rules), `validate` (the call ES makes at PUT; `validation.send` does the HTTP) and
+   `settings_description` (the fields of `GET _inference/_services`). Override `filtered`
+   only when GET shows more than the stored service, task and chunking settings, and `infer`
+   when the emulator serves perform-inference calls for the service.
+2. Add an instance to `SERVICES` below.
+3. Cite, in the module docstring, the ES source each rule follows and the versions it holds for.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from .anthropic import AnthropicService
+from .azureopenai import AzureOpenAiService
+from .base import InferenceService
+from .cohere import CohereService
+from .elasticsearch import ElasticsearchService
+from .hugging_face import HuggingFaceService
+from .jinaai import JinaAiService
+from .mistral import MistralService
+from .openai import OpenAiService
+from .voyageai import VoyageAiService
+
+__all__ = ["SERVICES", "InferenceService"]
+
+SERVICES: dict[str, InferenceService] = {
+    service.name: service
+    for service in (
+        HuggingFaceService(),
+        ElasticsearchService(),
+        OpenAiService(),
+        CohereService(),
+        AzureOpenAiService(),
+        MistralService(),
+        AnthropicService(),
+        JinaAiService(),
+        VoyageAiService(),
+    )
+}

@@ -1,18 +1,29 @@
-"""The `hugging_face` inference service: request parsing, update rules and output shape.
+"""The `hugging_face` inference service: request parsing, update rules, output shape, the
+validation call and its `GET _inference/_services` description.
 
 Mirrors `HuggingFaceBaseService.parseRequestConfig`: `service_settings` must exist, then
 chunking (text_embedding only), then the service settings (accumulated), then the secret
 `api_key`, then rerank task settings, then leftovers are reported as unknown settings.
+The validation call follows §2.4 of the reference; failures follow `HuggingFaceResponseHandler`.
+
+Choices where the reference is unconfirmed:
+- `task_settings` on a non-rerank endpoint: before 8.19/9.1 the whole `task_settings` key is
+  an unknown setting; from then on only non-empty ones are (listing their keys).
+  `chunking_settings` on a non-text_embedding endpoint is an unknown setting.
+- Update (rows `update.*` of behaviour/elasticsearch.yaml): until 9.5 non-empty
+  `service_settings` must carry `api_key` (#139651), and other service-settings keys and
+  unknown task-settings keys are ignored. From 9.5 `rate_limit` and `max_input_tokens` are
+  updatable (#147143); `url` and the other declared fields are accepted only with their current
+  value, otherwise (like unknown keys) they fail as "Configuration contains settings [{url=…}]
+  unknown to the [hugging_face] service" (#149430).
 """
 
 from __future__ import annotations
 
-import copy
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..chunking import parse_chunking_settings
-from ..errors import status_exception
+from ..errors import EsError, status_exception
 from ..settings import (
     Problems,
     class_cast_exception,
@@ -26,19 +37,32 @@ from ..settings import (
     remove_map_or_default_empty,
     unknown_settings_error,
 )
+from ..validation import (
+    EMBEDDING_SIZE_UNKNOWN,
+    ValidationSettings,
+    parsing_error,
+    run_validation,
+    send,
+    unsuccessful_response,
+)
 from ..versions import (
     CHUNKING,
     HF_CHAT_AND_RERANK,
     HF_TEXT_EMBEDDING,
     RATE_LIMIT,
+    SECRET_REQUIRED_ON_UPDATE,
     TASK_SETTINGS_CONSUMED,
+    UPDATE_HF_SERVICE_SETTINGS,
+    UPDATE_REJECTS_UNKNOWN_KEYS,
     EsVersion,
 )
+from . import hugging_face_infer
+from .base import ABSENT, EndpointConfig, EndpointUpdate, InferenceService
 
 __all__ = [
     "DEFAULT_RATE_LIMIT",
     "SERVICE",
-    "EndpointConfig",
+    "HuggingFaceService",
     "order_service_settings",
     "parse_request_config",
     "supported_task_types",
@@ -57,21 +81,6 @@ _OUTPUT_ORDER = {
     "chat_completion": ("model_id", "url", "rate_limit"),
     "rerank": ("url", "rate_limit"),
 }
-
-
-@dataclass
-class EndpointConfig:
-    """A parsed endpoint: exposed service settings, the secret, task and chunking settings."""
-
-    task_type: str
-    service_settings: dict[str, Any]
-    api_key: str
-    task_settings: dict[str, Any] = field(default_factory=dict)
-    chunking_settings: dict[str, Any] | None = None
-
-    def copy(self) -> EndpointConfig:
-        """A deep copy."""
-        return copy.deepcopy(self)
 
 
 def supported_task_types(version: EsVersion) -> tuple[str, ...]:
@@ -191,7 +200,9 @@ def parse_request_config(
         raise unknown_settings_error(settings, SERVICE, version, inserted=settings_inserted)
     if task_map:
         raise unknown_settings_error(task_map, SERVICE, version, inserted=task_inserted)
-    return EndpointConfig(task_type, service_settings, api_key, task_settings, chunking)
+    return EndpointConfig(
+        task_type, service_settings, {"api_key": api_key}, task_settings, chunking
+    )
 
 
 def _merged_task_settings(current: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
@@ -199,36 +210,40 @@ def _merged_task_settings(current: dict[str, Any], new: dict[str, Any]) -> dict[
     return {k: merged[k] for k in ("return_documents", "top_n") if k in merged}
 
 
-_ABSENT: Any = object()
-
-
 def update_config(
     current: EndpointConfig,
     *,
     service_settings: dict[str, Any] | None,
     task_settings: dict[str, Any] | None,
-    chunking_settings: Any = _ABSENT,
+    chunking_settings: Any = ABSENT,
     version: EsVersion,
-    full_update: bool,
 ) -> EndpointConfig:
     """Apply an `_update` body to `current` and return the new config (never mutates `current`).
 
-    Before 9.4 (`full_update=False`) only the secret and task settings change and other
-    service-settings keys are ignored. From 9.4 `rate_limit` and `chunking_settings` change too,
-    a non-updatable field is accepted only with its current value, and unknown keys are rejected.
+    Until 9.5 non-empty `service_settings` must carry the `api_key` again (#139651), only the
+    secret and rerank task settings change, and every other key is ignored. From 9.5
+    `rate_limit` and `max_input_tokens` change too (#147143), a non-updatable field is accepted
+    only with its current value and unknown keys are rejected (#149430). `chunking_settings`
+    (accepted from 9.5, #149723) replace the current ones.
     """
     new = current.copy()
     settings = dict(service_settings or {})
     inserted = len(settings)
-    if "api_key" in settings:
-        new.api_key = _api_key(settings)
-    if full_update:
+    if settings and ("api_key" in settings or SECRET_REQUIRED_ON_UPDATE(version)):
+        new.secret_settings = {"api_key": _api_key(settings)}
+    if UPDATE_HF_SERVICE_SETTINGS(version):
+        problems = Problems()
         if "rate_limit" in settings:
-            problems = Problems()
             rpm = _rate_limit(settings, problems, version)
-            problems.raise_if_any()
             if rpm is not None:
                 new.service_settings["rate_limit"] = {"requests_per_minute": rpm}
+        if "max_input_tokens" in settings and current.task_type == "text_embedding":
+            tokens = extract_optional_positive_integer(
+                settings, "max_input_tokens", "service_settings", problems
+            )
+            new.service_settings["max_input_tokens"] = tokens
+        problems.raise_if_any()
+    if UPDATE_REJECTS_UNKNOWN_KEYS(version):
         for key in _OUTPUT_ORDER[current.task_type]:
             if key in settings and settings[key] == current.service_settings.get(key):
                 del settings[key]
@@ -239,11 +254,155 @@ def update_config(
         if current.task_type == "rerank":
             parsed = _rerank_task_settings(task_map)
             new.task_settings = _merged_task_settings(current.task_settings, parsed)
-        if full_update and task_map:
+        if UPDATE_REJECTS_UNKNOWN_KEYS(version) and task_map:
             raise unknown_settings_error(task_map, SERVICE, version, inserted=len(task_settings))
-    if full_update and chunking_settings is not _ABSENT:
+    if chunking_settings is not ABSENT:
         if current.task_type != "text_embedding":
             raise unknown_settings_error({"chunking_settings": chunking_settings}, SERVICE, version)
         new.chunking_settings = parse_chunking_settings(chunking_settings, version)
     new.service_settings = order_service_settings(new.task_type, new.service_settings)
     return new
+
+
+TEST_INPUT = "how big"
+TEST_QUERY = "test query"
+
+
+def _validation_body(config: EndpointConfig) -> dict[str, Any]:
+    if config.task_type in ("text_embedding", "sparse_embedding"):
+        return {"inputs": [TEST_INPUT]}
+    if config.task_type == "rerank":
+        body: dict[str, Any] = {"texts": [TEST_INPUT], "query": TEST_QUERY}
+        if "return_documents" in config.task_settings:
+            body["return_text"] = config.task_settings["return_documents"]
+        if "top_n" in config.task_settings:
+            body["top_n"] = config.task_settings["top_n"]
+        return body
+    body = {"messages": [{"content": TEST_INPUT, "role": "user"}]}
+    if config.service_settings.get("model_id"):
+        body["model"] = config.service_settings["model_id"]
+    body["n"] = 1
+    if config.task_type == "chat_completion":
+        body.update(stream=True, stream_options={"include_usage": True})
+    else:
+        body["stream"] = False
+    return body
+
+
+def _embedding_size(payload: Any) -> int:
+    if isinstance(payload, dict):
+        payload = payload.get("embeddings")
+    if not isinstance(payload, list):
+        raise parsing_error("START_ARRAY", payload)
+    if not payload or not isinstance(payload[0], list) or not payload[0]:
+        raise status_exception(EMBEDDING_SIZE_UNKNOWN)
+    return len(payload[0])
+
+
+def _check_payload(task_type: str, payload: Any) -> None:
+    if task_type in ("sparse_embedding", "rerank"):
+        if not isinstance(payload, list):
+            raise parsing_error("START_ARRAY", payload)
+        for item in payload:
+            if not isinstance(item, dict):
+                raise parsing_error("START_OBJECT", item)
+    elif task_type == "completion" and not (isinstance(payload, dict) and "choices" in payload):
+        raise parsing_error("START_OBJECT", payload)
+
+
+def _validation_call(
+    inference_id: str, config: EndpointConfig, settings: ValidationSettings, timeout: float
+) -> int | None:
+    """The call's discovered embedding size (text_embedding only)."""
+    headers = {"Authorization": f"Bearer {config.secret_settings['api_key']}"}
+    url = str(config.service_settings.get("url", ""))
+    response = send(inference_id, url, _validation_body(config), headers, settings, timeout)
+    if not 200 <= response.status_code < 300:
+        raise unsuccessful_response(inference_id, response)
+    if config.task_type == "chat_completion":
+        return None
+    try:
+        payload = response.json()
+    except ValueError as exc:
+        raise EsError("parsing_exception", "Failed to parse the response from the service") from exc
+    if config.task_type == "text_embedding":
+        return _embedding_size(payload)
+    _check_payload(config.task_type, payload)
+    return None
+
+
+def _with_embedding_details(config: EndpointConfig, size: int | None) -> EndpointConfig:
+    """`updateModelWithEmbeddingDetails`: the discovered size, and cosine unless set."""
+    if config.task_type != "text_embedding":
+        return config
+    updated = config.copy()
+    settings = updated.service_settings
+    settings["dimensions"] = size
+    if settings.get("similarity") is None:
+        settings["similarity"] = "cosine"
+    updated.service_settings = order_service_settings(updated.task_type, settings)
+    return updated
+
+
+class HuggingFaceService(InferenceService):
+    """Hugging Face Inference Endpoints (and compatible servers), as ES's `hugging_face`."""
+
+    name = SERVICE
+    display_name = "Hugging Face"
+    secret_keys = ("api_key",)
+
+    def task_types(self, version: EsVersion) -> tuple[str, ...]:
+        return supported_task_types(version)
+
+    def parse_request_config(
+        self, config: dict[str, Any], task_type: str, version: EsVersion, *, inserted: int
+    ) -> EndpointConfig:
+        return parse_request_config(config, task_type, version, inserted=inserted)
+
+    def update_config(
+        self, current: EndpointConfig, update: EndpointUpdate, version: EsVersion
+    ) -> EndpointConfig:
+        return update_config(
+            current,
+            service_settings=update.service_settings,
+            task_settings=update.task_settings,
+            chunking_settings=update.chunking_settings,
+            version=version,
+        )
+
+    def validate(
+        self,
+        inference_id: str,
+        config: EndpointConfig,
+        settings: ValidationSettings,
+        timeout: float | None,
+    ) -> EndpointConfig:
+        size = run_validation(
+            lambda seconds: _validation_call(inference_id, config, settings, seconds),
+            settings,
+            timeout,
+        )
+        return _with_embedding_details(config, size)
+
+    def infer(
+        self,
+        inference_id: str,
+        config: EndpointConfig,
+        body: dict[str, Any],
+        settings: ValidationSettings,
+        timeout: float | None,
+    ) -> dict[str, Any]:
+        return hugging_face_infer.infer(inference_id, config, body, settings, timeout)
+
+    def stream(
+        self,
+        inference_id: str,
+        config: EndpointConfig,
+        body: dict[str, Any],
+        settings: ValidationSettings,
+        timeout: float | None,
+    ) -> list[dict[str, Any]]:
+        if config.task_type != "chat_completion":
+            # HuggingFaceService.supportedStreamingTasks: chat_completion (unified API) only here.
+            return super().stream(inference_id, config, body, settings, timeout)
+        return hugging_face_infer.stream_chat(inference_id, config, body, settings, timeout)

@@ -1,0 +1,132 @@
+"""The `azureopenai` inference service (text_embedding, completion, chat_completion).
+
+Follows `AzureOpenAiService`, `AzureOpenAiEmbeddingsServiceSettings.fromMap` (resource_name,
+deployment_id, api_version required; dimensions, max_input_tokens, similarity; rate limit
+default 1440, completion 120) and `AzureOpenAiSecretSettings.fromMap`: exactly one of
+`api_key` and `entra_id` ("[secret_settings] must have exactly one of …"). Azure has no URL
+override: ES calls `https://<resource_name>.openai.azure.com/openai/deployments/<deployment_id>/
+embeddings?api-version=<api_version>` with `api-key: <api_key>` or `Authorization: Bearer
+<entra_id>`; the emulator routes that host to a loopback stand-in (`service_routes`), and a
+host nobody routed fails as unresolvable. The response is OpenAI's shape.
+
+Choices where the sources could not settle it:
+- OAuth2 client credentials (elastic/elasticsearch#143896, 9.4 taken) are not emulated: their
+  fields are unknown settings here. The exactly-one message before them names only api_key and
+  entra_id, in the newer message's form (the older wording is UNCONFIRMED).
+- chat_completion from 9.2.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from ..settings import Problems, extract_optional_string
+from ..versions import Gate
+from .base import EndpointConfig
+from .external import SIMILARITIES, ExternalService, Field, Validation
+from .openai import embedding_size
+
+__all__ = ["AzureOpenAiService"]
+
+TEST_INPUT = "how big"
+_ALWAYS = Gate((8, 14))
+_CHAT = Gate(None, (9, 2))
+_EMBED = ("text_embedding",)
+EXACTLY_ONE = "[secret_settings] must have exactly one of [api_key] or [entra_id] field set"
+
+
+def _url(config: EndpointConfig, what: str) -> str:
+    s = config.service_settings
+    return (
+        f"https://{s['resource_name']}.openai.azure.com/openai/deployments/"
+        f"{s['deployment_id']}/{what}?api-version={s['api_version']}"
+    )
+
+
+def _headers(config: EndpointConfig) -> dict[str, str]:
+    secrets = config.secret_settings
+    headers = (
+        {"api-key": str(secrets["api_key"])}
+        if "api_key" in secrets
+        else {"Authorization": f"Bearer {secrets['entra_id']}"}
+    )
+    extra = config.task_settings.get("headers")
+    if isinstance(extra, dict):
+        headers.update({str(k): str(v) for k, v in extra.items()})
+    return headers
+
+
+def _embed_body(config: EndpointConfig) -> dict[str, Any]:
+    body: dict[str, Any] = {"input": [TEST_INPUT]}
+    if config.service_settings.get("dimensions") is not None:
+        body["dimensions"] = config.service_settings["dimensions"]
+    if config.task_settings.get("user"):
+        body["user"] = config.task_settings["user"]
+    return body
+
+
+def _chat_body(config: EndpointConfig) -> dict[str, Any]:
+    return {
+        "messages": [{"role": "user", "content": TEST_INPUT}],
+        "n": 1,
+        "stream": config.task_type == "chat_completion",
+    }
+
+
+class AzureOpenAiService(ExternalService):
+    """Azure OpenAI deployments, as ES's `azureopenai`."""
+
+    name = "azureopenai"
+    display_name = "Azure OpenAI"
+    secret_keys = ("api_key", "entra_id")
+    task_gates: ClassVar[dict[str, Gate]] = {
+        "text_embedding": _ALWAYS,
+        "completion": _ALWAYS,
+        "chat_completion": _CHAT,
+    }
+    output_order = (
+        "resource_name",
+        "deployment_id",
+        "api_version",
+        "dimensions",
+        "max_input_tokens",
+        "similarity",
+    )
+    service_fields = (
+        Field("resource_name", "required", label="Resource Name"),
+        Field("deployment_id", "required", label="Deployment ID"),
+        Field("api_version", "required", label="API Version"),
+        Field("dimensions", "int", _EMBED),
+        Field("max_input_tokens", "int", _EMBED),
+        Field("similarity", "enum", _EMBED, SIMILARITIES),
+    )
+    task_fields = (Field("user"), Field("headers", "map", since=Gate((8, 19), (9, 1))))
+    rate_limits: ClassVar[dict[str, int]] = {
+        "text_embedding": 1440,
+        "completion": 120,
+        "chat_completion": 120,
+    }
+    default_similarity = "dot_product"
+    validations: ClassVar[dict[str, Validation]] = {
+        "text_embedding": Validation(
+            lambda c: _url(c, "embeddings"), _embed_body, _headers, embedding_size
+        ),
+        **{
+            task: Validation(
+                lambda c: _url(c, "chat/completions"), _chat_body, _headers, lambda _: None
+            )
+            for task in ("completion", "chat_completion")
+        },
+    }
+
+    def parse_secrets(self, settings: dict[str, Any], problems: Problems) -> dict[str, Any]:
+        found = {
+            key: extract_optional_string(settings, key, "secret_settings", problems)
+            for key in self.secret_keys
+        }
+        provided = {k: v for k, v in found.items() if v is not None}
+        if not provided:
+            problems.add(EXACTLY_ONE)
+        elif len(provided) > 1:
+            problems.add(f"{EXACTLY_ONE}, received: [{', '.join(sorted(provided))}]")
+        return provided

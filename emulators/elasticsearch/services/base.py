@@ -1,0 +1,169 @@
+"""What every emulated inference service provides, and the parsed endpoint it works on.
+
+An `InferenceService` is the emulator's twin of ES's `InferenceService` interface
+(`server/src/main/java/org/elasticsearch/inference/InferenceService.java`): it parses a PUT's
+config (`parseRequestConfig`), shows an endpoint without its secrets (`toFilteredXContent`),
+merges an `_update` (`updateModelWithEmbeddingDetails`/`buildModelFromConfigAndSecrets`), makes
+the validation call at PUT (`ModelValidatorBuilder`), performs inference (`infer`) and
+describes itself for `GET _inference/_services` (`getConfiguration`).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from ..errors import status_exception
+from ..validation import ValidationSettings
+from ..versions import EsVersion
+
+__all__ = [
+    "ABSENT",
+    "EndpointConfig",
+    "EndpointUpdate",
+    "InferenceService",
+    "Setting",
+]
+
+ABSENT: Any = object()
+"""Marks a key the `_update` body did not carry (as opposed to one sent as null)."""
+
+
+@dataclass
+class EndpointConfig:
+    """A parsed endpoint: exposed service settings, secrets, task and chunking settings.
+
+    `service_settings` holds only what GET shows; secrets live in `secret_settings` (ES keeps
+    them in a separate `ModelSecrets` document), so secret removal on GET is by construction.
+    """
+
+    task_type: str
+    service_settings: dict[str, Any]
+    secret_settings: dict[str, Any]
+    task_settings: dict[str, Any] = field(default_factory=dict)
+    chunking_settings: dict[str, Any] | None = None
+
+    def copy(self) -> EndpointConfig:
+        """A deep copy."""
+        return copy.deepcopy(self)
+
+
+@dataclass(frozen=True)
+class EndpointUpdate:
+    """The parts of an `_update` body, after the REST layer took out `task_type`.
+
+    `service_settings` and `task_settings` are None when absent; `chunking_settings` is
+    `ABSENT` when the body (or the version) does not carry it. `full_update` is ES 9.4's
+    rewrite (#140003: the validation call); the per-version key rules read `versions` directly.
+    """
+
+    service_settings: dict[str, Any] | None
+    task_settings: dict[str, Any] | None
+    chunking_settings: Any = ABSENT
+    full_update: bool = False
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One field of a service's `GET _inference/_services` description (`SettingsConfiguration`).
+
+    `task_types` None means every task type the service supports.
+    """
+
+    label: str
+    description: str | None = None
+    required: bool = False
+    sensitive: bool = False
+    updatable: bool = False
+    type: str | None = "str"
+    default_value: Any = None
+    task_types: tuple[str, ...] | None = None
+
+
+class InferenceService:
+    """One Elasticsearch inference service (`hugging_face`, `openai`, …) as the emulator runs it.
+
+    Subclasses set `name` (the `service` value), `display_name` and `secret_keys`, and
+    implement the methods below that raise `NotImplementedError`. Every method that rejects
+    input raises `EsError` with Elasticsearch's type, reason and status.
+    """
+
+    name: ClassVar[str]
+    display_name: ClassVar[str]
+    secret_keys: ClassVar[tuple[str, ...]] = ("api_key",)
+    """The `service_settings` keys ES moves into the endpoint's secrets."""
+
+    def task_types(self, version: EsVersion) -> tuple[str, ...]:
+        """The task types this service accepts on `version`, in ES's `TaskType` order."""
+        raise NotImplementedError
+
+    def parse_request_config(
+        self, config: dict[str, Any], task_type: str, version: EsVersion, *, inserted: int
+    ) -> EndpointConfig:
+        """Parse a PUT body (without `service` and `task_type`) in ES's order and wording.
+
+        The parser removes what it consumes from `config`; `inserted` is how many keys the body
+        had, which fixes how ES prints leftover keys (`java_map_repr`).
+        """
+        raise NotImplementedError
+
+    def filtered(self, config: EndpointConfig) -> dict[str, Any]:
+        """What GET shows besides the id, task type and service (`toFilteredXContent`)."""
+        out: dict[str, Any] = {"service_settings": copy.deepcopy(config.service_settings)}
+        if config.task_settings:
+            out["task_settings"] = copy.deepcopy(config.task_settings)
+        if config.chunking_settings is not None:
+            out["chunking_settings"] = copy.deepcopy(config.chunking_settings)
+        return out
+
+    def update_config(
+        self, current: EndpointConfig, update: EndpointUpdate, version: EsVersion
+    ) -> EndpointConfig:
+        """Apply an `_update` to `current` and return the new config; never mutate `current`."""
+        raise NotImplementedError
+
+    def validate(
+        self,
+        inference_id: str,
+        config: EndpointConfig,
+        settings: ValidationSettings,
+        timeout: float | None,
+    ) -> EndpointConfig:
+        """Make the validation call at PUT and return the config with what it discovered.
+
+        Only called when `xpack.inference.skip_validate_and_start` is off. `timeout` is the
+        request's `timeout` parameter, when the version takes one.
+        """
+        raise NotImplementedError
+
+    def infer(
+        self,
+        inference_id: str,
+        config: EndpointConfig,
+        body: dict[str, Any],
+        settings: ValidationSettings,
+        timeout: float | None,
+    ) -> dict[str, Any]:
+        """Perform inference (`POST _inference/...`) and return ES's response body."""
+        del inference_id, config, body, settings, timeout
+        raise status_exception(f"The [{self.name}] service does not support inference here")
+
+    def stream(
+        self,
+        inference_id: str,
+        config: EndpointConfig,
+        body: dict[str, Any],
+        settings: ValidationSettings,
+        timeout: float | None,
+    ) -> list[dict[str, Any]]:
+        """Perform streamed inference (`POST _inference/.../_stream`): the chunks, in order."""
+        del inference_id, body, settings, timeout
+        raise status_exception(
+            f"Streaming is not allowed for service [{self.name}] and task [{config.task_type}]",
+            status=405,
+        )
+
+    def settings_description(self, version: EsVersion) -> dict[str, Setting]:
+        """The fields `GET _inference/_services` lists for this service, in ES's order."""
+        raise NotImplementedError

@@ -1,0 +1,321 @@
+"""What Elasticsearch's services for third-party APIs share, driven by each service's field table.
+
+A third-party service (`openai`, `cohere`, `azureopenai`, …) parses a PUT the way ES's
+`SenderService` subclasses do: `service_settings` must exist; chunking (embedding task types);
+the service settings in the service's field order, problems accumulated into one
+`validation_exception` (`ServiceUtils.extract*`); `rate_limit` with the service's default
+(`RateLimitSettings.of`); the task settings; the secrets (`DefaultSecretSettings` and its
+kin); then leftovers are unknown settings (`throwIfNotEmptyMap`).
+
+`_update` follows `TransportUpdateInferenceModelAction`: 8.17-9.3 replace the secrets
+(`SecretSettings.newSecretSettings`) and merge the task settings (`updatedTaskSettings`), other
+service settings are ignored; from 9.4 `rate_limit` and chunking change too and any other key
+must keep its value (else "unknown settings"), as the `hugging_face` module does.
+
+Choices where the sources could not settle it (the same for every third-party service here):
+- the order of `extract*` calls follows each `*ServiceSettings.fromMap` as read, which varies
+  across versions; the messages are `ServiceUtils`'s;
+- a wrong type for an optional integer that ES reads with a silent `removeAsType` (OpenAI's
+  `dimensions`) is reported like `extractOptionalPositiveInteger`'s, the stricter newer code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from ..chunking import parse_chunking_settings
+from ..errors import EsError, status_exception
+from ..settings import (
+    Problems,
+    class_cast_exception,
+    extract_optional_boolean,
+    extract_optional_enum,
+    extract_optional_positive_integer,
+    extract_optional_string,
+    extract_required_string,
+    extract_uri,
+    remove_as_type,
+    remove_map_or_default_empty,
+    unknown_settings_error,
+)
+from ..validation import ValidationSettings, run_validation
+from ..versions import CHUNKING, RATE_LIMIT, EsVersion, Gate
+from .base import ABSENT, EndpointConfig, EndpointUpdate, InferenceService, Setting
+
+__all__ = ["ExternalService", "Field", "Validation", "embedding_details"]
+
+EMBEDDING_TASKS = ("text_embedding", "sparse_embedding")
+SIMILARITIES = ("cosine", "dot_product", "l2_norm")
+
+
+@dataclass(frozen=True)
+class Field:
+    """One setting: its kind decides the extractor (and the message) ES uses for it."""
+
+    name: str
+    kind: str = (
+        "string"  # string | required | uri | optional_uri | int | enum | bool | number | list | map
+    )
+    task_types: tuple[str, ...] | None = None
+    choices: tuple[str, ...] = ()
+    label: str = ""
+    updatable: bool = False
+    since: Gate | None = None
+
+    def applies(self, task_type: str, version: EsVersion) -> bool:
+        """Whether ES reads this field for the task type on this version."""
+        in_task = self.task_types is None or task_type in self.task_types
+        return in_task and (self.since is None or self.since(version))
+
+
+@dataclass(frozen=True)
+class Validation:
+    """The request ES sends at PUT and how it reads the answer, for one task type."""
+
+    url: Callable[[EndpointConfig], str]
+    body: Callable[[EndpointConfig], Any]
+    headers: Callable[[EndpointConfig], dict[str, str]]
+    read: Callable[[Any], int | None]
+    """The embedding size in the answer (None for other task types); raises on a bad shape."""
+
+
+def _extract(f: Field, settings: dict[str, Any], scope: str, problems: Problems) -> Any:
+    if f.kind == "required":
+        return extract_required_string(settings, f.name, scope, problems)
+    if f.kind == "uri":
+        return extract_uri(settings, f.name, scope, problems)
+    if f.kind == "optional_uri":
+        return extract_uri(settings, f.name, scope, problems) if f.name in settings else None
+    if f.kind == "int":
+        return extract_optional_positive_integer(settings, f.name, scope, problems)
+    if f.kind == "enum":
+        return extract_optional_enum(settings, f.name, scope, f.choices, problems)
+    if f.kind == "bool":
+        return extract_optional_boolean(settings, f.name, problems)
+    if f.kind == "number":
+        return remove_as_type(settings, f.name, ["Double", "Integer", "Float"], problems)
+    if f.kind == "list":
+        return remove_as_type(settings, f.name, ["List"], problems)
+    if f.kind == "map":
+        return remove_as_type(settings, f.name, ["Map"], problems)
+    return extract_optional_string(settings, f.name, scope, problems)
+
+
+class ExternalService(InferenceService):
+    """A third-party service described by its class attributes; the module docstring has the order.
+
+    Subclasses set `name`, `display_name`, `secret_keys`, `task_gates` (task type → version
+    gate), `service_fields`, `task_fields`, `rate_limits` (task type → ES's default),
+    `validations` (task type → the call at PUT) and, when the secrets are more than one
+    required `api_key`, override `parse_secrets`.
+    """
+
+    task_gates: ClassVar[dict[str, Gate]] = {}
+    service_fields: ClassVar[tuple[Field, ...]] = ()
+    task_fields: ClassVar[tuple[Field, ...]] = ()
+    rate_limits: ClassVar[dict[str, int]] = {}
+    validations: ClassVar[dict[str, Validation]] = {}
+    default_similarity: ClassVar[str | None] = None
+    output_order: ClassVar[tuple[str, ...]] = ()
+    """The order GET shows the service settings in (`toXContentFragmentOfExposedFields`)."""
+
+    def parse_secrets(self, settings: dict[str, Any], problems: Problems) -> dict[str, Any]:
+        """The secrets of `settings` (removed from it), as `DefaultSecretSettings.fromMap`."""
+        return {
+            "api_key": extract_required_string(settings, "api_key", "secret_settings", problems)
+        }
+
+    def task_types(self, version: EsVersion) -> tuple[str, ...]:
+        return tuple(t for t, gate in self.task_gates.items() if gate(version))
+
+    def filtered(self, config: EndpointConfig) -> dict[str, Any]:
+        out = super().filtered(config)
+        settings = out["service_settings"]
+        order = [*self.output_order, "rate_limit"]
+        known = {k: settings[k] for k in order if k in settings}
+        out["service_settings"] = {**known, **{k: v for k, v in settings.items() if k not in known}}
+        return out
+
+    def _service_settings(
+        self, task_type: str, settings: dict[str, Any], version: EsVersion, problems: Problems
+    ) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in self.service_fields:
+            if f.applies(task_type, version):
+                value = _extract(f, settings, "service_settings", problems)
+                if value is not None:
+                    out[f.name] = value
+        if RATE_LIMIT(version):
+            limits = remove_map_or_default_empty(settings, "rate_limit")
+            inserted = len(limits)
+            before = len(problems)
+            rpm = remove_as_type(limits, "requests_per_minute", ["Integer", "Long"], problems)
+            if len(problems) == before and rpm is not None and rpm <= 0:
+                problems.add(
+                    f"[rate_limit] Invalid value [{rpm}]. [requests_per_minute] must be a"
+                    " positive long"
+                )
+            if limits:
+                raise unknown_settings_error(limits, self.name, version, inserted=inserted)
+            default = self.rate_limits[task_type]
+            out["rate_limit"] = {
+                "requests_per_minute": default if rpm is None or rpm <= 0 else int(rpm)
+            }
+        return out
+
+    def _task_settings(
+        self, task_type: str, settings: dict[str, Any], version: EsVersion
+    ) -> dict[str, Any]:
+        problems = Problems()
+        out: dict[str, Any] = {}
+        for f in self.task_fields:
+            if f.applies(task_type, version):
+                value = _extract(f, settings, "task_settings", problems)
+                if value is not None:
+                    out[f.name] = value
+        problems.raise_if_any()
+        return out
+
+    def _secrets(self, settings: dict[str, Any]) -> dict[str, Any]:
+        problems = Problems()
+        found = self.parse_secrets(settings, problems)
+        problems.raise_if_any()
+        return {k: v for k, v in found.items() if v is not None}
+
+    def parse_request_config(
+        self, config: dict[str, Any], task_type: str, version: EsVersion, *, inserted: int
+    ) -> EndpointConfig:
+        if config.get("service_settings") is None:
+            raise status_exception("Missing required field [service_settings]")
+        settings = config.pop("service_settings")
+        if not isinstance(settings, dict):
+            raise class_cast_exception(settings)
+        settings_inserted = len(settings)
+        task_map = remove_map_or_default_empty(config, "task_settings")
+        task_inserted = len(task_map)
+        if task_type not in self.task_types(version):
+            raise status_exception(
+                f"The [{self.name}] service does not support task type [{task_type}]"
+            )
+        chunking = None
+        if task_type in EMBEDDING_TASKS and CHUNKING(version):
+            chunking = parse_chunking_settings(config.pop("chunking_settings", None), version)
+        problems = Problems()
+        service_settings = self._service_settings(task_type, settings, version, problems)
+        problems.raise_if_any()
+        task_settings = self._task_settings(task_type, task_map, version)
+        secrets = self._secrets(settings)
+        if config:
+            raise unknown_settings_error(config, self.name, version, inserted=inserted)
+        if settings:
+            raise unknown_settings_error(settings, self.name, version, inserted=settings_inserted)
+        if task_map:
+            raise unknown_settings_error(task_map, self.name, version, inserted=task_inserted)
+        return EndpointConfig(task_type, service_settings, secrets, task_settings, chunking)
+
+    def update_config(
+        self, current: EndpointConfig, update: EndpointUpdate, version: EsVersion
+    ) -> EndpointConfig:
+        new = current.copy()
+        settings = dict(update.service_settings or {})
+        inserted = len(settings)
+        if any(k in settings for k in self.secret_keys):
+            new.secret_settings = self._secrets(settings)
+        if update.full_update:
+            if "rate_limit" in settings:
+                problems = Problems()
+                limit = self._service_settings(
+                    current.task_type, {"rate_limit": settings.pop("rate_limit")}, version, problems
+                )
+                problems.raise_if_any()
+                new.service_settings["rate_limit"] = limit["rate_limit"]
+            for key in list(settings):
+                if settings[key] == current.service_settings.get(key):
+                    del settings[key]
+            if settings:
+                raise unknown_settings_error(settings, self.name, version, inserted=inserted)
+        if update.task_settings:
+            task_map = dict(update.task_settings)
+            parsed = self._task_settings(current.task_type, task_map, version)
+            new.task_settings = {**current.task_settings, **parsed}
+            if update.full_update and task_map:
+                raise unknown_settings_error(
+                    task_map, self.name, version, inserted=len(update.task_settings)
+                )
+        if update.full_update and update.chunking_settings is not ABSENT:
+            if current.task_type not in EMBEDDING_TASKS:
+                raise unknown_settings_error(
+                    {"chunking_settings": update.chunking_settings}, self.name, version
+                )
+            new.chunking_settings = parse_chunking_settings(update.chunking_settings, version)
+        return new
+
+    def validate(
+        self,
+        inference_id: str,
+        config: EndpointConfig,
+        settings: ValidationSettings,
+        timeout: float | None,
+    ) -> EndpointConfig:
+        from ..validation import send, unsuccessful_response
+
+        spec = self.validations[config.task_type]
+
+        def call(seconds: float) -> int | None:
+            response = send(
+                inference_id,
+                spec.url(config),
+                spec.body(config),
+                spec.headers(config),
+                settings,
+                seconds,
+            )
+            if not 200 <= response.status_code < 300:
+                raise unsuccessful_response(inference_id, response)
+            try:
+                payload = response.json()
+            except ValueError as exc:
+                raise EsError(
+                    "parsing_exception", "Failed to parse the response from the service"
+                ) from exc
+            return spec.read(payload)
+
+        size = run_validation(call, settings, timeout)
+        return embedding_details(config, size, self.default_similarity)
+
+    def settings_description(self, version: EsVersion) -> dict[str, Setting]:
+        described: dict[str, Setting] = {}
+        for key in self.secret_keys:
+            described[key] = Setting(label=key, required=False, sensitive=True, updatable=True)
+        for f in self.service_fields:
+            if f.since is None or f.since(version):
+                described[f.name] = Setting(
+                    label=f.label or f.name,
+                    required=f.kind in ("required", "uri"),
+                    updatable=f.updatable,
+                    type="int" if f.kind == "int" else "str",
+                    task_types=f.task_types,
+                )
+        described["rate_limit.requests_per_minute"] = Setting(
+            label="Rate Limit", updatable=True, type="int"
+        )
+        return described
+
+
+def embedding_details(
+    config: EndpointConfig, size: int | None, default_similarity: str | None
+) -> EndpointConfig:
+    """`updateModelWithEmbeddingDetails`: the measured size, and the default similarity."""
+    if config.task_type != "text_embedding" or size is None:
+        return config
+    updated = config.copy()
+    settings = updated.service_settings
+    settings["dimensions"] = size
+    if settings.get("similarity") is None and default_similarity is not None:
+        settings["similarity"] = default_similarity
+    rate = settings.pop("rate_limit", None)
+    if rate is not None:
+        settings["rate_limit"] = rate
+    return updated

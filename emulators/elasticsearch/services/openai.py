@@ -1,0 +1,140 @@
+"""The `openai` inference service (text_embedding, completion, chat_completion).
+
+Follows `OpenAiService`, `OpenAiEmbeddingsServiceSettings.fromMap` (url, organization_id,
+similarity, max_input_tokens, dimensions, model_id, rate_limit; default 3000 per minute) and
+`OpenAiChatCompletionServiceSettings` (model_id, url, organization_id, rate_limit; default 500),
+with `OpenAiEmbeddingsTaskSettings`/`OpenAiChatCompletionTaskSettings` (`user`; `headers`).
+The validation call is OpenAI's own request (`OpenAiEmbeddingsRequestEntity`: `input`, `model`,
+`dimensions` when the user set it, `user`) to `url`, default `https://api.openai.com/v1/...`,
+with `Authorization: Bearer <api_key>` and `OpenAI-Organization`; the size of the first vector
+of `data[].embedding` (`OpenAiEmbeddingsResponseEntity`) becomes `dimensions`, the similarity
+defaults to dot_product.
+
+Choices where the sources could not settle it:
+- OAuth2 client credentials (elastic/elasticsearch#150132) are not emulated: `client_secret`
+  and its companions are unknown settings here, as on every version before that change.
+- chat_completion from 8.18/9.0; `headers` from 8.19/9.1.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from ..errors import status_exception
+from ..validation import EMBEDDING_SIZE_UNKNOWN, parsing_error
+from ..versions import EsVersion, Gate
+from .base import EndpointConfig
+from .external import SIMILARITIES, ExternalService, Field, Validation
+
+__all__ = ["OpenAiService"]
+
+EMBEDDINGS_URL = "https://api.openai.com/v1/embeddings"
+CHAT_URL = "https://api.openai.com/v1/chat/completions"
+TEST_INPUT = "how big"
+_ALWAYS = Gate((8, 11))
+_CHAT = Gate((8, 18), (9, 0))
+_HEADERS = Gate((8, 19), (9, 1))
+_EMBED = ("text_embedding",)
+
+
+def _headers(config: EndpointConfig) -> dict[str, str]:
+    headers = {"Authorization": f"Bearer {config.secret_settings['api_key']}"}
+    organization = config.service_settings.get("organization_id")
+    if organization:
+        headers["OpenAI-Organization"] = str(organization)
+    extra = config.task_settings.get("headers")
+    if isinstance(extra, dict):
+        headers.update({str(k): str(v) for k, v in extra.items()})
+    return headers
+
+
+def _embed_body(config: EndpointConfig) -> dict[str, Any]:
+    body: dict[str, Any] = {"input": [TEST_INPUT], "model": config.service_settings["model_id"]}
+    if config.service_settings.get("dimensions") is not None:
+        body["dimensions"] = config.service_settings["dimensions"]
+    if config.task_settings.get("user"):
+        body["user"] = config.task_settings["user"]
+    return body
+
+
+def _chat_body(config: EndpointConfig) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "messages": [{"role": "user", "content": TEST_INPUT}],
+        "model": config.service_settings["model_id"],
+        "n": 1,
+        "stream": config.task_type == "chat_completion",
+    }
+    if config.task_settings.get("user"):
+        body["user"] = config.task_settings["user"]
+    return body
+
+
+def embedding_size(payload: Any) -> int:
+    """The size of the first vector of an OpenAI embeddings response."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("data"), list):
+        raise parsing_error("START_OBJECT", payload)
+    data = payload["data"]
+    if not data or not isinstance(data[0], dict) or not isinstance(data[0].get("embedding"), list):
+        raise status_exception(EMBEDDING_SIZE_UNKNOWN)
+    return len(data[0]["embedding"])
+
+
+def _chat_read(payload: Any) -> None:
+    if not isinstance(payload, dict) or "choices" not in payload:
+        raise parsing_error("START_OBJECT", payload)
+
+
+class OpenAiService(ExternalService):
+    """OpenAI (or any server that speaks its API, through `url`), as ES's `openai`."""
+
+    name = "openai"
+    display_name = "OpenAI"
+    secret_keys = ("api_key",)
+    task_gates: ClassVar[dict[str, Gate]] = {
+        "text_embedding": _ALWAYS,
+        "completion": _ALWAYS,
+        "chat_completion": _CHAT,
+    }
+    output_order = (
+        "model_id",
+        "url",
+        "organization_id",
+        "similarity",
+        "dimensions",
+        "max_input_tokens",
+    )
+    service_fields = (
+        Field("url", "optional_uri", label="URL"),
+        Field("organization_id", label="Organization ID"),
+        Field("similarity", "enum", _EMBED, SIMILARITIES),
+        Field("max_input_tokens", "int", _EMBED),
+        Field("dimensions", "int", _EMBED),
+        Field("model_id", "required", label="Model ID"),
+    )
+    task_fields = (Field("user"), Field("headers", "map", since=_HEADERS))
+    rate_limits: ClassVar[dict[str, int]] = {
+        "text_embedding": 3000,
+        "completion": 500,
+        "chat_completion": 500,
+    }
+    default_similarity = "dot_product"
+    validations: ClassVar[dict[str, Validation]] = {
+        "text_embedding": Validation(
+            lambda c: str(c.service_settings.get("url") or EMBEDDINGS_URL),
+            _embed_body,
+            _headers,
+            embedding_size,
+        ),
+        **{
+            task: Validation(
+                lambda c: str(c.service_settings.get("url") or CHAT_URL),
+                _chat_body,
+                _headers,
+                lambda payload: _chat_read(payload),
+            )
+            for task in ("completion", "chat_completion")
+        },
+    }
+
+    def task_types(self, version: EsVersion) -> tuple[str, ...]:
+        return super().task_types(version)

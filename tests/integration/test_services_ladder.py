@@ -1,0 +1,258 @@
+"""The lifecycle ladder for the elasticsearch, openai, cohere and azureopenai services.
+
+The same provider code as for hugging_face, driven through Pulumi's dynamic-provider host; only
+the schemas differ. Each ladder: check -> create -> no diff -> refresh is no diff (server-filled
+values stay quiet) -> an in-place update -> a replacing change -> destroy. The third-party
+services' validation calls go to the loopback vendor stand-in (`emulators.vendors`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pulumi.runtime.proto import provider_pb2
+
+from emulators import ElasticsearchEmulator, HuggingFaceServer, serve
+from emulators.elasticsearch.services.elasticsearch import ElasticsearchService
+from emulators.lab import HF_KEY, VENDOR_HOSTS, VENDOR_KEY, VENDOR_KEY_ROTATED
+from emulators.vendors import VendorServer
+from harness.provider_host import serialized
+from providers.inference_endpoint import InferenceEndpointProvider
+from tests.integration.helpers import STACK_FILE, Hosts, RecordingLab, _BodyRecorder, public
+
+DIFF_NONE = provider_pb2.DiffResponse.DIFF_NONE
+DIFF_SOME = provider_pb2.DiffResponse.DIFF_SOME
+
+
+@contextmanager
+def vendor_lab(es_version: str = "9.1.0") -> Iterator[RecordingLab]:
+    """An emulator whose third-party services reach the vendor stand-in; bodies recorded."""
+    vendor = VendorServer(api_keys=[VENDOR_KEY, VENDOR_KEY_ROTATED])
+    with serve(vendor) as vendor_server, serve(HuggingFaceServer(api_keys=[HF_KEY])) as hf:
+        emulator = ElasticsearchEmulator(
+            version=es_version,
+            retry_backoff=0.01,
+            service_routes=dict.fromkeys(VENDOR_HOSTS, vendor_server.url),
+        )
+        recorder = _BodyRecorder(emulator)
+        with serve(recorder) as es_server:
+            lab = RecordingLab(es_server.url, hf.url, recorder)
+            try:
+                yield lab
+            finally:
+                lab.close()
+
+
+@dataclass(frozen=True)
+class Ladder:
+    """One service's rungs: the declaration and the two changes, with what each must send."""
+
+    task_type: str
+    service: str
+    settings: dict[str, Any]
+    task_settings: dict[str, Any] | None
+    in_place: Callable[[dict[str, Any]], dict[str, Any]]
+    in_place_body: dict[str, Any]
+    replacing: Callable[[dict[str, Any]], dict[str, Any]]
+    replaced_field: str
+
+
+def _task(**changes: Any) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    return lambda inputs: {
+        **inputs,
+        "task_settings": {**inputs.get("task_settings", {}), **changes},
+    }
+
+
+def _setting(**changes: Any) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    return lambda inputs: {**inputs, "service_settings": {**inputs["service_settings"], **changes}}
+
+
+LADDERS = {
+    "elasticsearch": Ladder(
+        "sparse_embedding",
+        "elasticsearch",
+        {"model_id": ".elser_model_2", "num_threads": 1, "num_allocations": 1},
+        None,
+        _setting(num_allocations=2),
+        {"service_settings": {"num_allocations": 2}},
+        _setting(num_threads=2),
+        "service_settings.num_threads",
+    ),
+    "openai": Ladder(
+        "text_embedding",
+        "openai",
+        {"api_key": VENDOR_KEY, "model_id": "text-embedding-3-small"},
+        {"user": "ingest"},
+        _task(user="search"),
+        {"task_settings": {"user": "search"}},
+        _setting(api_key=VENDOR_KEY_ROTATED),
+        "service_settings.api_key",
+    ),
+    "cohere": Ladder(
+        "rerank",
+        "cohere",
+        {"api_key": VENDOR_KEY, "model_id": "rerank-v3.5"},
+        {"top_n": 3},
+        _task(top_n=5),
+        {"task_settings": {"top_n": 5}},
+        _setting(model_id="rerank-v3.0"),
+        "service_settings.model_id",
+    ),
+    "azureopenai": Ladder(
+        "text_embedding",
+        "azureopenai",
+        {
+            "entra_id": VENDOR_KEY,
+            "resource_name": "res",
+            "deployment_id": "emb",
+            "api_version": "v1",
+        },
+        None,
+        _task(user="ops"),
+        {"task_settings": {"user": "ops"}},
+        _setting(entra_id=VENDOR_KEY_ROTATED),
+        "service_settings.entra_id",
+    ),
+}
+
+
+def declared(lab: RecordingLab, ladder: Ladder) -> dict[str, Any]:
+    provider = InferenceEndpointProvider({"endpoints": [lab.es_url]}, stack_file=STACK_FILE)
+    inputs: dict[str, Any] = {
+        "__provider": serialized(provider),
+        "inference_id": "ep",
+        "task_type": ladder.task_type,
+        "service": ladder.service,
+        "service_settings": dict(ladder.settings),
+    }
+    if ladder.task_settings is not None:
+        inputs["task_settings"] = dict(ladder.task_settings)
+    return inputs
+
+
+def diff_of(host: Any, outs: dict[str, Any], news: dict[str, Any]) -> tuple[Any, list[str], bool]:
+    response = host.diff("ep", outs, news)
+    return response.changes, list(response.replaces), response.deleteBeforeReplace
+
+
+@pytest.mark.parametrize("name", list(LADDERS), ids=[f"{n} climbs the ladder" for n in LADDERS])
+def test_each_service_climbs_the_ladder(tmp_path: Path, name: str) -> None:
+    ladder = LADDERS[name]
+    (tmp_path / "stacks").mkdir()
+    hosts = Hosts(tmp_path)
+    try:
+        with vendor_lab() as lab:
+            host = hosts.start()
+            path = f"/_inference/{ladder.task_type}/ep"
+            inputs = declared(lab, ladder)
+            assert host.check({}, inputs) == (inputs, [])
+
+            lab.clear_log()
+            new_id, outs = host.create(inputs)
+            assert new_id == "ep"
+            assert lab.calls() == ["GET /", f"PUT {path}"]
+            live = lab.endpoint("ep")
+            assert live is not None
+            secrets = {k: v for k, v in ladder.settings.items() if k in ("api_key", "entra_id")}
+            assert public(outs)["service_settings"] == {**live["service_settings"], **secrets}
+            assert diff_of(host, outs, inputs)[0] == DIFF_NONE
+
+            # A refresh reads what Elasticsearch filled in; it is still no change.
+            read_id, refreshed = hosts.start().read("ep", outs)
+            assert read_id == "ep"
+            assert diff_of(host, refreshed, inputs)[0] == DIFF_NONE
+
+            changed = ladder.in_place(inputs)
+            assert diff_of(host, refreshed, changed) == (DIFF_SOME, [], True)
+            lab.clear_log()
+            outs = host.update("ep", refreshed, changed)
+            assert lab.calls() == [f"PUT {path}/_update"]
+            assert lab.bodies("PUT", f"{path}/_update") == [ladder.in_place_body]
+            assert diff_of(host, outs, changed)[0] == DIFF_NONE
+
+            replaced = ladder.replacing(changed)
+            assert diff_of(host, outs, replaced) == (DIFF_SOME, [ladder.replaced_field], True)
+            lab.clear_log()
+            host.delete("ep", outs)
+            _, outs = host.create(replaced)
+            assert lab.calls() == [f"DELETE {path}?dry_run=true", f"DELETE {path}", f"PUT {path}"]
+            assert diff_of(host, outs, replaced)[0] == DIFF_NONE
+
+            hosts.start().delete("ep", outs)
+            assert lab.endpoint("ep") is None
+    finally:
+        stderr = hosts.close_all()
+    assert VENDOR_KEY not in stderr and VENDOR_KEY_ROTATED not in stderr
+
+
+def test_num_allocations_moved_by_adaptive_allocations_is_never_a_change(tmp_path: Path) -> None:
+    (tmp_path / "stacks").mkdir()
+    hosts = Hosts(tmp_path)
+    adaptive = {"enabled": True, "min_number_of_allocations": 1, "max_number_of_allocations": 3}
+    ladder = Ladder(
+        "text_embedding",
+        "elasticsearch",
+        {"model_id": ".multilingual-e5-small", "num_threads": 1, "adaptive_allocations": adaptive},
+        None,
+        _setting(),
+        {},
+        _setting(),
+        "",
+    )
+    try:
+        with vendor_lab() as lab:
+            host = hosts.start()
+            inputs = declared(lab, ladder)
+            _, outs = host.create(inputs)
+            refresher = hosts.start()
+            seen = set()
+            for _ in range(6):
+                _, refreshed = refresher.read("ep", outs)
+                seen.add(refreshed["service_settings"]["num_allocations"])
+                assert diff_of(host, refreshed, inputs)[0] == DIFF_NONE
+                time.sleep(ElasticsearchService.ADAPTIVE_PERIOD)
+            assert len(seen) > 1, "the emulator moved num_allocations"
+    finally:
+        hosts.close_all()
+
+
+SHORT = {
+    "mistral": ("text_embedding", {"api_key": VENDOR_KEY, "model": "mistral-embed"}, None),
+    "anthropic": (
+        "completion",
+        {"api_key": VENDOR_KEY, "model_id": "claude-3-5-haiku"},
+        {"max_tokens": 64},
+    ),
+    "jinaai": ("text_embedding", {"api_key": VENDOR_KEY, "model_id": "jina-embeddings-v3"}, None),
+    "voyageai": ("rerank", {"api_key": VENDOR_KEY, "model_id": "rerank-2"}, {"top_k": 2}),
+}
+
+
+def test_the_other_emulated_services_create_refresh_quietly_and_destroy(tmp_path: Path) -> None:
+    (tmp_path / "stacks").mkdir()
+    hosts = Hosts(tmp_path)
+    try:
+        with vendor_lab() as lab:
+            host, refresher = hosts.start(), hosts.start()
+            for name, (task_type, settings, task_settings) in SHORT.items():
+                ladder = Ladder(
+                    task_type, name, settings, task_settings, _setting(), {}, _setting(), ""
+                )
+                inputs = {**declared(lab, ladder), "inference_id": name}
+                assert host.check({}, inputs) == (inputs, []), name
+                _, outs = host.create(inputs)
+                assert host.diff(name, outs, inputs).changes == DIFF_NONE, name
+                _, refreshed = refresher.read(name, outs)
+                assert host.diff(name, refreshed, inputs).changes == DIFF_NONE, name
+                refresher.delete(name, refreshed)
+                assert lab.endpoint(name) is None
+    finally:
+        stderr = hosts.close_all()
+    assert VENDOR_KEY not in stderr
