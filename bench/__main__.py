@@ -28,7 +28,7 @@ from bench.footprint import run_imports
 from bench.profiling import run_profiles
 from bench.servers import lab_processes
 from emulators.lab import Lab
-from tests.support.pulumi_cli import REPO, engine_env, pulumi_bin_dir
+from harness.pulumi_cli import REPO, engine_env, pulumi_bin_dir
 
 STARTED = time.monotonic()
 

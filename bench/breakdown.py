@@ -25,7 +25,7 @@ from typing import Any
 
 from bench.scale import cpu_seconds, summarize_requests
 from emulators.lab import HF_KEY, Lab
-from tests.support.pulumi_cli import PulumiProject
+from harness.pulumi_cli import PulumiProject
 
 __all__ = [
     "COMMANDS",

@@ -28,10 +28,10 @@ import httpx
 import yaml
 
 from emulators.lab import HF_KEY, Lab
+from harness.provider_host import serialized
 from providers.client import USER_AGENT, ElasticsearchClient
 from providers.connection import resolve_connection
 from providers.inference_endpoint import InferenceEndpointProvider
-from tests.support.provider_host import serialized
 
 __all__ = ["OPS", "VARIANTS", "run_per_op", "summarize"]
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from emulators.lab import HF_KEY, Lab
-from tests.support.pulumi_cli import PulumiProject, Result
+from harness.pulumi_cli import PulumiProject, Result
 
 __all__ = ["KINDS", "PHASES", "run_scale", "stack_document"]
 

@@ -37,7 +37,7 @@ from providers.errors import (
 )
 from providers.versions import Version
 
-__all__ = ["USER_AGENT", "ElasticsearchClient", "OutageBreaker", "scrub"]
+__all__ = ["USER_AGENT", "ElasticsearchClient", "OutageBreaker", "TlsContexts", "scrub"]
 
 USER_AGENT = "pulumi-es-inference/0.1.0"
 _RETRY_STATUSES = {429, 502, 503, 504}
@@ -71,15 +71,6 @@ def _not_tls(exc: BaseException) -> bool:
         and not isinstance(cause, ssl.SSLCertVerificationError)
         and any(marker in str(cause) for marker in _NOT_TLS)
         for cause in _causes(exc)
-    )
-
-
-def _not_tls_error(url: str, method: str, path: str) -> ElasticsearchUnreachable:
-    return ElasticsearchUnreachable(
-        f"{method} {path} failed: {url} does not speak TLS (it answered an https:// handshake "
-        "in plain text, as an http:// port does); use http:// for it, or the cluster's HTTPS port",
-        method=method,
-        path=path,
     )
 
 
@@ -165,12 +156,6 @@ def _error_from_response(
             reason = reason.removeprefix(f"{status} ")
         else:
             reason = " ".join(response.text.split())[:200] or response.reason_phrase
-    message = f"{method} {path} failed: {status} {error_type + ': ' if error_type else ''}{reason}"
-    if details:
-        message += "; caused by " + "; ".join(details)
-    if hint:
-        message += f". {hint}"
-    message = scrub(message, secrets)
     kind: type[ElasticsearchError] = ElasticsearchError
     if status == 404 and error_type in ("resource_not_found_exception", ""):
         kind = EndpointNotFound
@@ -178,14 +163,15 @@ def _error_from_response(
         kind = EndpointConflict
     elif status == 409:
         kind = EndpointInUse
-    return kind(
-        message,
-        method=method,
-        path=path,
+    return kind.failed(
+        method,
+        path,
         status=status,
-        error_type=error_type,
+        error_type=scrub(error_type, secrets),
         reason=scrub(reason, secrets),
+        caused_by=[scrub(line, secrets) for line in details],
         inference_id=inference_id,
+        hint=scrub(hint, secrets),
     )
 
 
@@ -229,17 +215,27 @@ def _certificate_chain(host: str, port: int, timeout: float) -> list[bytes]:
         return chain
 
 
-_CONTEXTS: dict[tuple[object, ...], ssl.SSLContext | bool] = {}
-_CONTEXTS_LOCK = threading.Lock()
+class TlsContexts:
+    """The TLS verification for each URL and CA setting, built once (building one reads CA
+    bundles, and a pin opens a connection). Thread-safe; a session shares one between clients."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._contexts: dict[tuple[object, ...], ssl.SSLContext | bool] = {}
+
+    def verify_for(self, settings: ConnectionSettings, url: str) -> ssl.SSLContext | bool:
+        """The ``verify`` argument of httpx for ``url``."""
+        key = (url, settings.ca_file, settings.ca_fingerprint, settings.insecure)
+        with self._lock:
+            cached = self._contexts.get(key)
+        if cached is not None:
+            return cached
+        verify = _verify(settings, url)
+        with self._lock:
+            return self._contexts.setdefault(key, verify)
 
 
-def _verify_for(settings: ConnectionSettings, url: str) -> ssl.SSLContext | bool:
-    """The TLS verification to use for ``url``; cached, since building one reads CA bundles."""
-    key = (url, settings.ca_file, settings.ca_fingerprint, settings.insecure)
-    with _CONTEXTS_LOCK:
-        cached = _CONTEXTS.get(key)
-    if cached is not None:
-        return cached
+def _verify(settings: ConnectionSettings, url: str) -> ssl.SSLContext | bool:
     verify: ssl.SSLContext | bool
     if settings.insecure:
         verify = False
@@ -255,9 +251,7 @@ def _verify_for(settings: ConnectionSettings, url: str) -> ssl.SSLContext | bool
             raise httpx.ConnectError(f"{type(exc).__name__}: {exc}") from exc
         pinned = [c for c in chain if hashlib.sha256(c).hexdigest() == settings.ca_fingerprint]
         if not pinned:
-            raise ElasticsearchUnreachable(
-                f"TLS to {url}: no certificate presented matches the configured CA fingerprint"
-            )
+            raise ElasticsearchUnreachable.fingerprint_mismatch(url)
         # Trust exactly the pinned certificate; the pin replaces the hostname check. A pinned leaf
         # or intermediate is a trust anchor too (partial chain), as Elastic's clients accept
         # any certificate of the chain (elastic-transport's ssl_assert_fingerprint).
@@ -273,8 +267,6 @@ def _verify_for(settings: ConnectionSettings, url: str) -> ssl.SSLContext | bool
             ) from None
     else:
         verify = ssl.create_default_context()
-    with _CONTEXTS_LOCK:
-        _CONTEXTS[key] = verify
     return verify
 
 
@@ -300,14 +292,7 @@ class OutageBreaker:
         with self._lock:
             first = self._first
         if first is not None:
-            raise ElasticsearchUnreachable(
-                f"{method} {path} not sent: an earlier request of this run got no response from "
-                f"the cluster for its whole retry deadline ({first}); fix the cluster or the "
-                "connection settings and run again",
-                method=method,
-                path=path,
-                inference_id=inference_id,
-            )
+            raise ElasticsearchUnreachable.not_sent(method, path, first, inference_id)
 
 
 class ElasticsearchClient:
@@ -319,9 +304,11 @@ class ElasticsearchClient:
         *,
         transport: httpx.BaseTransport | None = None,
         on_retry: Callable[[str], None] | None = None,
+        tls: TlsContexts | None = None,
         breaker: OutageBreaker | None = None,
     ) -> None:
         self.settings = settings
+        self._tls = tls or TlsContexts()
         self._on_retry = on_retry
         self._breaker = breaker if breaker is not None else OutageBreaker()
         self._secrets = settings.secrets()
@@ -362,7 +349,7 @@ class ElasticsearchClient:
         if self._transport is not None:
             client = httpx.Client(base_url=base_url, transport=self._transport)
         else:
-            verify = _verify_for(self.settings, base_url)
+            verify = self._tls.verify_for(self.settings, base_url)
             client = httpx.Client(
                 base_url=base_url,
                 verify=verify,
@@ -379,18 +366,14 @@ class ElasticsearchClient:
             yield
         except httpx.ConnectError as exc:
             if _not_tls(exc):
-                error = _not_tls_error(base_url, method, path)
-                error.inference_id = inference_id
+                error = ElasticsearchUnreachable.not_tls(base_url, method, path, inference_id)
                 raise error from exc
-            error = self._unreachable(method, path, base_url, inference_id, exc)
-            if isinstance(exc.__context__ or exc.__cause__, ssl.SSLCertVerificationError) or (
-                "CERTIFICATE_VERIFY_FAILED" in str(exc)
-            ):
+            untrusted = isinstance(exc.__context__ or exc.__cause__, ssl.SSLCertVerificationError)
+            # httpx keeps only the message of some verification failures.
+            untrusted = untrusted or "CERTIFICATE_VERIFY_FAILED" in str(exc)
+            error = self._unreachable(method, path, base_url, inference_id, exc, untrusted)
+            if untrusted:
                 # A certificate we do not trust stays untrusted: say so now, do not retry.
-                error.args = (
-                    f"{error}; configure ca_file or ca_fingerprint for this cluster's CA "
-                    "(or insecure: true for a test cluster)",
-                )
                 raise error from exc
             raise _Retryable(error, None, ambiguous=False) from exc
         except httpx.ConnectTimeout as exc:
@@ -401,18 +384,22 @@ class ElasticsearchClient:
             raise _Retryable(error, None, ambiguous=True) from exc
 
     def _unreachable(
-        self, method: str, path: str, base_url: str, inference_id: str, exc: Exception
+        self,
+        method: str,
+        path: str,
+        base_url: str,
+        inference_id: str,
+        exc: Exception,
+        untrusted_certificate: bool = False,
     ) -> ElasticsearchUnreachable:
         what = type(exc).__name__
-        detail = str(exc) or what
-        return ElasticsearchUnreachable(
-            scrub(
-                f"{method} {path} failed: no response from {base_url} ({what}: {detail})",
-                self._secrets,
-            ),
-            method=method,
-            path=path,
+        return ElasticsearchUnreachable.no_response(
+            method,
+            path,
+            scrub(base_url, self._secrets),
+            scrub(f"{what}: {str(exc) or what}", self._secrets),
             inference_id=inference_id,
+            untrusted_certificate=untrusted_certificate,
         )
 
     def _attempt(
@@ -509,12 +496,8 @@ class ElasticsearchClient:
                         raise
         except _Retryable as failure:
             last = failure.error
-            attempts = retrying.statistics.get("attempt_number", 1)
-            if attempts > 1:
-                last.args = (
-                    f"{last} (gave up after {attempts} attempts in "
-                    f"{time.monotonic() - started:.1f} s)",
-                )
+            last.attempts = retrying.statistics.get("attempt_number", 1)
+            last.elapsed = time.monotonic() - started
             last.after_ambiguous_attempt = ambiguous
             if isinstance(last, ElasticsearchUnreachable) and not ambiguous:
                 # No connection could be made for a whole deadline: the cluster is down or cut
@@ -536,11 +519,7 @@ class ElasticsearchClient:
         try:
             return Version.parse(str(number))
         except ValueError:
-            raise ElasticsearchError(
-                f"GET / returned no usable version number ({number!r}); is this Elasticsearch?",
-                method="GET",
-                path="/",
-            ) from None
+            raise ElasticsearchError.no_version(number) from None
 
     def put_inference_endpoint(
         self, task_type: str, inference_id: str, body: dict[str, Any], redact: Sequence[str] = ()

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from providers.errors import ConnectionSettingsError
+from providers.secret_references import MALFORMED, ConfigSource, parse_reference
 
 __all__ = [
     "SECONDS_BOUNDS",
@@ -121,30 +122,15 @@ _RETRY_SOURCES = [
 ]
 
 
-def _config_key(name: str, project: str) -> str:
-    return name if ":" in name else f"{project}:{name}"
-
-
 def _resolve_reference(
-    raw: object, where: str, config: Mapping[str, Any], env: Mapping[str, str], project: str
+    raw: object, where: str, config: ConfigSource, env: Mapping[str, str], project: str
 ) -> object:
-    if isinstance(raw, Mapping) and "secret" in raw:
-        key = _config_key(str(raw["secret"]), project)
-        value = config.get(key)
-        if value in (None, ""):
-            raise ConnectionSettingsError(
-                f"{where} refers to the Pulumi config secret {key!r}, which is not set; "
-                f"run: pulumi config set --secret {key} <value>"
-            )
-        return str(value)
-    if isinstance(raw, Mapping) and "env" in raw:
-        value = env.get(str(raw["env"]))
-        if not value:
-            raise ConnectionSettingsError(
-                f"{where} refers to the environment variable {raw['env']!r}, which is not set"
-            )
-        return value
-    return raw
+    if not isinstance(raw, Mapping):
+        return raw
+    reference = parse_reference(raw)
+    if reference is None:
+        raise ConnectionSettingsError(f"{where}: {MALFORMED}")
+    return reference.resolve(where, config=config, env=env, project=project)
 
 
 def _endpoints(raw: object, where: str) -> tuple[str, ...]:
@@ -250,7 +236,7 @@ def _check_tls(
 def resolve_connection(
     declared: Mapping[str, Any],
     *,
-    config: Mapping[str, Any],
+    config: ConfigSource,
     env: Mapping[str, str],
     project: str,
     stack_file: str = "the stack file",
@@ -260,8 +246,9 @@ def resolve_connection(
     origins: dict[str, str] = {}
     for setting, config_key, stack_key, env_var in _SOURCES:
         key = f"{CONFIG_NAMESPACE}:{config_key}"
-        if config.get(key) not in (None, ""):
-            values[setting], origins[setting] = config[key], f"Pulumi config {key}"
+        configured = config.get(key)
+        if configured not in (None, ""):
+            values[setting], origins[setting] = configured, f"Pulumi config {key}"
         elif declared.get(stack_key) is not None:
             where = f"{stack_file}: elasticsearch.{stack_key}"
             values[setting] = _resolve_reference(declared[stack_key], where, config, env, project)
@@ -320,7 +307,7 @@ def resolve_connection(
         credential_origin=credential,
         credential_from_config=credential.startswith("Pulumi config")
         or any(
-            isinstance(declared.get(key), Mapping) and "secret" in declared[key]
+            getattr(parse_reference(declared.get(key)), "kind", None) == "secret"
             for key in ("api_key", "bearer_token", "password")
             if origins.get(key, "").startswith(stack_file)
         ),

@@ -15,7 +15,8 @@ from typing import Any, Literal
 
 from providers.model import Change, plan, reconcile
 from providers.schema import SchemaSet
-from providers.stack import EndpointDeclaration, SecretReference
+from providers.secret_references import SecretReference
+from providers.stack import EndpointDeclaration
 from providers.versions import Version
 
 __all__ = ["EXIT_CODES", "Finding", "Report", "compare", "declared_inputs", "worst"]

@@ -42,7 +42,7 @@ from providers.hf_model import (
     update_body,
     with_defaults,
 )
-from providers.inference_endpoint import restore_pickler
+from providers.pickler import restore_pickler
 
 __all__ = ["HuggingFaceEndpoint", "HuggingFaceEndpointProvider"]
 

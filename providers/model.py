@@ -4,7 +4,8 @@ Lifecycle (numbered as in docs/spec.md; test names cite them):
 
 - L1  ``inference_id``, ``service`` and ``task_type`` identify an endpoint: a change replaces it.
 - L2  ``service_settings`` fields replace the endpoint unless their schema says ``x-es-lifecycle``
-      ``update`` (or ``{update_since}`` and the cluster is at least that version).
+      ``update`` (or ``{update_since}`` and the cluster is at least that version). Every field
+      the plan classifies must carry ``x-es-lifecycle`` (the schema loader refuses one without).
 - L3  A secret (``writeOnly``) such as ``api_key`` is immutable here: a change replaces the endpoint,
       unless the endpoint sets ``secret_rotation: update``: then ``_update`` rotates it in place.
 - L4  ``task_settings`` update in place; Elasticsearch merges them, so removing a key replaces.
@@ -40,7 +41,6 @@ from providers.versions import Version
 
 __all__ = [
     "IDENTITY",
-    "LIFECYCLE",
     "OPTIONS",
     "Change",
     "Plan",
@@ -55,17 +55,7 @@ __all__ = [
 ]
 
 REPLACE = Lifecycle("replace")
-UPDATE = Lifecycle("update")
 IDENTITY = ("inference_id", "service", "task_type")
-# Top-level defaults; the service schemas refine them per field with x-es-lifecycle.
-LIFECYCLE: dict[str, Lifecycle] = {
-    "inference_id": REPLACE,
-    "service": REPLACE,
-    "task_type": REPLACE,
-    "service_settings": REPLACE,
-    "task_settings": UPDATE,
-    "chunking_settings": Lifecycle("update", update_when="update.chunking_settings_accepted"),
-}
 # Provider options: recorded in state, never sent to Elasticsearch; absent means the default.
 OPTIONS: dict[str, Any] = {"force": False, "secret_rotation": "replace"}
 _VALIDATES_UPDATES = "update.validation_call"
@@ -74,6 +64,10 @@ _ACCEPTS_CHUNKING = "update.chunking_settings_accepted"
 _SECRET_REQUIRED = "update.secret_required_with_service_settings"
 _IN_PLACE = "Elasticsearch updates it in place"
 _MISSING: Any = object()
+_MOVED = (
+    "the connection settings changed; run pulumi refresh to check the endpoint exists where "
+    "they point"
+)
 Action = Literal["replace", "update", "state"]
 
 
@@ -151,10 +145,12 @@ def effective_chunking(
     return chunking
 
 
-def _lifecycle(rule: FieldRule | None, top: str) -> Lifecycle:
+def _lifecycle(rule: FieldRule | None) -> Lifecycle:
+    # The schema loader requires x-es-lifecycle on every field the plan classifies (L2-L5); a
+    # field no schema knows (check refuses it) is replaced, which always works.
     if rule is not None and rule.lifecycle is not None:
         return rule.lifecycle
-    return LIFECYCLE.get(top, REPLACE)
+    return REPLACE
 
 
 def _rotate_in_place(path: str, version: Version | None) -> Change:
@@ -253,7 +249,10 @@ def plan(
     version: Version | None,
     is_unknown: Callable[[object], bool] = lambda _: False,
 ) -> Plan:
-    """Compare the recorded outputs (``olds``) with the declared inputs (``news``)."""
+    """Compare the recorded outputs (``olds``) with the declared inputs (``news``).
+
+    A different pickled provider (``__provider``: new connection settings) is a state change.
+    """
     changes: list[Change] = []
     rules = schema.rules if schema is not None else {}
     scope = (news.get("service"), news.get("task_type"))
@@ -267,7 +266,7 @@ def plan(
     for group in ("service_settings", "task_settings"):
         desired = news.get(group)
         if is_unknown(desired):
-            lifecycle = _lifecycle(rules.get((group,)), group)
+            lifecycle = _lifecycle(rules.get((group,)))
             changes.append(_classify(group, lifecycle, version, False, scope))
             continue
         desired, actual = plain_numbers(desired or {}), plain_numbers(olds.get(group) or {})
@@ -293,7 +292,7 @@ def plan(
             elif want is _MISSING:
                 changes.append(Change(path, "replace", "removing it needs a new endpoint"))
             else:
-                changes.append(_classify(path, _lifecycle(rule, group), version, secret, scope))
+                changes.append(_classify(path, _lifecycle(rule), version, secret, scope))
 
     if schema is not None and schema.chunking is not None:
         raw = news.get("chunking_settings")
@@ -301,13 +300,18 @@ def plan(
         if is_unknown(raw) or effective_chunking(raw, schema.chunking) != effective_chunking(
             olds.get("chunking_settings"), schema.chunking
         ):
-            lifecycle = _lifecycle(chunking_rule, "chunking_settings")
+            lifecycle = _lifecycle(chunking_rule)
             changes.append(_classify("chunking_settings", lifecycle, version, False, scope))
         changes = _chunking_reset(changes, news, schema, version)
 
     for name in OPTIONS:
         if recorded[name] != declared[name]:
             changes.append(Change(name, "state", "recorded in the stack's state only"))
+    if olds.get("__provider") != news.get("__provider") and not any(
+        c.action == "replace" for c in changes
+    ):
+        # Refresh and destroy use the provider recorded in the outputs; record the new one.
+        changes.append(Change("elasticsearch", "state", _MOVED))
     return Plan(changes)
 
 

@@ -20,10 +20,11 @@ from typing import Any
 
 import pulumi
 
-from providers.errors import DeclarationError
+from providers.errors import DeclarationError, SecretNotSet
 from providers.hf_stack import HfEndpointDeclaration, HfUrlReference
 from providers.inference_endpoint import InferenceEndpoint, InferenceEndpointProvider
-from providers.stack import EndpointDeclaration, SecretReference, StackDeclaration, load_stack
+from providers.secret_references import SecretReference
+from providers.stack import EndpointDeclaration, StackDeclaration, load_stack
 
 __all__ = ["run", "stack_file_for"]
 
@@ -35,25 +36,28 @@ def stack_file_for(stack: str, configured: str | None = None) -> str:
     return configured or f"stacks/{stack}.yaml"
 
 
+class _StackConfig:
+    """The stack's Pulumi config by full key (``namespace:name``), for secret references."""
+
+    def get(self, key: str, /) -> str | None:
+        namespace, _, name = key.rpartition(":")
+        return pulumi.Config(namespace).get(name)
+
+
 def _secret(value: SecretReference, where: str, problems: list[str]) -> str | None:
     """The plain value of a reference (kept only in memory, wrapped as a secret by callers)."""
-    if value.kind == "env":
-        found = os.environ.get(value.name)
-        if not found:
-            problems.append(f"{where}: the environment variable {value.name!r} is not set")
-        return found or None
-    namespace, _, key = value.name.rpartition(":")
-    secret = pulumi.Config(namespace or None).get(key)
-    if secret is None:
-        full = value.name if namespace else f"{pulumi.get_project()}:{key}"
-        problems.append(
-            f"{where}: the Pulumi config secret {full!r} is not set; "
-            f"run: pulumi config set --secret {value.name} <value>"
+    try:
+        return value.resolve(
+            where, config=_StackConfig(), env=os.environ, project=pulumi.get_project()
         )
-    return secret
+    except SecretNotSet as exc:
+        problems.append(str(exc))
+        return None
 
 
-def _resolve(endpoint: EndpointDeclaration, source: str, problems: list[str]) -> dict[str, Any]:
+def _resolved_settings(
+    endpoint: EndpointDeclaration, source: str, problems: list[str]
+) -> dict[str, Any]:
     settings: dict[str, Any] = {}
     for name, value in endpoint.service_settings.items():
         if not isinstance(value, SecretReference):
@@ -144,7 +148,7 @@ def run() -> None:
     try:
         declaration = load_stack(Path(source), source)
         problems: list[str] = []
-        resolved = [(e, _resolve(e, source, problems)) for e in declaration.endpoints]
+        resolved = [(e, _resolved_settings(e, source, problems)) for e in declaration.endpoints]
         hf_resolved = [_resolve_hf(e, source, problems) for e in declaration.huggingface_endpoints]
         if problems:
             raise DeclarationError(source, problems)

@@ -26,6 +26,7 @@ from providers.errors import SchemaError
 from providers.versions import Version
 
 __all__ = [
+    "LIFECYCLE_GROUPS",
     "EndpointSchema",
     "FieldRule",
     "Lifecycle",
@@ -33,7 +34,6 @@ __all__ = [
     "SchemaSet",
     "format_path",
     "load_schemas",
-    "problems_at",
 ]
 
 _BASE_URI = "https://schemas.es-inference.invalid/"
@@ -48,6 +48,9 @@ _JSON_TYPES = {
     type(None): "null",
 }
 PathKey = tuple[str | int, ...]
+# The endpoint's fields whose changes the lifecycle rules classify (L2-L5): each, and each field
+# of service_settings and task_settings, must say how with x-es-lifecycle.
+LIFECYCLE_GROUPS = ("service_settings", "task_settings", "chunking_settings")
 
 
 @dataclass(frozen=True)
@@ -288,14 +291,16 @@ class EndpointSchema:
         self.since: tuple[str, ...] = tuple(schema.get("x-es-since", ()))
         self.rules = _collect_rules(schema, registry)
         self.secret_paths = [path for path, rule in self.rules.items() if rule.secret]
-        chunking = _resolve(schema.get("properties", {}).get("chunking_settings"), schema, registry)
+        chunking = _follow_ref(
+            schema.get("properties", {}).get("chunking_settings"), schema, registry
+        )
         self.chunking: dict[str, Any] | None = chunking
         self.allows_task_settings = "task_settings" in schema.get("properties", {})
         self._registry = registry
 
     def resolved(self, node: object) -> dict[str, Any]:
         """A property's schema with its ``$ref`` followed (sibling keywords win)."""
-        return _resolve(node, self.schema, self._registry) or {}
+        return _follow_ref(node, self.schema, self._registry) or {}
 
     def version_gates(self, instance: Mapping[str, Any]) -> list[tuple[str, tuple[str, ...]]]:
         """The declared fields that need a minimum Elasticsearch version: (path, since)."""
@@ -353,7 +358,7 @@ def _problems(
 _CONNECTION_SECTIONS = (("elasticsearch",), ("huggingface",))
 
 
-def _resolve(
+def _follow_ref(
     node: object, root: Mapping[str, Any], registry: Registry[Any]
 ) -> dict[str, Any] | None:
     """Follow ``$ref`` (keeping sibling keywords, which win) so annotations can be read."""
@@ -371,16 +376,33 @@ def _resolve(
     return merged
 
 
+def _needs_lifecycle(path: PathKey) -> bool:
+    """Whether the plan compares the field at ``path`` by its own lifecycle (model.plan)."""
+    if len(path) == 1:
+        return path[0] in LIFECYCLE_GROUPS
+    return len(path) == 2 and path[0] in ("service_settings", "task_settings")
+
+
+def _schema_path(path: PathKey) -> PathKey:
+    return tuple(part for name in path for part in ("properties", name))
+
+
 def _collect_rules(schema: dict[str, Any], registry: Registry[Any]) -> dict[PathKey, FieldRule]:
     rules: dict[PathKey, FieldRule] = {}
 
     def walk(node: dict[str, Any], path: PathKey) -> None:
         for name, raw in node.get("properties", {}).items():
-            sub = _resolve(raw, schema, registry)
+            sub = _follow_ref(raw, schema, registry)
             if sub is None:
                 continue
             lifecycle = sub.get("x-es-lifecycle")
             key: PathKey = (*path, str(name))
+            if lifecycle is None and _needs_lifecycle(key):
+                raise SchemaError(
+                    f"{schema.get('$id')}: {format_path(_schema_path(key))} has no x-es-lifecycle "
+                    "('replace', 'update', {update_since} or {update_when}): say how Elasticsearch "
+                    "applies a change to it"
+                )
             rules[key] = FieldRule(
                 secret=bool(sub.get("writeOnly", False)),
                 has_default="default" in sub,
@@ -474,7 +496,7 @@ class SchemaSet:
         """Problems of a secret reference, by the stack schema's ``secret_reference`` rule."""
         return _problems(self._reference_validator, reference, "$", (), ())
 
-    def stack_problems(self, document: object) -> list[Problem]:
+    def stack_document_problems(self, document: object) -> list[Problem]:
         """Every rule of stack.schema.json the whole stack file breaks."""
         return _problems(self.stack_validator, document, "$", (), ())
 
@@ -491,8 +513,3 @@ def _default_directory() -> Path:
 def load_schemas(directory: str | None = None) -> SchemaSet:
     """The project's schemas (``schemas/`` in a checkout, ``providers/_schemas`` in a wheel)."""
     return SchemaSet(Path(directory) if directory else _default_directory())
-
-
-def problems_at(problems: Iterable[Problem], base: str) -> list[Problem]:
-    """Re-root problem paths (``$...``) under ``base`` (e.g. ``$.endpoints[2]``)."""
-    return [Problem(base + p.path[1:], p.message, p.top_key) for p in problems]

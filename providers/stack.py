@@ -10,8 +10,7 @@ from __future__ import annotations
 import errno
 import math
 import re
-import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from stat import S_ISDIR, S_ISREG
@@ -28,10 +27,15 @@ from providers.hf_stack import (
     hf_url_reference,
 )
 from providers.schema import PathKey, Problem, SchemaSet, format_path, load_schemas
+from providers.secret_references import (
+    MALFORMED,
+    SecretReference,
+    literal_secret,
+    parse_reference,
+)
 
 __all__ = [
     "EndpointDeclaration",
-    "SecretReference",
     "StackDeclaration",
     "declared_force",
     "dump_stack",
@@ -40,6 +44,8 @@ __all__ = [
     "unreadable",
 ]
 
+# A memo: (key, version, compute) -> the value computed for that version of the key.
+Remember = Callable[[Hashable, Hashable, Callable[[], Any]], Any]
 # Bounds of a stack file, far above any real one (1000 endpoints are about 300 KB, 20,000
 # values, 6 levels deep) and far below what exhausts memory or the parser's C stack.
 MAX_BYTES = 4 * 1024 * 1024
@@ -54,19 +60,6 @@ _PLACEHOLDER = "<secret reference>"
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 # What PyYAML itself puts in quotes: one character, an escape, or a token name like '<stream end>'.
 _HARMLESS = re.compile(r"'(?:.|\\.{1,3}|<[a-z ]+>)'")
-
-
-@dataclass(frozen=True)
-class SecretReference:
-    """Where a secret's value lives: a Pulumi config secret or an environment variable."""
-
-    kind: str  # "secret" or "env"
-    name: str
-
-    def describe(self) -> str:
-        """How a user would recognise the reference, e.g. ``Pulumi config secret 'hfApiKey'``."""
-        where = "Pulumi config secret" if self.kind == "secret" else "environment variable"
-        return f"{where} {self.name!r}"
 
 
 @dataclass(frozen=True)
@@ -284,14 +277,6 @@ def _set(document: dict[str, Any], path: PathKey, value: object) -> None:
     target[last] = value
 
 
-def _reference(raw: object) -> SecretReference | None:
-    if isinstance(raw, dict) and len(raw) == 1:
-        ((kind, name),) = raw.items()
-        if kind in ("secret", "env") and isinstance(name, str):
-            return SecretReference(kind, name)
-    return None
-
-
 def _check_endpoint(
     entry: dict[str, Any], base: str, schemas: SchemaSet, problems: list[Problem]
 ) -> EndpointDeclaration | None:
@@ -319,20 +304,9 @@ def _check_endpoint(
             continue
         where = format_path(path, base)
         if isinstance(raw, str):
-            name = path[-1]
-            problems.append(
-                Problem(
-                    where,
-                    "a secret must not be written in a stack file; reference it as "
-                    f"{{secret: <config key>}} (pulumi config set --secret <config key> <{name}>) "
-                    "or {env: <VARIABLE>}",
-                    str(path[0]),
-                )
-            )
-        elif (ref := _reference(raw)) is None or schemas.reference_problems(raw):
-            problems.append(
-                Problem(where, "must be {secret: <config key>} or {env: <VARIABLE>}", str(path[0]))
-            )
+            problems.append(Problem(where, literal_secret(path[-1]), str(path[0])))
+        elif (ref := parse_reference(raw)) is None or schemas.reference_problems(raw):
+            problems.append(Problem(where, MALFORMED, str(path[0])))
         else:
             references[path] = ref
         _set(checked, path, _PLACEHOLDER)
@@ -391,10 +365,13 @@ def _validate(
 ) -> tuple[list[Problem], dict[str, Any], list[EndpointDeclaration], list[HfEndpointDeclaration]]:
     non_finite = _non_finite(document)
     odd = {p.path for p in non_finite}  # one message for such a value, not one per bound
-    problems = [*non_finite, *(p for p in schemas.stack_problems(document) if p.path not in odd)]
+    problems = [
+        *non_finite,
+        *(p for p in schemas.stack_document_problems(document) if p.path not in odd),
+    ]
     if not isinstance(document, dict):
         return problems, {}, [], []
-    hf_problems, hf_endpoints = check_hf_endpoints(document, schemas, _reference)
+    hf_problems, hf_endpoints = check_hf_endpoints(document, schemas, parse_reference)
     problems.extend(hf_problems)
     raw_hf = document.get("huggingface_endpoints")
     hf_names = {
@@ -512,23 +489,22 @@ def load_stack(path: Path, source: str | None = None) -> StackDeclaration:
     )
 
 
-def declared_force(path: Path, inference_id: str) -> bool:
+def declared_force(path: Path, inference_id: str, remember: Remember | None = None) -> bool:
     """Whether the stack file, as it is now, sets ``force: true`` on ``inference_id``.
 
-    Best effort and silent: a missing or broken file means no. The file is parsed once per
-    version (mtime and size), not once per delete: a destroy of N endpoints asks N times.
+    Best effort and silent: a missing or broken file means no. With ``remember`` (the session's
+    memo) the file is parsed once per version (mtime and size), not once per delete: a destroy
+    of N endpoints asks N times.
     """
     try:
         stat = path.stat()
     except OSError:
         return False
+    if remember is None:
+        return _forces(path).get(inference_id, False)
     version = (stat.st_mtime_ns, stat.st_size)
-    with _FORCE_LOCK:
-        cached = _FORCE_CACHE.get(path.resolve())
-        if cached is None or cached[0] != version:
-            cached = (version, _forces(path))
-            _FORCE_CACHE[path.resolve()] = cached
-    return cached[1].get(inference_id, False)
+    forces = remember(("force", path.resolve()), version, lambda: _forces(path))
+    return bool(forces.get(inference_id, False))
 
 
 def _forces(path: Path) -> dict[str, bool]:
@@ -542,10 +518,6 @@ def _forces(path: Path) -> dict[str, bool]:
         for entry in (entries if isinstance(entries, list) else [])
         if isinstance(entry, Mapping)
     }
-
-
-_FORCE_CACHE: dict[Path, tuple[tuple[int, int], dict[str, bool]]] = {}
-_FORCE_LOCK = threading.Lock()
 
 
 def dump_stack(document: Mapping[str, Any]) -> str:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from emulators.lab import Lab, lab_servers
+from providers import session
 
 _OWN_ENV_PREFIXES = ("ELASTICSEARCH_", "ES_INFERENCE_", "ES_EMULATOR_", "PULUMI_")
 
@@ -18,6 +19,13 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith(_OWN_ENV_PREFIXES):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture(autouse=True)
+def fresh_process_state() -> Iterator[None]:
+    """No test sees the sessions, deleted ids or caches an earlier test left in this process."""
+    yield
+    session.reset()
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
+from harness.provider_host import HostError, ProviderHost, serialized
 from providers.inference_endpoint import InferenceEndpointProvider
 from tests.acceptance.conftest import CLUSTER_ENV
-from tests.support.provider_host import HostError, ProviderHost, serialized
 
 KEY = "hf_acceptance_key_1"
 ROTATED = "hf_acceptance_key_2"

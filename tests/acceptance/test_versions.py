@@ -15,11 +15,11 @@ from typing import Any
 import httpx
 import pytest
 
+from harness.provider_host import ProviderHost, serialized
 from providers.behaviour import load_behaviour
 from providers.inference_endpoint import InferenceEndpointProvider
 from providers.versions import Version
 from tests.acceptance.conftest import CLUSTER_ENV
-from tests.support.provider_host import ProviderHost, serialized
 
 KEY = "hf_acceptance_key_1"
 ROTATED = "hf_acceptance_key_2"
@@ -117,7 +117,7 @@ def test_a_change_ends_with_state_equal_to_the_cluster(
     host: ProviderHost, cluster: httpx.Client, scenario: str
 ) -> None:
     inference_id = f"test-inference-{secrets.token_hex(4)}"
-    change = dict(SCENARIOS[scenario])
+    change: dict[str, Any] = dict(SCENARIOS[scenario])  # type: ignore[call-overload]
     key = str(change.pop("key", KEY))
     mode = {"secret_rotation": change["secret_rotation"]} if "secret_rotation" in change else {}
     try:

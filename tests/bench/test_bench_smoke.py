@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.pulumi_cli import REPO
+from harness.pulumi_cli import REPO
 
 pytestmark = pytest.mark.e2e
 

@@ -85,7 +85,7 @@ def test_update_of_chunking_is_refused_before_9_5_and_replaces_them_from_9_5(
         service="hugging_face",
         service_settings=settings(hf_server),
     )
-    call = {
+    call: dict[str, Any] = {
         "task_type": "text_embedding",
         "inference_id": "emb",
         "inference_config": {"chunking_settings": CHUNKING},

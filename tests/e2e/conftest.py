@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from emulators.lab import HF_KEY, HF_KEY_ROTATED, Lab
-from tests.support.pulumi_cli import PulumiProject
+from harness.pulumi_cli import PulumiProject
 
 pytestmark = pytest.mark.e2e
 

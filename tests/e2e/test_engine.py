@@ -11,9 +11,9 @@ import hashlib
 import pytest
 
 from emulators.lab import HF_KEY, HF_KEY_ROTATED, Lab
+from harness.pulumi_cli import PulumiProject
 from providers.cli import main
 from tests.e2e.conftest import stack_document
-from tests.support.pulumi_cli import PulumiProject
 
 pytestmark = pytest.mark.e2e
 
@@ -72,7 +72,10 @@ def test_changing_a_task_setting_previews_an_update_and_up_updates_in_place(
     assert steps["hf-rerank"]["op"] == "update"
     assert "hf-minilm" not in steps  # unchanged resources have no step
     assert lab.calls() == ["GET /", "PUT /_inference/rerank/hf-rerank/_update"]
-    assert lab.endpoint("hf-rerank")["task_settings"] == {"return_documents": True, "top_n": 5}
+    assert (lab.endpoint("hf-rerank") or {}).get("task_settings") == {
+        "return_documents": True,
+        "top_n": 5,
+    }
     assert project.preview("--expect-no-changes", check=False).returncode == 0
 
 
@@ -232,7 +235,10 @@ def test_refresh_shows_a_setting_edited_out_of_band_as_drift_and_the_next_up_res
 
     assert "hf-rerank" in refresh.output and "updated" in refresh.output
     assert steps["hf-rerank"]["op"] == "update"
-    assert lab.endpoint("hf-rerank")["task_settings"] == {"return_documents": True, "top_n": 3}
+    assert (lab.endpoint("hf-rerank") or {}).get("task_settings") == {
+        "return_documents": True,
+        "top_n": 3,
+    }
     assert project.preview("--expect-no-changes", check=False).returncode == 0
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from emulators.huggingface.endpoints_api import Timing
 from emulators.lab import HF_KEY, HF_NAMESPACE, Lab, lab_servers
-from tests.support.pulumi_cli import PulumiProject
+from harness.pulumi_cli import PulumiProject
 
 pytestmark = pytest.mark.e2e
 

@@ -21,8 +21,8 @@ import pytest
 
 from emulators import ElasticsearchEmulator, serve
 from emulators.lab import HF_KEY_ROTATED, Lab
+from harness.pulumi_cli import PulumiProject
 from tests.e2e.conftest import stack_document
-from tests.support.pulumi_cli import PulumiProject
 
 pytestmark = pytest.mark.e2e
 

@@ -25,9 +25,9 @@ from werkzeug.wrappers import Request, Response
 
 from emulators import serve
 from emulators.lab import HF_KEY, Lab
+from harness.pulumi_cli import REPO, engine_env, pulumi_bin_dir
 from tests.support.ci_recipes import Ran, Step, github_steps, gitlab_steps, run_steps
 from tests.support.object_store import ACCESS_KEY, REGION, SECRET_KEY, ObjectStore, object_store
-from tests.support.pulumi_cli import REPO, engine_env, pulumi_bin_dir
 
 pytestmark = pytest.mark.e2e
 

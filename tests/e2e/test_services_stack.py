@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from emulators.lab import VENDOR_KEY, VENDOR_KEY_ROTATED, Lab
+from harness.pulumi_cli import PulumiProject
 from providers.cli import main
-from tests.support.pulumi_cli import PulumiProject
 
 pytestmark = pytest.mark.e2e
 

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from emulators.lab import HF_KEY, HF_KEY_ROTATED, Lab, lab_servers
+from harness.pulumi_cli import PulumiProject
 from tests.e2e.test_faults import state_matches_cluster
-from tests.support.pulumi_cli import PulumiProject
 
 pytestmark = pytest.mark.e2e
 

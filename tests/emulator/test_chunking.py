@@ -18,9 +18,10 @@ def put_chunking(make_es: Any, version: str, chunking: Any) -> httpx.Response:
     es.put(
         "/_cluster/settings", json={"persistent": {"xpack.inference.skip_validate_and_start": True}}
     )
-    return es.put(
+    response: httpx.Response = es.put(
         "/_inference/text_embedding/c", json={**hf_body(URL), "chunking_settings": chunking}
     )
+    return response
 
 
 @pytest.mark.parametrize(

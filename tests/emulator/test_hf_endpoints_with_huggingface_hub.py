@@ -82,7 +82,7 @@ def create(api: HfApi, **changes: Any) -> Any:
 def test_create_wait_and_the_fields_huggingface_hub_parses(api: HfApi) -> None:
     endpoint = create(api, env={"A": "1"}, secrets={"S": "hidden"})
     assert (endpoint.name, endpoint.namespace, endpoint.status) == ("minilm", "acme", "pending")
-    endpoint.wait(timeout=10, refresh_every=0.02)  # type: ignore[arg-type]
+    endpoint.wait(timeout=10, refresh_every=0.02)
     assert endpoint.status == "running"
     assert endpoint.url is not None and "/_endpoints/" in endpoint.url
     assert (endpoint.repository, endpoint.task, endpoint.type) == (
@@ -94,9 +94,9 @@ def test_create_wait_and_the_fields_huggingface_hub_parses(api: HfApi) -> None:
 
 
 def test_pause_resume_scale_to_zero_update_list_and_delete(api: HfApi) -> None:
-    endpoint = create(api).wait(timeout=10, refresh_every=0.02)  # type: ignore[arg-type]
+    endpoint = create(api).wait(timeout=10, refresh_every=0.02)
     assert endpoint.pause().status == "paused"
-    endpoint.resume().wait(timeout=10, refresh_every=0.02)  # type: ignore[arg-type]
+    endpoint.resume().wait(timeout=10, refresh_every=0.02)
     assert endpoint.resume(running_ok=True).status == "running"
     assert endpoint.scale_to_zero().status == "scaledToZero"
     updated = api.update_inference_endpoint("minilm", namespace="acme", instance_size="x4")

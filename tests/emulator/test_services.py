@@ -316,7 +316,7 @@ def test_adaptive_allocations_move_num_allocations_with_the_load(es: httpx.Clien
         "similarity": "cosine",
         "element_type": "float",
     }
-    seen = set()
+    seen: set[object] = set()
     deadline = time.monotonic() + 5 * ElasticsearchService.ADAPTIVE_PERIOD
     while len(seen) < 2 and time.monotonic() < deadline:
         seen.add(

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.provider_host import ProviderHost
 from tests.integration.helpers import SECRETS, TALLIES, Hosts, RecordingLab, recording_lab
-from tests.support.provider_host import ProviderHost
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ import yaml
 
 from emulators import ElasticsearchEmulator, HuggingFaceServer, serve
 from emulators.lab import HF_KEY, HF_KEY_ROTATED, Lab
+from harness.provider_host import ProviderHost, serialized
 from providers.inference_endpoint import InferenceEndpointProvider
-from tests.support.provider_host import ProviderHost, serialized
 
 __all__ = [
     "FAST_RETRIES",

@@ -39,6 +39,7 @@ from pulumi.runtime.proto import provider_pb2
 
 from emulators import HuggingFaceServer, serve
 from emulators.lab import HF_KEY, HF_KEY_ROTATED
+from harness.provider_host import HostError, ProviderHost
 from tests.integration.helpers import (
     REVOKED_KEY,
     SECRETS,
@@ -53,7 +54,6 @@ from tests.integration.helpers import (
     rerank,
     rerank_outputs,
 )
-from tests.support.provider_host import HostError, ProviderHost
 
 DIFF_NONE = provider_pb2.DiffResponse.DIFF_NONE
 RAISED = "Exception calling application: "

@@ -19,10 +19,10 @@ from pulumi.runtime.rpc import UNKNOWN
 
 from emulators.huggingface.endpoints_api import Timing
 from emulators.lab import HF_KEY, HF_NAMESPACE, Lab, lab_servers
+from harness.provider_host import HostError, ProviderHost, serialized
 from providers.huggingface_endpoint import HuggingFaceEndpointProvider
 from providers.inference_endpoint import InferenceEndpointProvider
 from tests.integration.helpers import FAST_RETRIES, public
-from tests.support.provider_host import HostError, ProviderHost, serialized
 
 DIFF_NONE = provider_pb2.DiffResponse.DIFF_NONE
 DIFF_SOME = provider_pb2.DiffResponse.DIFF_SOME

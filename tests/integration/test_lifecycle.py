@@ -20,6 +20,7 @@ import pytest
 from pulumi.runtime.proto import provider_pb2
 
 from emulators.lab import HF_KEY, HF_KEY_ROTATED
+from harness.provider_host import HostError, ProviderHost
 from tests.integration.helpers import (
     Hosts,
     RecordingLab,
@@ -31,7 +32,6 @@ from tests.integration.helpers import (
     rerank_outputs,
     write_stack,
 )
-from tests.support.provider_host import HostError, ProviderHost
 
 DIFF_NONE = provider_pb2.DiffResponse.DIFF_NONE
 DIFF_SOME = provider_pb2.DiffResponse.DIFF_SOME

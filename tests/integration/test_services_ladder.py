@@ -24,9 +24,9 @@ from emulators import ElasticsearchEmulator, HuggingFaceServer, serve
 from emulators.elasticsearch.services.elasticsearch import ElasticsearchService
 from emulators.lab import HF_KEY, VENDOR_HOSTS, VENDOR_KEY, VENDOR_KEY_ROTATED
 from emulators.vendors import VendorServer
+from harness.provider_host import serialized
 from providers.inference_endpoint import InferenceEndpointProvider
 from tests.integration.helpers import STACK_FILE, Hosts, RecordingLab, _BodyRecorder, public
-from tests.support.provider_host import serialized
 
 DIFF_NONE = provider_pb2.DiffResponse.DIFF_NONE
 DIFF_SOME = provider_pb2.DiffResponse.DIFF_SOME
@@ -213,7 +213,7 @@ def test_num_allocations_moved_by_adaptive_allocations_is_never_a_change(tmp_pat
             host = hosts.start()
             inputs = declared(lab, ladder)
             _, outs = host.create(inputs)
-            seen = set()
+            seen: set[Any] = set()
             deadline = time.monotonic() + 20
             step = 0
             while len(seen) < 2 and time.monotonic() < deadline:

@@ -125,7 +125,7 @@ _URLS = st.builds(
 # --- schema walking -----------------------------------------------------------------------------
 
 
-def _resolve(node: Any, resolver: Resolver[Any]) -> tuple[Any, Resolver[Any]]:
+def _follow_ref(node: Any, resolver: Resolver[Any]) -> tuple[Any, Resolver[Any]]:
     while isinstance(node, dict) and "$ref" in node:
         found = resolver.lookup(node["$ref"])
         node = {**found.contents, **{k: v for k, v in node.items() if k != "$ref"}}
@@ -157,9 +157,9 @@ class Site:
 def _sites(
     node: Any, resolver: Resolver[Any], path: tuple[str | int, ...], secret: bool
 ) -> Iterator[Site]:
-    node, resolver = _resolve(node, resolver)
+    node, resolver = _follow_ref(node, resolver)
     for name, raw in node.get("properties", {}).items():
-        sub, sub_resolver = _resolve(raw, resolver)
+        sub, sub_resolver = _follow_ref(raw, resolver)
         here = (*path, name)
         hidden = secret or name == "service_settings" or bool(sub.get("writeOnly"))
         yield Site(here, sub, sub_resolver, hidden or "oneOf" in sub)
@@ -190,7 +190,7 @@ def valid(
     node: Any, resolver: Resolver[Any], secret: st.SearchStrategy[Any]
 ) -> st.SearchStrategy[Any]:
     """Values that satisfy ``node``; ``writeOnly`` fields draw from ``secret``."""
-    node, resolver = _resolve(node, resolver)
+    node, resolver = _follow_ref(node, resolver)
     if node.get("writeOnly"):
         return secret
     if "const" in node:
@@ -241,7 +241,7 @@ def valid(
 
 def _never_declared(node: Any, resolver: Resolver[Any]) -> bool:
     """A field Elasticsearch fills in and refuses when declared (``not: {}``)."""
-    return _resolve(node, resolver)[0].get("not") == {}
+    return bool(_follow_ref(node, resolver)[0].get("not") == {})
 
 
 def _conditional(
@@ -430,7 +430,7 @@ def invalid(site: Site, token: str, *, stack: bool) -> st.SearchStrategy[Any]:
             options.append(st.just([]))
         if "maxItems" in node:
             options.append(st.just(["x"] * (node["maxItems"] + 1)))
-        item = Site((*site.path, 0), _resolve(node["items"], resolver)[0], resolver, site.secret)
+        item = Site((*site.path, 0), _follow_ref(node["items"], resolver)[0], resolver, site.secret)
         options.append(st.lists(invalid(item, token, stack=stack), min_size=1, max_size=2))
     if kind == "object":
         filled = valid(node, resolver, st.just(token))

@@ -21,12 +21,14 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
+from harness.provider_host import ProviderHost, serialized
 from providers.cli import main
 from providers.errors import DeclarationError
 from providers.inference_endpoint import InferenceEndpointProvider
 from providers.model import plain_numbers
 from providers.schema import Problem
-from providers.stack import EndpointDeclaration, SecretReference, load_stack, stack_problems
+from providers.secret_references import SecretReference
+from providers.stack import EndpointDeclaration, load_stack, stack_problems
 from tests.properties._strategies import (
     MARKER,
     PAIRS,
@@ -41,7 +43,6 @@ from tests.properties._strategies import (
     valid_inputs,
     valid_stacks,
 )
-from tests.support.provider_host import ProviderHost, serialized
 
 PROJECT = Path(__file__).resolve().parents[2]
 STACK_FILE = "stacks/props.yaml"

@@ -22,9 +22,9 @@ from pulumi.dynamic.config import Config
 from pulumi.runtime.proto import provider_pb2
 
 from emulators.lab import HF_KEY, HF_KEY_ROTATED, Lab, lab_servers
+from harness.provider_host import HostError, ProviderHost, serialized
 from providers.connection import resolve_connection
 from providers.inference_endpoint import InferenceEndpointProvider
-from tests.support.provider_host import HostError, ProviderHost, serialized
 
 PROJECT = Path(__file__).resolve().parents[2]
 ES_KEY = "es_lab_APIKEY_5e6f7a8b9c"

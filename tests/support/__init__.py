@@ -1,1 +1,2 @@
-"""Helpers shared by the test tiers: loopback servers, the dynamic-provider host, the Pulumi CLI."""
+"""Helpers of the test tiers only: the CI recipe runner, a local S3-compatible store; and aliases
+of ``harness`` modules for branches written before they moved (see harness/)."""

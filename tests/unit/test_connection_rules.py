@@ -132,10 +132,11 @@ def test_a_non_finite_number_of_seconds_is_refused_naming_the_setting_in_env_and
 ) -> None:
     most = SECONDS_BOUNDS[setting][1]
     shown = str(float(text))
-    for declared, config, env, where in (
+    cases: tuple[tuple[dict[str, Any], dict[str, Any], dict[str, str], str], ...] = (
         ({}, {}, {env_var: text}, env_var),
         ({}, {config_key: text}, {}, f"Pulumi config {config_key}"),
-    ):
+    )
+    for declared, config, env, where in cases:
         message = refused({**HTTPS, **declared}, config, env)
         assert message == (
             f"{where}: must be a finite number of seconds, not {shown} (at most {most:g})"

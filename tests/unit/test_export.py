@@ -7,7 +7,8 @@ from typing import Any
 
 from providers.export import render, stack_document
 from providers.schema import load_schemas
-from providers.stack import SecretReference, load_stack, stack_problems
+from providers.secret_references import SecretReference
+from providers.stack import load_stack, stack_problems
 
 SCHEMAS = load_schemas()
 MARKDOWN = [

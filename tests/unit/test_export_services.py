@@ -17,7 +17,9 @@ from tests.unit.test_service_schemas import VALID
 SCHEMAS = load_schemas()
 
 
-def live_view(service: str, task_type: str, settings: dict[str, Any], top: dict[str, Any]):
+def live_view(
+    service: str, task_type: str, settings: dict[str, Any], top: dict[str, Any]
+) -> dict[str, Any]:
     """The endpoint as GET shows it: secrets gone, each service's rate limit filled in."""
     schema = SCHEMAS.endpoint(service, task_type)
     assert schema is not None

@@ -35,7 +35,8 @@ def test_the_pickled_provider_holds_only_its_settings() -> None:
 
 def test_check_fills_the_defaults_and_skips_unknown_values_offline() -> None:
     provider = HuggingFaceEndpointProvider({"api_url": "http://127.0.0.1:9/v2"})
-    result = provider.check({}, {**INPUTS, "revision": Unknown()})
+    unknown = Unknown()  # type: ignore[no-untyped-call]
+    result = provider.check({}, {**INPUTS, "revision": unknown})
     assert result.failures == []
     assert (result.inputs["min_replica"], result.inputs["type"], result.inputs["image"]) == (
         1,

@@ -10,7 +10,8 @@ import yaml
 
 from providers.errors import DeclarationError
 from providers.hf_stack import HfUrlReference
-from providers.stack import SecretReference, load_stack, stack_problems
+from providers.secret_references import SecretReference
+from providers.stack import load_stack, stack_problems
 
 HF_TOKEN_VALUE = "hf_literal_TOKEN_abcdef"
 

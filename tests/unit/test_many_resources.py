@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pulumi
@@ -9,9 +10,16 @@ import pytest
 
 from providers.inference_endpoint import InferenceEndpoint, InferenceEndpointProvider
 
+COUNT = 2000
+
 
 class _Echo(pulumi.runtime.Mocks):
+    def __init__(self) -> None:
+        super().__init__()
+        self.registered: list[str] = []
+
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        self.registered.append(args.name)
         return args.name, dict(args.inputs)
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], None]:
@@ -19,19 +27,20 @@ class _Echo(pulumi.runtime.Mocks):
 
 
 @pytest.fixture
-def mocks() -> Any:
-    pulumi.runtime.set_mocks(_Echo(), project="es-inference", stack="many")
-    yield
+def mocks() -> Iterator[_Echo]:
+    echo = _Echo()
+    pulumi.runtime.set_mocks(echo, project="es-inference", stack="many")
+    yield echo
     pulumi.runtime.settings.reset_options()
 
 
-def test_two_thousand_endpoints_can_be_declared_in_one_program(mocks: Any) -> None:
+def test_two_thousand_endpoints_can_be_declared_in_one_program(mocks: _Echo) -> None:
     provider = InferenceEndpointProvider(
         {"endpoints": ["http://127.0.0.1:9200"]}, "stacks/many.yaml"
     )
+    resolved: list[str] = []
 
-    @pulumi.runtime.test
-    def declare() -> Any:
+    def declare() -> pulumi.Output[None]:
         declared = [
             InferenceEndpoint(
                 f"e{i}",
@@ -41,8 +50,12 @@ def test_two_thousand_endpoints_can_be_declared_in_one_program(mocks: Any) -> No
                 service_settings={"url": "http://127.0.0.1:8080/rerank", "api_key": "k"},
                 provider=provider,
             )
-            for i in range(2000)
+            for i in range(COUNT)
         ]
-        return declared[-1].inference_id.apply(lambda value: value == "e1999")
+        return pulumi.Output.all(*(d.inference_id for d in declared)).apply(resolved.extend)
 
-    declare()
+    pulumi.runtime.test(declare)()  # type: ignore[no-untyped-call]  # Pulumi leaves it untyped
+
+    expected = [f"e{i}" for i in range(COUNT)]
+    assert resolved == expected
+    assert sorted(mocks.registered) == sorted(expected)

@@ -904,7 +904,9 @@ def test_effective_chunking_is_what_elasticsearch_stores(
     raw: dict[str, Any] | None, expected: dict[str, Any]
 ) -> None:
     before = copy.deepcopy(raw)
-    chunking_schema = load_schemas().endpoint("hugging_face", "text_embedding").chunking
+    schema = load_schemas().endpoint("hugging_face", "text_embedding")
+    assert schema is not None
+    chunking_schema = schema.chunking
     assert effective_chunking(raw, chunking_schema) == expected
     assert raw == before
 

@@ -163,3 +163,20 @@ print(json.dumps({
         ]
     ]
     assert result["diff"] == [True, ["service_settings.url"], True]
+
+
+def test_states_keep_the_import_path_and_the_blob_the_release_wrote() -> None:
+    # Every stored state names this class by its path (tests/fixtures/release_state).
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "release_state"
+    deployment = json.loads((fixture / "deployment.json").read_text())["deployment"]
+    recorded = {
+        r["outputs"]["__provider"]
+        for r in deployment["resources"]
+        if r["type"] == "pulumi-python:dynamic/elasticsearch:InferenceEndpoint"
+    }
+    assert len(recorded) == 1
+    (blob_then,) = recorded
+    assert _globals(base64.b64decode(blob_then)) == [
+        ("providers.inference_endpoint", "InferenceEndpointProvider")
+    ]
+    assert serialize_provider(InferenceEndpointProvider({}, "stacks/e2e.yaml")) == blob_then

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from typing import Any
 
-from tests.support.pulumi_cli import REPO
+from harness.pulumi_cli import REPO
 
 SHIM = REPO / "scripts" / "pulumi-python"
 LISTING = ["-m", "pip", "list", "-v", "--format", "json"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 from jsonschema import Draft202012Validator
 from pulumi.runtime.rpc import UNKNOWN
 
+from providers.errors import SchemaError
 from providers.schema import EndpointSchema, FieldRule, Lifecycle, Problem, load_schemas
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
@@ -725,7 +727,9 @@ RULES = (
             ),
         ),
         ("completion", ("service_settings", "model_id"), FieldRule(lifecycle=REPLACE)),
-        ("rerank", ("task_settings", "top_n"), FieldRule()),
+        ("rerank", ("task_settings", "top_n"), FieldRule(lifecycle=Lifecycle("update"))),
+        ("rerank", ("task_settings",), FieldRule(lifecycle=Lifecycle("update"))),
+        ("rerank", ("service_settings",), FieldRule(lifecycle=REPLACE)),
     ]
 )
 
@@ -787,3 +791,38 @@ def test_validation_leaves_the_instance_untouched() -> None:
     before = copy.deepcopy(instance)
     schema("text_embedding").problems(instance)
     assert instance == before
+
+
+@pytest.mark.parametrize(
+    ("file", "field"),
+    [
+        ("hugging_face/rerank.schema.json", ("task_settings", "top_n")),
+        ("hugging_face/rerank.schema.json", ("service_settings",)),
+        ("hugging_face/text_embedding.schema.json", ("chunking_settings",)),
+    ],
+    ids=[
+        "a task_settings field without one",
+        "the service_settings group without one",
+        "chunking_settings without one",
+    ],
+)
+def test_a_field_without_a_lifecycle_annotation_is_a_schema_error(
+    tmp_path: Path, file: str, field: tuple[str, ...]
+) -> None:
+    shutil.copytree(SCHEMA_DIR, tmp_path / "schemas")
+    path = tmp_path / "schemas" / file
+    document = json.loads(path.read_text())
+    node = document
+    for name in field:
+        node = node["properties"][name]
+    del node["x-es-lifecycle"]
+    path.write_text(json.dumps(document))
+
+    with pytest.raises(SchemaError) as raised:
+        load_schemas(str(tmp_path / "schemas"))
+
+    where = "".join(f".properties.{name}" for name in field)
+    assert str(raised.value) == (
+        f"{document['$id']}: ${where} has no x-es-lifecycle ('replace', 'update', "
+        "{update_since} or {update_when}): say how Elasticsearch applies a change to it"
+    )

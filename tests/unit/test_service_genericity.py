@@ -45,7 +45,7 @@ def service_names_in(source: str, services: list[str]) -> list[str]:
         for text in texts:
             for service in services:
                 if service != SHARED_WORD and _token(service).search(text):
-                    found.append(f"line {node.lineno}: {service} in {text[:60]!r}")
+                    found.append(f"line {getattr(node, 'lineno', 0)}: {service} in {text[:60]!r}")
         if isinstance(node, ast.Compare):
             for operand in [node.left, *node.comparators]:
                 if isinstance(operand, ast.Constant) and operand.value in services:

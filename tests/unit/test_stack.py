@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from providers.errors import DeclarationError
 from providers.schema import Problem, load_schemas
+from providers.secret_references import SecretReference
+from providers.session import ProcessState
 from providers.stack import (
     EndpointDeclaration,
-    SecretReference,
     StackDeclaration,
     declared_force,
     load_stack,
@@ -366,3 +369,25 @@ def test_declared_force_on_a_document_that_is_not_a_mapping_is_no(tmp_path: Path
         declared_force(write(tmp_path, "- inference_id: forced\n  force: true\n"), "forced")
         is False
     )
+
+
+def test_declared_force_with_the_sessions_memo_reads_each_version_of_the_file_once(
+    tmp_path: Path,
+) -> None:
+    process = ProcessState()
+    parsed: list[object] = []
+
+    def remember(key: Hashable, version: Hashable, compute: Callable[[], Any]) -> Any:
+        def counted() -> Any:
+            parsed.append(version)
+            return compute()
+
+        return process.remember(key, version, counted)
+
+    path = write(tmp_path, "endpoints:\n- inference_id: e\n  force: true\n")
+    first = [declared_force(path, "e", remember) for _ in range(3)]
+    path.write_text("endpoints:\n- inference_id: e\n  force: false\n")
+
+    assert first == [True, True, True]
+    assert declared_force(path, "e", remember) is False
+    assert len(parsed) == 2
