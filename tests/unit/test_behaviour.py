@@ -40,6 +40,9 @@ GATE_ROWS: list[tuple[str, str, bool]] = [
     ("DELETE_DRY_RUN_AND_FORCE", "delete.dry_run_and_force", False),
     ("DEFAULT_ENDPOINTS", "reserved.default_endpoints", False),
     ("DEFAULT_RERANK_ENDPOINT", "reserved.default_rerank_endpoint", False),
+    ("DELETE_DEFAULT_WITH_FORCE", "reserved.delete_with_force", False),
+    ("INFERENCE_SERVICES_API", "api.get_services", False),
+    ("JSON_ERRORS_AS_XCONTENT", "rest.json_errors_as_xcontent", False),
 ]
 # Gates whose row is another row's complement inside a domain (the versions with chunking).
 COMPLEMENTS = [
