@@ -66,8 +66,10 @@ def test_create_read_and_delete_run_without_the_engine(session: Session, lab: La
     assert warnings == []
 
 
-def test_create_adopts_an_identical_endpoint_and_says_so(session: Session, lab: Lab) -> None:
-    inputs = _rerank(lab)
+def test_create_adopts_an_identical_endpoint_it_declares_adopt_for_and_says_so(
+    session: Session, lab: Lab
+) -> None:
+    inputs = {**_rerank(lab), "adopt": True}
     lab.es.put(PATH, json=_body(inputs)).raise_for_status()
     warnings: list[str] = []
 
@@ -77,8 +79,23 @@ def test_create_adopts_an_identical_endpoint_and_says_so(session: Session, lab: 
 
     assert outs["task_settings"] == {"return_documents": True}
     assert warnings == [
-        "es-inference: 'rr' already existed with the declared settings; this stack now manages it"
+        "es-inference: 'rr' already existed with the declared settings and says adopt: true; "
+        "this stack now manages it"
     ]
+
+
+def test_create_never_takes_over_an_endpoint_it_did_not_create(session: Session, lab: Lab) -> None:
+    lab.es.put(PATH, json=_body(_rerank(lab))).raise_for_status()
+
+    with pytest.raises(EndpointConflict) as raised:
+        create_endpoint(session, _rerank(lab), SCHEMA, where=WHERE, stack_file="s.yaml", warn=print)
+
+    assert str(raised.value).endswith(
+        "This stack did not create 'rr' (another stack, a person or tool, or an interrupted run "
+        "of this stack may have), and it never takes over, re-keys or deletes an endpoint it did "
+        "not create; nothing was changed. To manage it from this stack, set `adopt: true` on rr "
+        "in s.yaml"
+    )
 
 
 def test_create_over_a_different_endpoint_names_the_fields_that_differ(
@@ -87,7 +104,9 @@ def test_create_over_a_different_endpoint_names_the_fields_that_differ(
     lab.es.put(PATH, json=_body(_rerank(lab, top_n=2))).raise_for_status()
 
     with pytest.raises(EndpointConflict) as raised:
-        create_endpoint(session, _rerank(lab), SCHEMA, where=WHERE, stack_file="", warn=print)
+        create_endpoint(
+            session, {**_rerank(lab), "adopt": True}, SCHEMA, where=WHERE, stack_file="", warn=print
+        )
 
     assert str(raised.value) == (
         f"PUT {PATH} failed: 400 resource_already_exists_exception: Inference endpoint [rr] "
