@@ -23,9 +23,8 @@ from pulumi.dynamic import (
     ResourceProvider,
     UpdateResult,
 )
-from pulumi.output import Unknown
-from pulumi.runtime.rpc import UNKNOWN
 
+from providers.engine import is_unknown, warn_user
 from providers.errors import (
     HuggingFaceEndpointFailed,
     HuggingFaceEndpointTimeout,
@@ -47,11 +46,6 @@ from providers.pickler import restore_pickler
 __all__ = ["HuggingFaceEndpoint", "HuggingFaceEndpointProvider"]
 
 _OUTPUTS = ("url", "state", "message")
-
-
-def _is_unknown(value: object) -> bool:
-    # The host deserializes unknowns as pulumi.output.Unknown (keep_unknowns), or the rpc sentinel.
-    return isinstance(value, Unknown) or (isinstance(value, str) and value == UNKNOWN)
 
 
 def _plain(value: Any) -> Any:
@@ -99,7 +93,7 @@ class HuggingFaceEndpointProvider(ResourceProvider):
 
     def _client(self, inputs: Mapping[str, Any]) -> InferenceEndpointsClient:
         return InferenceEndpointsClient(
-            self._settings(), str(inputs.get("token") or ""), on_retry=pulumi.log.warn
+            self._settings(), str(inputs.get("token") or ""), on_retry=warn_user
         )
 
     def _where(self, name: object) -> str:
@@ -110,7 +104,7 @@ class HuggingFaceEndpointProvider(ResourceProvider):
         """Validate the inputs against huggingface_endpoint.schema.json; offline, no secrets."""
         inputs = _inputs(news)
         where = self._where(inputs.get("name"))
-        known = {k: v for k, v in inputs.items() if not _is_unknown(v)}
+        known = {k: v for k, v in inputs.items() if not is_unknown(v)}
         failures = [
             CheckFailure(p.top_key or "name", f"{where}: {p}") for p in input_problems(known)
         ]
@@ -119,7 +113,7 @@ class HuggingFaceEndpointProvider(ResourceProvider):
     def diff(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> DiffResult:
         """Compare recorded outputs with the declaration by the lifecycle table; offline."""
         news = with_defaults(_inputs(_news))
-        change_plan = plan(_olds, news, _is_unknown)
+        change_plan = plan(_olds, news, is_unknown)
         if change_plan.changes:
             used_by = [str(u) for u in news.get("used_by") or []]
             name = str(news.get("name") or _id)
@@ -185,7 +179,7 @@ class HuggingFaceEndpointProvider(ResourceProvider):
                 "it there or choose another name",
                 status=409,
             ) from None
-        pulumi.log.warn(
+        warn_user(
             f"es-inference: huggingface endpoint {name!r} already existed with the declared "
             "settings; this stack now manages it"
         )
@@ -254,7 +248,7 @@ class HuggingFaceEndpointProvider(ResourceProvider):
         """Resume if paused (or refuse), PUT the in-place changes, wait, and verify them (H4)."""
         inputs = with_defaults(_inputs(_news))
         namespace, name = _split_id(_id)
-        change_plan = plan(_olds, inputs, _is_unknown)
+        change_plan = plan(_olds, inputs, is_unknown)
         body = update_body(change_plan, inputs)
         with self._client(inputs) as client:
             live = client.get_inference_endpoint(namespace, name)

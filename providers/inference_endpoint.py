@@ -24,11 +24,10 @@ from pulumi.dynamic import (
     ResourceProvider,
     UpdateResult,
 )
-from pulumi.output import Unknown
-from pulumi.runtime.rpc import UNKNOWN
 
 from providers.connection import ConnectionSettings, resolve_connection
-from providers.diagnostics import warn, watch_engine
+from providers.diagnostics import watch_engine
+from providers.engine import is_unknown, unknown_paths, warn_user
 from providers.errors import ProviderError
 from providers.model import IDENTITY, OPTIONS, plain_numbers, plan
 from providers.operations import (
@@ -49,29 +48,6 @@ if TYPE_CHECKING:
 __all__ = ["InferenceEndpoint", "InferenceEndpointProvider"]
 
 _INPUTS = (*IDENTITY, "service_settings", "task_settings", "chunking_settings", "adopt", *OPTIONS)
-
-
-def _warn(message: str) -> None:
-    """A warning the CLI shows; one line each, even from the engine's parallel calls."""
-    if pulumi.log.get_engine() is not None:  # type: ignore[no-untyped-call]
-        pulumi.log.warn(message)
-    else:  # dynamic providers have no engine to log through (pulumi/pulumi#6065)
-        warn(message)
-
-
-def _is_unknown(value: object) -> bool:
-    # The host deserializes unknowns as pulumi.output.Unknown (keep_unknowns), or the rpc sentinel.
-    return isinstance(value, Unknown) or (isinstance(value, str) and value == UNKNOWN)
-
-
-def _unknown_paths(value: object, path: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
-    if _is_unknown(value):
-        return [path]
-    if isinstance(value, dict):
-        return [p for k, v in value.items() for p in _unknown_paths(v, (*path, k))]
-    if isinstance(value, list):
-        return [p for i, v in enumerate(value) for p in _unknown_paths(v, (*path, i))]
-    return []
 
 
 def _inputs(props: Mapping[str, Any]) -> dict[str, Any]:
@@ -140,7 +116,7 @@ class InferenceEndpointProvider(ResourceProvider):
     def _session(self) -> Session:
         from providers.session import session_for
 
-        return session_for(self._settings(), on_retry=_warn)
+        return session_for(self._settings(), on_retry=warn_user)
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         """Validate the inputs against their schema; offline, every problem, no secret values."""
@@ -149,17 +125,17 @@ class InferenceEndpointProvider(ResourceProvider):
         where = self._where(inputs.get("inference_id"))
         if schema is None:
             service, task_type = inputs.get("service"), inputs.get("task_type")
-            if _is_unknown(service) or _is_unknown(task_type):
+            if is_unknown(service) or is_unknown(task_type):
                 return CheckResult(news, [])
             reason = f"{where}: no schema for service {service!r} with task_type {task_type!r}"
             return CheckResult(news, [CheckFailure("service", reason)])
-        problems = schema.problems(inputs, unknown=_unknown_paths(inputs))
+        problems = schema.problems(inputs, unknown=unknown_paths(inputs))
         failures = [CheckFailure(p.top_key or "inference_id", f"{where}: {p}") for p in problems]
         return CheckResult(news, failures)
 
     def diff(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> DiffResult:
         """Compare recorded outputs with the declaration by the lifecycle table; offline."""
-        change_plan = plan(_olds, _news, _schema(_news), recorded_version(_olds), _is_unknown)
+        change_plan = plan(_olds, _news, _schema(_news), recorded_version(_olds), is_unknown)
         if change_plan.changes:
             pulumi.log.info(f"es-inference: {change_plan.describe(_id)}")
         return DiffResult(
@@ -179,7 +155,7 @@ class InferenceEndpointProvider(ResourceProvider):
                 _schema(props),
                 where=self._where(inference_id),
                 stack_file=self.stack_file,
-                warn=_warn,
+                warn=warn_user,
             )
         return CreateResult(inference_id, outs)
 
@@ -200,7 +176,9 @@ class InferenceEndpointProvider(ResourceProvider):
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         """Delete unless pipelines or indexes use the endpoint (``force: true`` overrides); 404 is done."""
         with self._naming(_id):
-            delete_endpoint(self._session(), _id, _props, stack_file=self.stack_file, warn=_warn)
+            delete_endpoint(
+                self._session(), _id, _props, stack_file=self.stack_file, warn=warn_user
+            )
 
 
 class InferenceEndpoint(Resource, module="elasticsearch", name="InferenceEndpoint"):

@@ -113,6 +113,7 @@ def test_only_the_provider_modules_import_pulumi_dynamic() -> None:
 
 def test_only_the_providers_and_the_program_import_pulumi() -> None:
     assert _importers(PROVIDERS, "pulumi") == [
+        "engine.py",
         "huggingface_endpoint.py",
         "inference_endpoint.py",
         "program.py",
