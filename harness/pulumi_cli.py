@@ -47,12 +47,12 @@ def pulumi_bin_dir() -> Path:
 
 
 @cache
-def engine_env() -> dict[str, str]:
-    """The engine settings scripts/pulumi gives the CLI (users get the same), for this interpreter."""
+def engine_env(command: str = "") -> dict[str, str]:
+    """The engine settings scripts/pulumi gives the CLI for ``command`` (users get the same)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PULUMI_")}
     env["ES_INFERENCE_PYTHON"] = sys.executable
     done = subprocess.run(
-        [str(REPO / "scripts" / "pulumi"), "--print-engine-env"],
+        [str(REPO / "scripts" / "pulumi"), "--print-engine-env", command],
         capture_output=True,
         text=True,
         env=env,
@@ -121,7 +121,7 @@ class PulumiProject:
         done = subprocess.run(
             [self.pulumi, *args, "--non-interactive"],
             cwd=self.dir,
-            env=self.env,
+            env={**engine_env(args[0] if args else ""), **self.env},
             input=stdin,
             capture_output=True,
             text=True,

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from emulators.lab import HF_KEY, HF_KEY_ROTATED, Lab
-from harness.pulumi_cli import PulumiProject
+from harness.pulumi_cli import PulumiProject, engine_env
 
 pytestmark = pytest.mark.e2e
 
@@ -145,48 +145,46 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
-def test_an_up_killed_halfway_is_converged_by_the_next_up(project: PulumiProject, lab: Lab) -> None:
-    # scripts/pulumi sets PULUMI_SKIP_CHECKPOINTS: a killed command leaves the state it started
-    # from, while Elasticsearch already holds what it created. The next up must adopt those.
-    assert project.env.get("PULUMI_SKIP_CHECKPOINTS") == "true"
-    project.write_stack(
-        {
-            "elasticsearch": {"endpoints": [lab.es_url]},
-            "endpoints": [_endpoint(lab, i) for i in range(8)],
-        }
-    )
+def test_a_destroy_killed_halfway_is_converged_by_the_next_destroy(
+    project: PulumiProject, lab: Lab
+) -> None:
+    # scripts/pulumi sets PULUMI_SKIP_CHECKPOINTS for destroy: a killed destroy leaves the state it
+    # started from, while Elasticsearch has already lost some endpoints. The next destroy must
+    # take the missing ones as deleted and delete the rest.
+    destroy_env = {**engine_env("destroy"), **project.env}
+    assert destroy_env.get("PULUMI_SKIP_CHECKPOINTS") == "true"
+    endpoints = [_endpoint(lab, i) for i in range(8)]
+    project.write_stack({"elasticsearch": {"endpoints": [lab.es_url]}, "endpoints": endpoints})
+    project.up()
     lab.fault(
-        method="PUT", path="/_inference/rerank/bulk-00[4-7]", action="delay", seconds=2, times=4
+        method="DELETE", path="/_inference/rerank/bulk-00[4-7]", action="delay", seconds=2, times=8
     )
-    up = subprocess.Popen(
-        [project.pulumi, "up", "--yes", "--skip-preview", "--non-interactive"],
+    destroy = subprocess.Popen(
+        [project.pulumi, "destroy", "--yes", "--skip-preview", "--non-interactive"],
         cwd=project.dir,
-        env=project.env,
+        env=destroy_env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
     deadline = time.monotonic() + 120
-    while len(lab.user_endpoint_ids()) < 4 and up.poll() is None and time.monotonic() < deadline:
+    while len(lab.user_endpoint_ids()) > 4 and destroy.poll() is None:
+        assert time.monotonic() < deadline, "destroy deleted nothing"
         time.sleep(0.05)
-    assert up.poll() is None, "up ended before it could be killed"
-    for pid in _descendants(up.pid):
+    assert destroy.poll() is None, "destroy ended before it could be killed"
+    for pid in _descendants(destroy.pid):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-    up.wait()
-    time.sleep(2.5)  # the delayed PUTs the killed provider sent still complete in Elasticsearch
+    destroy.wait()
+    time.sleep(2.5)  # the delayed requests the killed provider sent still complete
     lab.clear_faults()
-    created = lab.user_endpoint_ids()
-    recorded = project.decrypted_resources()
-    assert len(created) >= 4 and len(recorded) < len(created), "nothing was left to converge"
+    assert len(project.decrypted_resources()) > len(lab.user_endpoint_ids()), "nothing to converge"
     project.run("cancel", "--yes")  # the killed command's lock on the stack
 
-    result = project.up()
+    project.destroy()
 
-    assert "already existed with the declared settings; this stack now manages it" in result.output
-    assert lab.user_endpoint_ids() == [f"bulk-{i:03d}" for i in range(8)]
-    assert project.preview("--expect-no-changes", check=False).returncode == 0
-    state_matches_cluster(project, lab, HF_KEY)
+    assert lab.user_endpoint_ids() == []
+    assert project.decrypted_resources() == {}
 
 
 _FAULTS: list[dict[str, Any]] = [
