@@ -172,10 +172,9 @@ def _floor_rows(measured: dict[str, Any]) -> list[tuple[str, str, float]]:
                 trace.get("first_register", 0.0) - trace.get("program_start", 0.0),
             ),
         ]
-    starts = trace.get("provider_starts", 1)
     rows += [
         (
-            f"dynamic-provider host start ({starts}x): Python start, `import pulumi.dynamic`",
+            "dynamic-provider host starts (two for preview --refresh): Python, `import pulumi.dynamic`",
             "engine",
             trace.get("provider_start", 0.0),
         ),
