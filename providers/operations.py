@@ -265,9 +265,19 @@ def _recreate_to_adopt(
         task_type, inference_id, force=bool(pipelines or indexes)
     )
     session.invalidate()
-    return session.client.put_inference_endpoint(
-        task_type, inference_id, put_body(inputs), list(secret_settings(inputs, schema).values())
+    # The re-create is a create like any other: a lost response says how to take it over.
+    created = _write(
+        session,
+        "create",
+        inference_id,
+        lambda: session.client.put_inference_endpoint(
+            task_type,
+            inference_id,
+            put_body(inputs),
+            list(secret_settings(inputs, schema).values()),
+        ),
     )
+    return created or {}
 
 
 def _check_discovered(
