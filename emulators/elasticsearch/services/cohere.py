@@ -25,7 +25,7 @@ from ..settings import Problems, extract_required_string
 from ..validation import EMBEDDING_SIZE_UNKNOWN, ValidationSettings, parsing_error
 from ..versions import EsVersion, Gate
 from .base import EndpointConfig
-from .external import SIMILARITIES, ExternalService, Field, Validation, embedding_details
+from .external import SIMILARITIES, ExternalService, Field, Validation, embedding_details, list_at
 
 __all__ = ["CohereService"]
 
@@ -69,11 +69,6 @@ def _embedding_size(payload: Any) -> int:
     if not isinstance(embeddings, list) or not embeddings or not isinstance(embeddings[0], list):
         raise status_exception(EMBEDDING_SIZE_UNKNOWN)
     return len(embeddings[0])
-
-
-def _rerank_read(payload: Any) -> None:
-    if not isinstance(payload, dict) or not isinstance(payload.get("results"), list):
-        raise parsing_error("START_OBJECT", payload)
 
 
 def _chat_read(payload: Any) -> None:
@@ -135,7 +130,7 @@ class CohereService(ExternalService):
                 ),
             },
             _headers,
-            lambda payload: _rerank_read(payload),
+            list_at("results"),
         ),
         "completion": Validation(
             lambda c: _url(c, "v1/chat"),

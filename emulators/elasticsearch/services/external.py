@@ -40,11 +40,11 @@ from ..settings import (
     remove_map_or_default_empty,
     unknown_settings_error,
 )
-from ..validation import ValidationSettings, run_validation
+from ..validation import ValidationSettings, parsing_error, run_validation
 from ..versions import CHUNKING, RATE_LIMIT, EsVersion, Gate
 from .base import ABSENT, EndpointConfig, EndpointUpdate, InferenceService, Setting
 
-__all__ = ["ExternalService", "Field", "Validation", "embedding_details"]
+__all__ = ["ExternalService", "Field", "Validation", "embedding_details", "list_at", "rerank_body"]
 
 EMBEDDING_TASKS = ("text_embedding", "sparse_embedding")
 SIMILARITIES = ("cosine", "dot_product", "l2_norm")
@@ -319,3 +319,23 @@ def embedding_details(
     if rate is not None:
         settings["rate_limit"] = rate
     return updated
+
+
+def rerank_body(config: EndpointConfig, query: str, document: str) -> dict[str, Any]:
+    """A rerank API's request for one document: the model, the query and the task settings."""
+    return {
+        "model": config.service_settings["model_id"],
+        "query": query,
+        "documents": [document],
+        **config.task_settings,
+    }
+
+
+def list_at(key: str) -> Callable[[Any], None]:
+    """A response check: a JSON object whose ``key`` is a list, else ES's parsing error."""
+
+    def check(payload: Any) -> None:
+        if not isinstance(payload, dict) or not isinstance(payload.get(key), list):
+            raise parsing_error("START_OBJECT", payload)
+
+    return check

@@ -16,10 +16,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from ..validation import parsing_error
 from ..versions import EsVersion, Gate
 from .base import EndpointConfig
-from .external import SIMILARITIES, ExternalService, Field, Validation
+from .external import SIMILARITIES, ExternalService, Field, Validation, list_at, rerank_body
 from .openai import embedding_size
 
 __all__ = ["JinaAiService"]
@@ -43,20 +42,6 @@ def _embed_body(config: EndpointConfig) -> dict[str, Any]:
     if config.task_settings.get("input_type"):
         body["task"] = config.task_settings["input_type"]
     return body
-
-
-def _rerank_body(config: EndpointConfig) -> dict[str, Any]:
-    return {
-        "model": config.service_settings["model_id"],
-        "query": TEST_QUERY,
-        "documents": [TEST_INPUT],
-        **config.task_settings,
-    }
-
-
-def _rerank_read(payload: Any) -> None:
-    if not isinstance(payload, dict) or not isinstance(payload.get("results"), list):
-        raise parsing_error("START_OBJECT", payload)
 
 
 class JinaAiService(ExternalService):
@@ -89,7 +74,10 @@ class JinaAiService(ExternalService):
             lambda c: f"{API}/embeddings", _embed_body, _headers, embedding_size
         ),
         "rerank": Validation(
-            lambda c: f"{API}/rerank", _rerank_body, _headers, lambda p: _rerank_read(p)
+            lambda c: f"{API}/rerank",
+            lambda c: rerank_body(c, TEST_QUERY, TEST_INPUT),
+            _headers,
+            list_at("results"),
         ),
     }
 
