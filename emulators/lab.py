@@ -9,6 +9,7 @@ from __future__ import annotations
 import ssl
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from functools import cache
 from typing import Any
 
 import httpx
@@ -16,8 +17,16 @@ import httpx
 from emulators import ElasticsearchEmulator, HuggingFaceServer, serve
 from emulators.huggingface.endpoints_api import EndpointsApi, HubAccount, Timing
 from emulators.vendors import VendorServer
+from emulators.vendors_aws import BedrockStandIn
+from emulators.vendors_google import GoogleStandIn, ServiceAccount, new_service_account
 
 __all__ = [
+    "AWS_ACCESS_KEY",
+    "AWS_ACCESS_KEY_ROTATED",
+    "AWS_HOSTS",
+    "AWS_SECRET_KEY",
+    "AWS_SECRET_KEY_ROTATED",
+    "GOOGLE_HOSTS",
     "HF_KEY",
     "HF_KEY_ROTATED",
     "HF_NAMESPACE",
@@ -26,6 +35,8 @@ __all__ = [
     "VENDOR_KEY",
     "VENDOR_KEY_ROTATED",
     "Lab",
+    "cloud_stand_ins",
+    "google_service_account",
     "lab_servers",
 ]
 
@@ -45,6 +56,39 @@ VENDOR_HOSTS = (
     "api.jina.ai",
     "api.voyageai.com",
 )
+# AWS key pairs the Bedrock stand-in knows (fake, AWS-shaped); requests must be SigV4-signed.
+AWS_ACCESS_KEY = "AKIALABKEY0EXAMPLE01"
+AWS_SECRET_KEY = "lab/KEY/wJalrXUtnFEMI0K7MDENG0bPxRfiCY01"
+AWS_ACCESS_KEY_ROTATED = "AKIALABKEY0EXAMPLE02"
+AWS_SECRET_KEY_ROTATED = "lab/ROTATED/wJalrXUtnFEMI0K7MDENG0bPxRfi02"
+# Hosts of the signed and token-authenticated clouds, each routed to its own stand-in.
+AWS_HOSTS = ("*.amazonaws.com",)
+GOOGLE_HOSTS = ("*.googleapis.com",)
+
+
+@cache
+def google_service_account(name: str = "lab") -> ServiceAccount:
+    """This process's service-account key for `name` (made on first use, never stored)."""
+    return new_service_account(name)
+
+
+def cloud_stand_ins(stack: ExitStack) -> tuple[dict[str, str], str, str]:
+    """Serve the Bedrock and Google stand-ins on `stack`: (routes, bedrock URL, google URL).
+
+    Bedrock accepts the AWS_* key pairs; Google the keys of `google_service_account("lab")`
+    and `google_service_account("rotated")`.
+    """
+    bedrock = stack.enter_context(
+        serve(
+            BedrockStandIn(
+                {AWS_ACCESS_KEY: AWS_SECRET_KEY, AWS_ACCESS_KEY_ROTATED: AWS_SECRET_KEY_ROTATED}
+            )
+        )
+    )
+    accounts = [google_service_account("lab"), google_service_account("rotated")]
+    google = stack.enter_context(serve(GoogleStandIn(accounts)))
+    routes = {**dict.fromkeys(AWS_HOSTS, bedrock.url), **dict.fromkeys(GOOGLE_HOSTS, google.url)}
+    return routes, bedrock.url, google.url
 
 
 class Lab:
@@ -58,6 +102,8 @@ class Lab:
         vendor_url: str = "",
         *,
         verify: ssl.SSLContext | bool = True,
+        bedrock_url: str = "",
+        google_url: str = "",
     ) -> None:
         self.es_url = es_url
         self.hf_url = hf_url
@@ -67,13 +113,15 @@ class Lab:
         self.hf = httpx.Client(base_url=hf_url, timeout=30, verify=verify)
         self.hfe = httpx.Client(base_url=endpoints_url or hf_url, timeout=30, verify=verify)
         self.vendor = httpx.Client(base_url=vendor_url or hf_url, timeout=30, verify=verify)
+        self.bedrock = httpx.Client(base_url=bedrock_url or hf_url, timeout=30, verify=verify)
+        self.google = httpx.Client(base_url=google_url or hf_url, timeout=30, verify=verify)
 
     def close(self) -> None:
         """Close the control clients."""
         self.es.close()
         self.hf.close()
         # Subclasses that build their own clients (tests' RecordingLab) may lack some.
-        for name in ("vendor", "hfe"):
+        for name in ("vendor", "hfe", "bedrock", "google"):
             client = getattr(self, name, None)
             if client is not None:
                 client.close()
@@ -252,7 +300,8 @@ def lab_servers(
     """Serve a fresh emulator, Hugging Face server and vendor stand-in on 127.0.0.1.
 
     The emulator routes the fixed hosts of third-party services (VENDOR_HOSTS) to the vendor
-    stand-in, which accepts VENDOR_KEY and VENDOR_KEY_ROTATED. With ``endpoints_api`` (its
+    stand-in, which accepts VENDOR_KEY and VENDOR_KEY_ROTATED, and AWS_HOSTS / GOOGLE_HOSTS to
+    the Bedrock and Google stand-ins (`cloud_stand_ins`). With ``endpoints_api`` (its
     transition timing), also the Inference Endpoints API emulator, whose endpoints accept HF_KEY
     and HF_KEY_ROTATED for the namespaces HF_USER, HF_NAMESPACE.
     """
@@ -263,7 +312,10 @@ def lab_servers(
     with ExitStack() as stack:
         hf_server = stack.enter_context(serve(hf_app))
         vendor_server = stack.enter_context(serve(vendor_app))
-        emulator.setdefault("service_routes", dict.fromkeys(VENDOR_HOSTS, vendor_server.url))
+        clouds, bedrock_url, google_url = cloud_stand_ins(stack)
+        emulator.setdefault(
+            "service_routes", {**dict.fromkeys(VENDOR_HOSTS, vendor_server.url), **clouds}
+        )
         es_app = ElasticsearchEmulator(version=es_version, **emulator)
         es_server = stack.enter_context(serve(es_app))
         endpoints_url = None
@@ -271,7 +323,14 @@ def lab_servers(
             account = HubAccount(HF_USER, (HF_NAMESPACE,))
             api = EndpointsApi(accounts={k: account for k in keys}, timing=endpoints_api)
             endpoints_url = stack.enter_context(serve(api)).url
-        lab = Lab(es_server.url, hf_server.url, endpoints_url, vendor_server.url)
+        lab = Lab(
+            es_server.url,
+            hf_server.url,
+            endpoints_url,
+            vendor_server.url,
+            bedrock_url=bedrock_url,
+            google_url=google_url,
+        )
         try:
             yield lab
         finally:

@@ -27,6 +27,8 @@ Lifecycle (numbered as in docs/spec.md; test names cite them):
 - L10 A field marked ``x-es-ignore-when`` is never a change while its group matches the pattern
       (``num_allocations`` under adaptive allocations: Elasticsearch moves it with the load).
 - L11 Secrets of one ``x-es-secret-group`` are sent together by ``_update`` (an AWS key pair).
+- L12 A field marked ``x-es-case-insensitive`` is compared without regard to case: Elasticsearch
+      accepts it in any case and may show it in another (an enum it shows in upper case).
 """
 
 from __future__ import annotations
@@ -280,7 +282,8 @@ def plan(
             if rule is not None and rule.has_default:
                 want = rule.default if want is _MISSING else want
                 have = rule.default if have is _MISSING else have
-            if not is_unknown(want) and want == have:
+            same = rule.same(want, have) if rule is not None else want == have
+            if not is_unknown(want) and same:
                 continue
             path = f"{group}.{name}"
             secret = rule is not None and rule.secret

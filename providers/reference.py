@@ -94,6 +94,8 @@ def _notes(rule: FieldRule) -> str:
     if rule.discovered_with:
         names = ", ".join(f"`{n}`" for n in rule.discovered_with)
         notes.append(f"filled in by Elasticsearch when {names} is declared")
+    if rule.case_insensitive:
+        notes.append("any case (Elasticsearch may show it in another)")
     return "; ".join(notes)
 
 

@@ -105,6 +105,13 @@ class FieldRule:
     discovered_with: tuple[str, ...] = ()
     ignore_when: dict[str, Any] | None = None
     secret_group: str | None = None
+    case_insensitive: bool = False
+
+    def same(self, want: Any, have: Any) -> bool:
+        """Whether two values are equal as Elasticsearch compares them (``x-es-case-insensitive``)."""
+        if self.case_insensitive and isinstance(want, str) and isinstance(have, str):
+            return want.casefold() == have.casefold()
+        return bool(want == have)
 
     def is_discovered(self, siblings: Mapping[str, Any]) -> bool:
         """Whether Elasticsearch fills the field in when it is left out next to ``siblings``."""
@@ -413,6 +420,7 @@ def _collect_rules(schema: dict[str, Any], registry: Registry[Any]) -> dict[Path
                 discovered_with=tuple(sub.get("x-es-discovered-with", ())),
                 ignore_when=sub.get("x-es-ignore-when"),
                 secret_group=sub.get("x-es-secret-group"),
+                case_insensitive=bool(sub.get("x-es-case-insensitive", False)),
             )
             if name != "chunking_settings":
                 walk(sub, key)

@@ -111,3 +111,13 @@ def test_a_rate_limit_left_to_each_services_default_is_no_change() -> None:
     assert plan(olds, news, schema("cohere", "rerank"), V9_1).replaces == [
         "service_settings.rate_limit"
     ]
+
+
+def test_l12_a_case_insensitive_field_shown_in_another_case_is_no_change() -> None:
+    bedrock = schema("amazonbedrock", "completion")
+    base = {"access_key": "A", "secret_key": "S", "region": "us-east-1", "model": "m"}
+    news = declared("amazonbedrock", "completion", {**base, "provider": "anthropic"})
+    shown = declared("amazonbedrock", "completion", {**base, "provider": "ANTHROPIC"})
+    assert plan(shown, news, bedrock, V9_1).changes == []
+    other = declared("amazonbedrock", "completion", {**base, "provider": "META"})
+    assert plan(other, news, bedrock, V9_1).replaces == ["service_settings.provider"]

@@ -162,8 +162,15 @@ VALID: list[tuple[str, str, str, dict[str, Any], dict[str, Any]]] = [
         "amazonbedrock completion task settings",
         "amazonbedrock",
         "completion",
-        AWS,
-        {"task_settings": {"max_new_tokens": 64, "temperature": 0.5}},
+        {**AWS, "provider": "anthropic"},
+        {"task_settings": {"max_new_tokens": 64, "temperature": 0.5, "top_k": 0.25}},
+    ),
+    (
+        "amazonbedrock provider as GET shows it, upper case",
+        "amazonbedrock",
+        "chat_completion",
+        {**AWS, "provider": "MISTRAL"},
+        {},
     ),
     (
         "googlevertexai text_embedding",
@@ -178,6 +185,13 @@ VALID: list[tuple[str, str, str, dict[str, Any], dict[str, Any]]] = [
         "rerank",
         {"service_account_json": "{}", "project_id": "p"},
         {},
+    ),
+    (
+        "googlevertexai completion in a region",
+        "googlevertexai",
+        "completion",
+        {**VERTEX, "model_id": "gemini-2.5-flash", "location": "us-central1"},
+        {"task_settings": {"thinking_config": {"thinking_budget": 256}}},
     ),
     (
         "mistral names the model 'model'",
@@ -417,7 +431,7 @@ INVALID: list[tuple[str, str, str, dict[str, Any], dict[str, Any], list[tuple[st
         "amazonbedrock without secret_key",
         "amazonbedrock",
         "text_embedding",
-        {k: v for k, v in AWS.items() if k != "secret_key"},
+        {**{k: v for k, v in AWS.items() if k != "secret_key"}, "provider": "amazontitan"},
         {},
         [("$.service_settings", "missing required field 'secret_key'")],
     ),
@@ -455,9 +469,60 @@ INVALID: list[tuple[str, str, str, dict[str, Any], dict[str, Any], list[tuple[st
         "googlevertexai without project_id",
         "googlevertexai",
         "text_embedding",
-        {"service_account_json": "{}", "model_id": "m"},
+        {"service_account_json": "{}", "model_id": "m", "location": "us-central1"},
         {},
         [("$.service_settings", "missing required field 'project_id'")],
+    ),
+    (
+        "googlevertexai chat_completion without location",
+        "googlevertexai",
+        "chat_completion",
+        {**VERTEX, "model_id": "gemini-2.5-flash"},
+        {},
+        [("$.service_settings", "missing required field 'location'")],
+    ),
+    (
+        "amazonbedrock without a provider",
+        "amazonbedrock",
+        "completion",
+        AWS,
+        {},
+        [("$.service_settings", "missing required field 'provider'")],
+    ),
+    (
+        "amazonbedrock embeddings from a chat provider",
+        "amazonbedrock",
+        "text_embedding",
+        {**AWS, "provider": "anthropic"},
+        {},
+        [
+            (
+                "$.service_settings.provider",
+                "must be one of 'amazontitan', 'cohere', 'AMAZONTITAN', 'COHERE'",
+            )
+        ],
+    ),
+    (
+        "amazonbedrock with dimensions, which Elasticsearch measures",
+        "amazonbedrock",
+        "text_embedding",
+        {**AWS, "provider": "cohere", "dimensions": 1024},
+        {},
+        [("$.service_settings.dimensions", "is filled in by Elasticsearch and cannot be declared")],
+    ),
+    (
+        "amazonbedrock temperature written as an integer",
+        "amazonbedrock",
+        "completion",
+        {**AWS, "provider": "meta"},
+        {"task_settings": {"temperature": 1}},
+        [
+            (
+                "$.task_settings.temperature",
+                "must be a fraction between 0 and 1 (Elasticsearch reads a Java Double and"
+                " refuses 0 and 1 written as integers, which is how they are sent)",
+            )
+        ],
     ),
     (
         "voyageai with an unknown input_type",
@@ -539,6 +604,8 @@ RATE_LIMITS = [
     ("azureopenai", "chat_completion", 120),
     ("amazonbedrock", "completion", 240),
     ("googlevertexai", "text_embedding", 30000),
+    ("googlevertexai", "rerank", 300),
+    ("googlevertexai", "chat_completion", 1000),
     ("mistral", "completion", 240),
     ("anthropic", "completion", 50),
     ("jinaai", "rerank", 2000),

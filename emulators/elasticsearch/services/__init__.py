@@ -19,11 +19,13 @@ To add a service:
 
 from __future__ import annotations
 
+from .amazonbedrock import AmazonBedrockService
 from .anthropic import AnthropicService
 from .azureopenai import AzureOpenAiService
 from .base import InferenceService
 from .cohere import CohereService
 from .elasticsearch import ElasticsearchService
+from .googlevertexai import GoogleVertexAiService
 from .hugging_face import HuggingFaceService
 from .jinaai import JinaAiService
 from .mistral import MistralService
@@ -44,5 +46,7 @@ SERVICES: dict[str, InferenceService] = {
         AnthropicService(),
         JinaAiService(),
         VoyageAiService(),
+        AmazonBedrockService(),
+        GoogleVertexAiService(),
     )
 }
