@@ -66,9 +66,13 @@ AWS_HOSTS = ("*.amazonaws.com",)
 GOOGLE_HOSTS = ("*.googleapis.com",)
 
 
-@cache
 def google_service_account(name: str = "lab") -> ServiceAccount:
     """This process's service-account key for `name` (made on first use, never stored)."""
+    return _service_account(name)
+
+
+@cache
+def _service_account(name: str) -> ServiceAccount:
     return new_service_account(name)
 
 

@@ -1,18 +1,21 @@
-"""The lifecycle ladder for the elasticsearch, openai, cohere and azureopenai services.
+"""The lifecycle ladder for the elasticsearch, openai, cohere, azureopenai, amazonbedrock and
+googlevertexai services.
 
 The same provider code as for hugging_face, driven through Pulumi's dynamic-provider host; only
 the schemas differ. Each ladder: check -> create -> no diff -> refresh is no diff (server-filled
 values stay quiet) -> an in-place update -> a replacing change -> destroy. The third-party
-services' validation calls go to the loopback vendor stand-in (`emulators.vendors`). The cluster
+services' validation calls go to the loopback vendor stand-in (`emulators.vendors`; Bedrock's
+SigV4-signed calls and Google's token exchange to their own stand-ins). The cluster
 is 9.4, where an `_update` keeps an endpoint's chunking; before, the provider replaces instead
 (the behaviour matrix's chunking reset), which the mixed-stack e2e test shows on 9.1.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +25,18 @@ from pulumi.runtime.proto import provider_pb2
 
 from emulators import ElasticsearchEmulator, HuggingFaceServer, serve
 from emulators.elasticsearch.services.elasticsearch import ElasticsearchService
-from emulators.lab import HF_KEY, VENDOR_HOSTS, VENDOR_KEY, VENDOR_KEY_ROTATED
+from emulators.lab import (
+    AWS_ACCESS_KEY,
+    AWS_ACCESS_KEY_ROTATED,
+    AWS_SECRET_KEY,
+    AWS_SECRET_KEY_ROTATED,
+    HF_KEY,
+    VENDOR_HOSTS,
+    VENDOR_KEY,
+    VENDOR_KEY_ROTATED,
+    cloud_stand_ins,
+    google_service_account,
+)
 from emulators.vendors import VendorServer
 from harness.provider_host import serialized
 from providers.inference_endpoint import InferenceEndpointProvider
@@ -36,11 +50,16 @@ DIFF_SOME = provider_pb2.DiffResponse.DIFF_SOME
 def vendor_lab(es_version: str = "9.4.0") -> Iterator[RecordingLab]:
     """An emulator whose third-party services reach the vendor stand-in; bodies recorded."""
     vendor = VendorServer(api_keys=[VENDOR_KEY, VENDOR_KEY_ROTATED])
-    with serve(vendor) as vendor_server, serve(HuggingFaceServer(api_keys=[HF_KEY])) as hf:
+    with (
+        serve(vendor) as vendor_server,
+        serve(HuggingFaceServer(api_keys=[HF_KEY])) as hf,
+        ExitStack() as clouds,
+    ):
+        cloud_routes, _, _ = cloud_stand_ins(clouds)
         emulator = ElasticsearchEmulator(
             version=es_version,
             retry_backoff=0.01,
-            service_routes=dict.fromkeys(VENDOR_HOSTS, vendor_server.url),
+            service_routes={**dict.fromkeys(VENDOR_HOSTS, vendor_server.url), **cloud_routes},
         )
         recorder = _BodyRecorder(emulator)
         with serve(recorder) as es_server:
@@ -122,7 +141,34 @@ LADDERS = {
         _setting(entra_id=VENDOR_KEY_ROTATED),
         "service_settings.entra_id",
     ),
+    "amazonbedrock": Ladder(
+        "completion",
+        "amazonbedrock",
+        {
+            "access_key": AWS_ACCESS_KEY,
+            "secret_key": AWS_SECRET_KEY,
+            "region": "us-east-1",
+            "model": "anthropic.claude-3-5-haiku-20241022-v1:0",
+            "provider": "anthropic",
+        },
+        {"max_new_tokens": 32},
+        _task(max_new_tokens=64, temperature=0.25),
+        {"task_settings": {"max_new_tokens": 64, "temperature": 0.25}},
+        _setting(region="eu-west-1"),
+        "service_settings.region",
+    ),
+    "googlevertexai": Ladder(
+        "rerank",
+        "googlevertexai",
+        {"service_account_json": google_service_account().key_json, "project_id": "lab-project"},
+        {"top_n": 3},
+        _task(top_n=5),
+        {"task_settings": {"top_n": 5}},
+        _setting(model_id="semantic-ranker-512@latest"),
+        "service_settings.model_id",
+    ),
 }
+SECRET_NAMES = ("api_key", "entra_id", "access_key", "secret_key", "service_account_json")
 
 
 def declared(lab: RecordingLab, ladder: Ladder) -> dict[str, Any]:
@@ -162,7 +208,7 @@ def test_each_service_climbs_the_ladder(tmp_path: Path, name: str) -> None:
             assert lab.calls() == ["GET /", f"PUT {path}"]
             live = lab.endpoint("ep")
             assert live is not None
-            secrets = {k: v for k, v in ladder.settings.items() if k in ("api_key", "entra_id")}
+            secrets = {k: v for k, v in ladder.settings.items() if k in SECRET_NAMES}
             assert public(outs)["service_settings"] == {**live["service_settings"], **secrets}
             assert diff_of(host, outs, inputs)[0] == DIFF_NONE
 
@@ -192,6 +238,56 @@ def test_each_service_climbs_the_ladder(tmp_path: Path, name: str) -> None:
     finally:
         stderr = hosts.close_all()
     assert VENDOR_KEY not in stderr and VENDOR_KEY_ROTATED not in stderr
+    assert AWS_SECRET_KEY not in stderr and "PRIVATE KEY" not in stderr
+
+
+def test_the_aws_key_pair_rotates_in_place_together_with_secret_rotation_update(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "stacks").mkdir()
+    hosts = Hosts(tmp_path)
+    ladder = Ladder(
+        "text_embedding",
+        "amazonbedrock",
+        {
+            "access_key": AWS_ACCESS_KEY,
+            "secret_key": AWS_SECRET_KEY,
+            "region": "us-east-1",
+            "model": "amazon.titan-embed-text-v2:0",
+            "provider": "amazontitan",
+        },
+        None,
+        _setting(),
+        {},
+        _setting(),
+        "",
+    )
+    rotated = {"access_key": AWS_ACCESS_KEY_ROTATED, "secret_key": AWS_SECRET_KEY_ROTATED}
+    path = "/_inference/text_embedding/ep"
+    try:
+        with vendor_lab("9.4.0") as lab:
+            host = hosts.start()
+            inputs = {**declared(lab, ladder), "secret_rotation": "update"}
+            _, outs = host.create(inputs)
+            _, refreshed = hosts.start().read("ep", outs)
+            assert diff_of(host, refreshed, inputs)[0] == DIFF_NONE
+
+            changed = _setting(**rotated)(inputs)
+            assert diff_of(host, refreshed, changed) == (DIFF_SOME, [], True)
+            lab.clear_log()
+            outs = host.update("ep", refreshed, changed)
+            assert lab.calls() == [f"PUT {path}/_update"]
+            assert lab.bodies("PUT", f"{path}/_update") == [{"service_settings": rotated}]
+            stored = lab.stored("ep")
+            assert stored is not None
+            assert stored["service_settings"]["access_key_sha256"] == (
+                hashlib.sha256(AWS_ACCESS_KEY_ROTATED.encode()).hexdigest()
+            )
+            assert diff_of(host, outs, changed)[0] == DIFF_NONE
+            hosts.start().delete("ep", outs)
+    finally:
+        stderr = hosts.close_all()
+    assert AWS_SECRET_KEY not in stderr and AWS_SECRET_KEY_ROTATED not in stderr
 
 
 def test_num_allocations_moved_by_adaptive_allocations_is_never_a_change(tmp_path: Path) -> None:
