@@ -138,3 +138,59 @@ def test_adaptive_allocations_export_without_the_current_num_allocations() -> No
         "model_id": ".multilingual-e5-small",
         "adaptive_allocations": adaptive,
     }
+
+
+def test_a_bedrock_endpoint_exports_both_aws_keys_and_the_provider_as_shown(
+    tmp_path: Path,
+) -> None:
+    live = {
+        "inference_id": "titan",
+        "task_type": "text_embedding",
+        "service": "amazonbedrock",
+        "service_settings": {
+            "region": "us-east-1",
+            "model": "amazon.titan-embed-text-v2:0",
+            "provider": "AMAZONTITAN",
+            "dimensions": 1024,
+            "similarity": "cosine",
+            "rate_limit": {"requests_per_minute": 240},
+        },
+    }
+    exported = stack_document([live], SCHEMAS)
+    path = tmp_path / "exported.yaml"
+    path.write_text(render(exported, "a test"), encoding="utf-8")
+    assert stack_problems(path) == []
+    assert exported.document["endpoints"][0]["service_settings"] == {
+        "region": "us-east-1",
+        "model": "amazon.titan-embed-text-v2:0",
+        "provider": "AMAZONTITAN",
+        "access_key": {"secret": "titan.access_key"},
+        "secret_key": {"secret": "titan.secret_key"},
+    }
+
+
+def test_a_vertex_endpoint_exports_the_service_account_json_as_a_reference(
+    tmp_path: Path,
+) -> None:
+    live = {
+        "inference_id": "gemini",
+        "task_type": "chat_completion",
+        "service": "googlevertexai",
+        "service_settings": {
+            "project_id": "p",
+            "location": "us-central1",
+            "model_id": "gemini-2.5-flash",
+            "provider": "GOOGLE",
+            "rate_limit": {"requests_per_minute": 1000},
+        },
+    }
+    exported = stack_document([live], SCHEMAS)
+    path = tmp_path / "exported.yaml"
+    path.write_text(render(exported, "a test"), encoding="utf-8")
+    assert stack_problems(path) == []
+    assert exported.document["endpoints"][0]["service_settings"] == {
+        "project_id": "p",
+        "location": "us-central1",
+        "model_id": "gemini-2.5-flash",
+        "service_account_json": {"secret": "gemini.service_account_json"},
+    }
