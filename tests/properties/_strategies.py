@@ -210,6 +210,8 @@ def valid(
         if "exclusiveMinimum" in node:
             return st.floats(node["exclusiveMinimum"], high, exclude_min=True)
         low = node.get("minimum", 0)
+        if node.get("not") == {"type": "integer"}:  # a Java Double: no integral value
+            return st.floats(low, high).filter(lambda f: not f.is_integer())
         return st.floats(low, high) | st.integers(low, min(1000, int(high)))
     if kind == "object" and "additionalProperties" in node and "properties" not in node:
         return st.dictionaries(st.sampled_from(["X-A", "X-B"]), plain_text(1), max_size=2)
