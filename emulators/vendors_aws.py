@@ -7,8 +7,8 @@ model's provider (Titan `{"inputText"}` answered `{"embedding", "inputTextTokenC
 Converse API: `POST /model/<modelId>/converse` (a JSON answer) and `.../converse-stream` (an
 `application/vnd.amazon.eventstream` answer of `messageStart`, `contentBlockDelta` and
 `messageStop` events). The shapes are AWS's (Bedrock's InvokeModel and Converse references), as
-ES's parsers read them (`AmazonBedrockTitanEmbeddingsResponse`, `AmazonBedrockCohereEmbeddings-
-Response`, `AmazonBedrockChatCompletionResponse`).
+ES's response listeners read them (`AmazonBedrockEmbeddingsResponseListener` and the Converse
+ones: the vector's size becomes the endpoint's `dimensions`).
 
 Every request must be signed the way AWS checks it: `Authorization: AWS4-HMAC-SHA256
 Credential=<access key>/<date>/<region>/bedrock/aws4_request, SignedHeaders=…, Signature=…`,

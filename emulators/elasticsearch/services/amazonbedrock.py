@@ -186,11 +186,14 @@ _CALLS: dict[str, tuple[str, str, Callable[[Any], int | None] | None]] = {
 
 def _event_stream(content: bytes) -> list[Any]:
     """The events of an `application/vnd.amazon.eventstream` answer (botocore's decoder)."""
-    from botocore.eventstream import EventStreamBuffer
+    from botocore.eventstream import EventStreamBuffer, ParserError
 
     buffer = EventStreamBuffer()
     buffer.add_data(content)
-    return list(buffer)
+    try:
+        return list(buffer)
+    except ParserError as exc:
+        raise EsError("parsing_exception", "Failed to parse the response from the service") from exc
 
 
 class AmazonBedrockService(ExternalService):
