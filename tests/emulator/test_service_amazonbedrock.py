@@ -401,3 +401,12 @@ def test_the_services_api_describes_amazonbedrock(labs: dict[str, Lab]) -> None:
     older = labs["9.1"].es.get("/_inference/_services").json()
     [before] = [s for s in older if s["service"] == "amazonbedrock"]
     assert before["task_types"] == ["text_embedding", "completion"]
+
+
+@pytest.mark.parametrize("version", ["8.17.0", "8.19.0", "9.0.0", "9.2.0", "9.5.0"])
+def test_every_covered_version_creates_a_signed_titan_endpoint(version: str) -> None:
+    with lab_servers(es_version=version) as running:
+        response = put(running, "text_embedding", "titan", bedrock())
+        assert response.status_code == 200, response.text
+        assert response.json()["service_settings"]["provider"] == "AMAZONTITAN"
+        assert [c["access_key"] for c in calls(running)] == [AWS_ACCESS_KEY]

@@ -390,3 +390,22 @@ def test_the_services_api_describes_googlevertexai(lab: Lab) -> None:
         "completion",
         "chat_completion",
     ]
+
+
+@pytest.mark.parametrize("version", ["8.17.0", "8.19.0", "9.0.0", "9.2.0", "9.5.0"])
+def test_every_covered_version_creates_a_rerank_endpoint_with_a_token(version: str) -> None:
+    with lab_servers(es_version=version) as running:
+        response = put(running, "rerank", "ranker", vertex(project_id="lab-project"))
+        assert response.status_code == 200, response.text
+        assert [c["token_holder"] for c in calls(running)] == [None, LAB_EMAIL]
+
+
+def test_completion_is_not_a_vertex_task_before_8_19_and_9_1() -> None:
+    body = vertex(**REGION, model_id="gemini-2.5-flash")
+    with lab_servers(es_version="9.0.0") as older:
+        assert reason(put(older, "completion", "gemini", body)) == (
+            400,
+            "status_exception",
+            "The [googlevertexai] service does not support task type [completion]",
+        )
+        assert calls(older) == []
