@@ -210,7 +210,7 @@ def valid(
         if "exclusiveMinimum" in node:
             return st.floats(node["exclusiveMinimum"], high, exclude_min=True)
         low = node.get("minimum", 0)
-        if node.get("not") == {"type": "integer"}:  # a Java Double: no integral value
+        if node.get("not") == {"multipleOf": 1}:  # a Java Double: no integral value
             return st.floats(low, high).filter(lambda f: not f.is_integer())
         return st.floats(low, high) | st.integers(low, min(1000, int(high)))
     if kind == "object" and "additionalProperties" in node and "properties" not in node:
