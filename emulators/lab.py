@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from emulators import ElasticsearchEmulator, HuggingFaceServer, serve
+from emulators.eis import EisServer
 from emulators.huggingface.endpoints_api import EndpointsApi, HubAccount, Timing
 from emulators.vendors import VendorServer
 
@@ -63,6 +64,7 @@ class Lab:
         self.hf_url = hf_url
         self.endpoints_url = endpoints_url
         self.vendor_url = vendor_url
+        self.eis_url = ""  # the Elastic Inference Service stand-in, when the lab serves one
         self.es = httpx.Client(base_url=es_url, timeout=30, verify=verify)
         self.hf = httpx.Client(base_url=hf_url, timeout=30, verify=verify)
         self.hfe = httpx.Client(base_url=endpoints_url or hf_url, timeout=30, verify=verify)
@@ -252,7 +254,8 @@ def lab_servers(
     """Serve a fresh emulator, Hugging Face server and vendor stand-in on 127.0.0.1.
 
     The emulator routes the fixed hosts of third-party services (VENDOR_HOSTS) to the vendor
-    stand-in, which accepts VENDOR_KEY and VENDOR_KEY_ROTATED. With ``endpoints_api`` (its
+    stand-in, which accepts VENDOR_KEY and VENDOR_KEY_ROTATED, and reaches the Elastic
+    Inference Service stand-in (`emulators.eis`, its default models) through its node setting. With ``endpoints_api`` (its
     transition timing), also the Inference Endpoints API emulator, whose endpoints accept HF_KEY
     and HF_KEY_ROTATED for the namespaces HF_USER, HF_NAMESPACE.
     """
@@ -264,6 +267,9 @@ def lab_servers(
         hf_server = stack.enter_context(serve(hf_app))
         vendor_server = stack.enter_context(serve(vendor_app))
         emulator.setdefault("service_routes", dict.fromkeys(VENDOR_HOSTS, vendor_server.url))
+        # The Elastic Inference Service, as the node setting `xpack.inference.elastic.url`.
+        eis_server = stack.enter_context(serve(EisServer()))
+        emulator.setdefault("node_settings", {"xpack.inference.elastic.url": eis_server.url})
         es_app = ElasticsearchEmulator(version=es_version, **emulator)
         es_server = stack.enter_context(serve(es_app))
         endpoints_url = None
@@ -272,6 +278,7 @@ def lab_servers(
             api = EndpointsApi(accounts={k: account for k in keys}, timing=endpoints_api)
             endpoints_url = stack.enter_context(serve(api)).url
         lab = Lab(es_server.url, hf_server.url, endpoints_url, vendor_server.url)
+        lab.eis_url = eis_server.url
         try:
             yield lab
         finally:

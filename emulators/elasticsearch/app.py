@@ -63,6 +63,7 @@ from .errors import EsError
 from .persistence import StateEncoder, StateFile
 from .rest import Credentials
 from .routes import url_map
+from .services import SERVICES
 from .store import ClusterStore
 from .validation import LOOPBACK_HOSTS, ValidationSettings
 from .versions import DEFAULT_ES_VERSION, MINIMUM_VERSION, EsVersion
@@ -107,6 +108,7 @@ class ElasticsearchEmulator(EmulatorApp):
         retry_backoff: float = 0.2,
         allowed_hosts: Collection[str] | None = LOOPBACK_HOSTS,
         service_routes: Mapping[str, str] | None = None,
+        node_settings: Mapping[str, str] | None = None,
         cluster_name: str = "es-inference-emulator",
         data_dir: str | os.PathLike[str] | None = None,
     ) -> None:
@@ -115,18 +117,21 @@ class ElasticsearchEmulator(EmulatorApp):
             raise ValueError(f"the Inference API needs Elasticsearch {MINIMUM_VERSION} or later")
         if (username is None) != (password is None):
             raise ValueError("username and password go together")
-        self.store = ClusterStore(
-            preconfigured_endpoints(self.version) if default_endpoints else {}
+        validation = ValidationSettings(
+            timeout=validation_timeout,
+            backoff=retry_backoff,
+            allowed_hosts=allowed_hosts,
+            routes=service_routes,
+            node_settings=node_settings,
         )
+        defaults = preconfigured_endpoints(self.version)
+        for service in SERVICES.values():
+            defaults.update(service.node_started(validation, self.version))
+        self.store = ClusterStore(defaults if default_endpoints else {})
         self.cluster = Cluster(
             store=self.store,
             version=self.version,
-            validation=ValidationSettings(
-                timeout=validation_timeout,
-                backoff=retry_backoff,
-                allowed_hosts=allowed_hosts,
-                routes=service_routes,
-            ),
+            validation=validation,
             cluster_name=cluster_name,
         )
         self.controller = RestController(

@@ -53,6 +53,7 @@ class ValidationSettings:
         backoff: float = 0.2,
         allowed_hosts: Collection[str] | None = LOOPBACK_HOSTS,
         routes: Mapping[str, str] | None = None,
+        node_settings: Mapping[str, str] | None = None,
     ) -> None:
         self.timeout = timeout
         self.retries = retries
@@ -61,6 +62,10 @@ class ValidationSettings:
         # A service's fixed host (api.openai.com, <resource>.openai.azure.com) → a loopback
         # stand-in's base URL; the path and query are kept.
         self.routes = dict(routes or {})
+        # The node's static settings (`elasticsearch.yml`, `-E`) that services read, such as
+        # `xpack.inference.elastic.url`; and what services learned when the node started.
+        self.node_settings = dict(node_settings or {})
+        self.service_state: dict[str, Any] = {}
 
     def route(self, url: str) -> str:
         """``url`` with its host replaced by its stand-in's, when one is routed."""

@@ -152,6 +152,7 @@ def put_endpoint(
     config = implementation.parse_request_config(
         body, task_type, cluster.version, inserted=inserted
     )
+    implementation.authorize(task_type, cluster.validation, cluster.version)
     if not store.skip_validation:
         config = implementation.validate(inference_id, config, cluster.validation, timeout)
     with store.lock:
@@ -342,11 +343,11 @@ def get_services(cluster: Cluster, request: Request, task_type: str = "any") -> 
     requested = parse_task_type(task_type)
     check_params(request.path, request.args, (), ("task_type",))
     version = cluster.version
-    described = [
-        describe_service(service, version)
-        for name, service in sorted(SERVICES.items())
-        if requested == "any" or requested in service.task_types(version)
-    ]
+    described = []
+    for _, service in sorted(SERVICES.items()):
+        offered = service.offered_task_types(cluster.validation, version)
+        if offered and (requested == "any" or requested in offered):
+            described.append(describe_service(service, version, offered))
     return described, 200
 
 

@@ -23,6 +23,7 @@ from .anthropic import AnthropicService
 from .azureopenai import AzureOpenAiService
 from .base import InferenceService
 from .cohere import CohereService
+from .elastic import ElasticService
 from .elasticsearch import ElasticsearchService
 from .hugging_face import HuggingFaceService
 from .jinaai import JinaAiService
@@ -44,5 +45,6 @@ SERVICES: dict[str, InferenceService] = {
         AnthropicService(),
         JinaAiService(),
         VoyageAiService(),
+        ElasticService(),
     )
 }
