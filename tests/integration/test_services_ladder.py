@@ -21,6 +21,7 @@ import pytest
 from pulumi.runtime.proto import provider_pb2
 
 from emulators import ElasticsearchEmulator, HuggingFaceServer, serve
+from emulators.eis import EisServer
 from emulators.elasticsearch.services.elasticsearch import ElasticsearchService
 from emulators.lab import HF_KEY, VENDOR_HOSTS, VENDOR_KEY, VENDOR_KEY_ROTATED
 from emulators.vendors import VendorServer
@@ -262,3 +263,110 @@ def test_the_other_emulated_services_create_refresh_quietly_and_destroy(tmp_path
     finally:
         stderr = hosts.close_all()
     assert VENDOR_KEY not in stderr
+
+
+# --- elastic: the Elastic Inference Service, reached through xpack.inference.elastic.url ----------
+
+
+@contextmanager
+def eis_lab(es_version: str) -> Iterator[RecordingLab]:
+    """An emulator whose EIS stand-in authorizes the default models; bodies recorded."""
+    with serve(EisServer()) as eis, serve(HuggingFaceServer(api_keys=[HF_KEY])) as hf:
+        emulator = ElasticsearchEmulator(
+            version=es_version,
+            retry_backoff=0.01,
+            node_settings={"xpack.inference.elastic.url": eis.url},
+        )
+        recorder = _BodyRecorder(emulator)
+        with serve(recorder) as es_server:
+            lab = RecordingLab(es_server.url, hf.url, recorder)
+            try:
+                yield lab
+            finally:
+                lab.close()
+
+
+EIS_WORD = {"strategy": "word", "max_chunk_size": 120, "overlap": 20}
+EIS_LADDERS = {
+    # 9.5 takes chunking in an _update: the one in-place change an elastic endpoint has.
+    "sparse_embedding on 9.5": ("9.5.0", "sparse_embedding", "elser_model_2", "elser-v2"),
+    "text_embedding on 9.1": ("9.1.0", "text_embedding", "multilingual-embed-v1", None),
+    "chat_completion on 9.4": ("9.4.0", "chat_completion", "rainbow-sprinkles", None),
+}
+
+
+@pytest.mark.parametrize("case", list(EIS_LADDERS), ids=[f"elastic {c}" for c in EIS_LADDERS])
+def test_elastic_climbs_the_ladder(tmp_path: Path, case: str) -> None:
+    es_version, task_type, model, other_model = EIS_LADDERS[case]
+    (tmp_path / "stacks").mkdir()
+    hosts = Hosts(tmp_path)
+    ladder = Ladder(task_type, "elastic", {"model_id": model}, None, _setting(), {}, _setting(), "")
+    try:
+        with eis_lab(es_version) as lab:
+            host = hosts.start()
+            path = f"/_inference/{task_type}/ep"
+            inputs = declared(lab, ladder)
+            assert host.check({}, inputs) == (inputs, [])
+
+            lab.clear_log()
+            new_id, outs = host.create(inputs)
+            assert new_id == "ep"
+            assert lab.calls() == ["GET /", f"PUT {path}"]
+            assert lab.bodies("PUT", path) == [
+                {"service": "elastic", "service_settings": {"model_id": model}}
+            ]
+            live = lab.endpoint("ep")
+            assert live is not None
+            assert public(outs)["service_settings"] == live["service_settings"]
+            assert diff_of(host, outs, inputs)[0] == DIFF_NONE
+            read_id, refreshed = hosts.start().read("ep", outs)
+            assert read_id == "ep"
+            assert diff_of(host, refreshed, inputs)[0] == DIFF_NONE
+
+            if task_type == "sparse_embedding":
+                changed = {**inputs, "chunking_settings": dict(EIS_WORD)}
+                assert diff_of(host, refreshed, changed) == (DIFF_SOME, [], True)
+                lab.clear_log()
+                refreshed = host.update("ep", refreshed, changed)
+                assert lab.calls() == [f"PUT {path}/_update"]
+                assert lab.bodies("PUT", f"{path}/_update") == [{"chunking_settings": EIS_WORD}]
+                assert diff_of(host, refreshed, changed)[0] == DIFF_NONE
+                inputs = changed
+
+            # Nothing else of an elastic endpoint changes in place: a new model replaces it.
+            replaced = _setting(model_id=other_model or f"{model}-next")(inputs)
+            assert diff_of(host, refreshed, replaced) == (
+                DIFF_SOME,
+                ["service_settings.model_id"],
+                True,
+            )
+            if other_model is not None:
+                lab.clear_log()
+                host.delete("ep", refreshed)
+                _, outs = host.create(replaced)
+                assert lab.calls() == [
+                    f"DELETE {path}?dry_run=true",
+                    f"DELETE {path}",
+                    f"PUT {path}",
+                ]
+                assert diff_of(host, outs, replaced)[0] == DIFF_NONE
+                refreshed = outs
+            hosts.start().delete("ep", refreshed)
+            assert lab.endpoint("ep") is None
+    finally:
+        hosts.close_all()
+
+
+def test_elastic_refuses_a_model_eis_does_not_authorize(tmp_path: Path) -> None:
+    (tmp_path / "stacks").mkdir()
+    hosts = Hosts(tmp_path)
+    ladder = Ladder(
+        "sparse_embedding", "elastic", {"model_id": "nope"}, None, _setting(), {}, _setting(), ""
+    )
+    try:
+        with eis_lab("9.1.0") as lab:
+            with pytest.raises(Exception, match=r"not authorized for task \[embed/text/sparse\]"):
+                hosts.start().create(declared(lab, ladder))
+            assert lab.endpoint("ep") is None
+    finally:
+        hosts.close_all()
