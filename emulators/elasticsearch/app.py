@@ -28,6 +28,10 @@ The REST layer, each rule with its versions and the ES source it follows (detail
   9.1.2 and 9.2.0 (#123439; `rest.py`);
 - `GET _inference/_services[/{task_type}]`: from 8.18 and 9.0 (`RestGetInferenceServicesAction`,
   `InferenceServiceConfiguration`; `api/inference.py`, `services/base.py`);
+- node settings (`node_settings`, as `elasticsearch.yml` or `-E` give them): the services read
+  what concerns them when the node starts (`InferenceService.node_started`; `elastic` asks the
+  Elastic Inference Service at `xpack.inference.elastic.url` which models it may use and adds
+  their preconfigured endpoints, `services/elastic.py`);
 - deleting a preconfigured endpoint: refused on 8.16-8.17 and 9.0, allowed with `force=true`
   from 8.18 and 9.1 (`TransportDeleteInferenceEndpointAction`, #124781; `api/inference.py`).
 

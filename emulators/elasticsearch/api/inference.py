@@ -21,7 +21,10 @@ Choices where the reference is unconfirmed:
 - `GET _inference/_services[/{task_type}]` (`RestGetInferenceServicesAction`,
   `TransportGetInferenceServicesAction`): a JSON array of the emulated services that support
   the task type (all for none or `any`), sorted by service name, each as its module describes
-  it (`InferenceService.settings_description`). From 8.18 and 9.0, the versions with the
+  it (`InferenceService.settings_description`), with the task types the node may use
+  (`offered_task_types`; a service with none is hidden, as `elastic` without authorization).
+- PUT asks the service whether the node may create the endpoint (`authorize`) after parsing
+  and before the validation call (`elastic`: the task types EIS authorized). From 8.18 and 9.0, the versions with the
   simplified `InferenceServiceConfiguration`; 8.16-8.17 answered an older, connector-style
   shape the emulator does not reproduce (it answers as 8.15: `_services` is an endpoint id).
   Real clusters list more services than the emulator implements.
