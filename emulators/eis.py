@@ -16,7 +16,8 @@ known to EIS by its mTLS certificate, so no request carries a credential. The st
   `services/elastic/request` and `services/elastic/response`.
 
 A model the stand-in does not authorize for the path's task type answers 400 with EIS's error
-body `{"error": "..."}` (`ElasticInferenceServiceErrorResponseEntity`). Vectors are the Hugging
+body `{"error": "..."}` (`ElasticInferenceServiceErrorResponseEntity`; the status and wording
+of the real gateway's refusal are not in ES's source, so they are this stand-in's choice). Vectors are the Hugging
 Face server's deterministic hash vectors (`DENSE_DIMENSIONS` dimensions).
 """
 

@@ -197,36 +197,41 @@ def test_a_model_eis_does_not_authorize_fails_the_validation_call(c91: Cluster) 
     assert c91.es.get("/_inference/eis-other").status_code == 404
 
 
-def test_a_task_type_eis_does_not_authorize_is_refused_even_without_validation() -> None:
+def test_services_lists_only_what_eis_authorizes_and_put_leaves_the_refusal_to_eis() -> None:
     with cluster("9.1.0", {"rainbow-sprinkles": ("chat_completion",)}) as running:
+        services = running.es.get("/_inference/_services").json()
+        refused = running.put("sparse_embedding", "eis-sparse", {"model_id": "elser_model_2"})
+        calls = [c["path"] for c in running.eis_calls()]
+        # With the validation call skipped nothing asks EIS: the endpoint is stored.
         running.es.put(
             "/_cluster/settings",
-            json={"persistent": {"xpack.inference.skip_validate_and_start": True}},
+            json={"persistent": {"xpack.inference.skip_validate_and_start": "true"}},
         ).raise_for_status()
-        refused = running.put("sparse_embedding", "eis-sparse", {"model_id": "elser_model_2"})
-        services = running.es.get("/_inference/_services").json()
-        accepted = running.put("chat_completion", "eis-chat", {"model_id": "rainbow-sprinkles"})
+        stored = running.put("sparse_embedding", "eis-sparse", {"model_id": "elser_model_2"})
         eis_ids = [i for i in running.ids() if i.endswith("-elastic") or i.startswith("eis-")]
-        assert eis_ids == [".rainbow-sprinkles-elastic", "eis-chat"]
-    assert error_of(refused) == (
-        400,
-        "status_exception",
-        "The [elastic] service does not support task type [sparse_embedding]",
-    )
     [elastic] = [s for s in services if s["service"] == "elastic"]
     assert elastic["task_types"] == ["chat_completion"]
-    assert accepted.status_code == 200, accepted.text
+    assert error_of(refused) == (400, "status_exception", VALIDATION_FAILED)
+    assert refused.json()["error"]["caused_by"]["reason"].endswith(
+        "Error message: [Model [elser_model_2] is not authorized for task [embed/text/sparse]]"
+    )
+    assert calls == ["/api/v1/authorizations", "/api/v1/embed/text/sparse"]
+    assert stored.status_code == 200, stored.text
+    assert eis_ids == [".rainbow-sprinkles-elastic", "eis-sparse"]
 
 
-def test_without_an_eis_url_nothing_is_authorized() -> None:
+def test_without_an_eis_url_nothing_is_authorized_and_nothing_can_be_sent() -> None:
     with cluster("9.1.0", None) as running:
         refused = running.put("sparse_embedding", "eis-sparse", {"model_id": "elser_model_2"})
         services = running.es.get("/_inference/_services").json()
         ids = running.ids()
+    assert error_of(refused) == (400, "status_exception", VALIDATION_FAILED)
+    cause = refused.json()["error"]["caused_by"]
     assert (
-        error_of(refused)[2]
-        == "The [elastic] service does not support task type [sparse_embedding]"
+        cause["reason"]
+        == "Http client failed to send request from inference entity id [eis-sparse]"
     )
+    assert cause["caused_by"]["reason"] == "Target host is not specified"
     assert "elastic" not in [s["service"] for s in services]
     assert not [i for i in ids if i.endswith("-elastic")]
 

@@ -22,9 +22,7 @@ Choices where the reference is unconfirmed:
   `TransportGetInferenceServicesAction`): a JSON array of the emulated services that support
   the task type (all for none or `any`), sorted by service name, each as its module describes
   it (`InferenceService.settings_description`), with the task types the node may use
-  (`offered_task_types`; a service with none is hidden, as `elastic` without authorization).
-- PUT asks the service whether the node may create the endpoint (`authorize`) after parsing
-  and before the validation call (`elastic`: the task types EIS authorized). From 8.18 and 9.0, the versions with the
+  (`offered_task_types`; a service with none is hidden, as `elastic` without authorization). From 8.18 and 9.0, the versions with the
   simplified `InferenceServiceConfiguration`; 8.16-8.17 answered an older, connector-style
   shape the emulator does not reproduce (it answers as 8.15: `_services` is an endpoint id).
   Real clusters list more services than the emulator implements.
@@ -155,7 +153,6 @@ def put_endpoint(
     config = implementation.parse_request_config(
         body, task_type, cluster.version, inserted=inserted
     )
-    implementation.authorize(task_type, cluster.validation, cluster.version)
     if not store.skip_validation:
         config = implementation.validate(inference_id, config, cluster.validation, timeout)
     with store.lock:

@@ -12,8 +12,8 @@ To add a service:
    rules), `validate` (the call ES makes at PUT; `validation.send` does the HTTP) and
    `settings_description` (the fields of `GET _inference/_services`). Override `filtered`
    only when GET shows more than the stored service, task and chunking settings, `infer`
-   when the emulator serves perform-inference calls for the service, and `node_started`,
-   `offered_task_types` and `authorize` when the node learns at start what it may use
+   when the emulator serves perform-inference calls for the service, and `node_started` and
+   `offered_task_types` when the node learns at start what it may use
    (`elastic`: EIS's authorization, read from the node setting `xpack.inference.elastic.url`).
 2. Add an instance to `SERVICES` below.
 3. Cite, in the module docstring, the ES source each rule follows and the versions it holds for.

@@ -191,10 +191,6 @@ class InferenceService:
         del settings
         return self.task_types(version)
 
-    def authorize(self, task_type: str, settings: ValidationSettings, version: EsVersion) -> None:
-        """Refuse a PUT that the node may not create (raise `EsError`); most services allow all."""
-        del task_type, settings, version
-
 
 def _in_task_type_order(task_types: tuple[str, ...]) -> list[str]:
     return [t for t in TASK_TYPES if t in task_types]

@@ -16,9 +16,12 @@ What holds, with its versions and sources (x-pack/plugin/inference/.../services/
   9.2, `ElasticInferenceServiceAuthorizationRequestHandler`; GET `<url>/api/v2/authorizations`
   answering `{"inference_endpoints": [...]}` from 9.3, #138249). No URL, or a failed request,
   is the disabled service: nothing authorized (`newDisabledService`). The authorized task
-  types are the service's task types (`supportedTaskTypes`), and only they are listed by
-  `GET _inference/_services`, where the service is hidden when nothing is authorized
-  (`hideFromConfigurationApi`, #134398).
+  types are what `GET _inference/_services` lists, where the service is hidden when nothing
+  is authorized (`hideFromConfigurationApi`, #134398). A PUT does not consult them
+  (`TransportPutInferenceModelAction` checks the reserved ids, the service, the cluster's
+  versions, then parses and validates): it is EIS that refuses, at the validation call, a
+  model it does not authorize; with the validation skipped the endpoint is stored. Without a
+  URL the call goes to `null/api/...`, a URI with no host, and fails to be sent.
 - Preconfigured endpoints appear for the authorized default models
   (`ElasticInferenceServiceAuthorizationHandler.getAuthorizedDefaultConfigIds`):
   `.rainbow-sprinkles-elastic` (chat_completion, `rainbow-sprinkles`) from 8.18/9.0,
@@ -46,11 +49,8 @@ What holds, with its versions and sources (x-pack/plugin/inference/.../services/
 - `_update`: as every third-party service (`external.py`); there is nothing to rotate.
 
 Choices where the sources could not settle it:
-- Where ES refuses a PUT of a task type that is not authorized was not found; the emulator
-  answers 400 `The [elastic] service does not support task type [<task>]` (the wording of
-  `TaskType.unsupportedTaskTypeErrorMsg`), after parsing and before the validation call, also
-  when the validation call is skipped. A model that is not authorized while its task type is
-  fails in the validation call, as EIS refuses it.
+- How EIS refuses a model it does not authorize (status and wording) was not found: the
+  stand-in answers 400 `{"error": "Model [<model>] is not authorized for task [<eis task>]"}`.
 - rerank from 9.2 (its transport version may have reached 8.19/9.1 too: the narrower choice).
 - chunking_settings from 8.19/9.1, with text_embedding (the 8.18/9.0 parser has none, so
   there it is an unknown setting).
@@ -232,12 +232,6 @@ class ElasticService(ExternalService):
     ) -> tuple[str, ...]:
         return self._granted(settings, version)
 
-    def authorize(self, task_type: str, settings: ValidationSettings, version: EsVersion) -> None:
-        if task_type not in self._granted(settings, version):
-            raise status_exception(
-                f"The [{self.name}] service does not support task type [{task_type}]"
-            )
-
     def _default(
         self, inference_id: str, task_type: str, model: str, version: EsVersion
     ) -> dict[str, Any]:
@@ -388,7 +382,8 @@ class ElasticService(ExternalService):
         settings: ValidationSettings,
         timeout: float | None,
     ) -> EndpointConfig:
-        url = (eis_url(settings) or "") + _PATHS[config.task_type]
+        # Without a URL ES builds `null/api/...`, a URI with no host (`createUri`).
+        url = (eis_url(settings) or "null") + _PATHS[config.task_type]
 
         def call(seconds: float) -> int | None:
             response = send(inference_id, url, self._body(config), {}, settings, seconds)
