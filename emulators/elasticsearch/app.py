@@ -44,7 +44,8 @@ Choices where the reference is unconfirmed:
   ES's 500 `class_cast_exception`.
 - Default endpoints: ELSER and E5 from 8.16, rerank-v1 from 8.18/9.0.
 - POST to `/_inference/...` performs inference through the endpoint's service (`infer`, and
-  `stream` for `…/_stream`; hugging_face: `services/hugging_face_infer.py`).
+  `stream` for `…/_stream`; hugging_face: `services/hugging_face_infer.py`, elastic:
+  `services/elastic_infer.py`).
 """
 
 from __future__ import annotations

@@ -442,3 +442,70 @@ def test_update_before_9_4_changes_nothing_and_from_9_4_refuses_other_settings(
         "rate limit settings are not permitted for service [elastic] and task type"
         " [sparse_embedding];"
     )
+
+
+# --- perform inference: ElasticInferenceService.doInfer and doUnifiedCompletionInfer ----------
+
+
+def test_perform_inference_goes_to_eis_with_the_usage_context(c91: Cluster) -> None:
+    assert (
+        c91.put("sparse_embedding", "eis-sparse", {"model_id": "elser_model_2"}).status_code == 200
+    )
+    assert (
+        c91.put("text_embedding", "eis-dense", {"model_id": "multilingual-embed-v1"}).status_code
+        == 200
+    )
+    c91.clear_eis_log()
+    sparse = c91.es.post(
+        "/_inference/sparse_embedding/eis-sparse",
+        json={"input": "hello world", "input_type": "search"},
+    )
+    dense = c91.es.post("/_inference/eis-dense", json={"input": ["a", "b"]})
+    assert sparse.status_code == 200, sparse.text
+    [result] = sparse.json()["sparse_embedding"]
+    assert result["is_truncated"] is False and set(result["embedding"]) == {"hello", "world"}
+    vectors = dense.json()["text_embedding"]
+    assert [len(v["embedding"]) for v in vectors] == [DENSE_DIMENSIONS, DENSE_DIMENSIONS]
+    assert [c["body"] for c in c91.eis_calls()] == [
+        {"input": ["hello world"], "model": "elser_model_2", "usage_context": "search"},
+        {"input": ["a", "b"], "model": "multilingual-embed-v1", "usage_context": "unspecified"},
+    ]
+
+
+def test_rerank_inference_needs_a_query_and_answers_ranked_documents() -> None:
+    with cluster("9.2.0") as running:
+        assert running.put("rerank", "eis-rerank", {"model_id": "rerank-v1"}).status_code == 200
+        missing = running.es.post("/_inference/rerank/eis-rerank", json={"input": ["x"]})
+        ranked = running.es.post(
+            "/_inference/rerank/eis-rerank", json={"input": ["x", "y"], "query": "q"}
+        )
+    assert error_of(missing) == (
+        400,
+        "action_request_validation_exception",
+        "Validation Failed: 1: Field [query] cannot be null for task type [rerank];",
+    )
+    assert ranked.json() == {
+        "rerank": [{"index": 0, "relevance_score": 1.0}, {"index": 1, "relevance_score": 0.5}]
+    }
+
+
+def test_chat_completion_streams_only(c91: Cluster) -> None:
+    assert (
+        c91.put("chat_completion", "eis-chat", {"model_id": "rainbow-sprinkles"}).status_code == 200
+    )
+    plain = c91.es.post("/_inference/chat_completion/eis-chat", json={"input": "hi"})
+    assert error_of(plain) == (
+        400,
+        "status_exception",
+        "Inference entity [eis-chat] does not support task type [chat_completion] for inference,"
+        " the task type must be one of [sparse_embedding, rerank, text_embedding]. The task type"
+        " for the inference entity is chat_completion, please use the"
+        " _inference/chat_completion/eis-chat/_stream URL.",
+    )
+    streamed = c91.es.post(
+        "/_inference/chat_completion/eis-chat/_stream",
+        json={"messages": [{"role": "user", "content": "hi"}]},
+    )
+    assert streamed.status_code == 200
+    assert '"content": "big enough"' in streamed.text or '"content":"big enough"' in streamed.text
+    assert streamed.text.endswith("data: [DONE]\n\n")

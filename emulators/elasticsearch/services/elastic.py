@@ -47,6 +47,7 @@ What holds, with its versions and sources (x-pack/plugin/inference/.../services/
   authorize with 400 `{"error": "..."}` (`ElasticInferenceServiceErrorResponseEntity`), which
   `ElasticInferenceServiceResponseHandler` reports as a bad request.
 - `_update`: as every third-party service (`external.py`); there is nothing to rotate.
+- Perform inference and `_stream` go to EIS the same way (`elastic_infer.py`).
 
 Choices where the sources could not settle it:
 - How EIS refuses a model it does not authorize (status and wording) was not found: the
@@ -83,6 +84,7 @@ from ..validation import (
     unsuccessful_response,
 )
 from ..versions import EsVersion, Gate
+from . import elastic_infer
 from .base import EndpointConfig, Setting
 from .external import SIMILARITIES, ExternalService, Field, embedding_details
 
@@ -169,6 +171,21 @@ def _read_authorization(payload: Any, version: EsVersion) -> dict[str, set[str]]
             tasks = {_EIS_TASK_TYPES.get(str(t), "") for t in model.get("task_types") or []}
             models.setdefault(str(model.get("model_name")), set()).update(tasks - {""})
     return models
+
+
+def _bad_request(inference_id: str, response: httpx.Response) -> EsError:
+    """`ElasticInferenceServiceResponseHandler`'s error for a 400, with EIS's `error`."""
+    message = (
+        "Received a bad request status code for request from inference entity id"
+        f" [{inference_id}] status [400]"
+    )
+    try:
+        detail = response.json().get("error")
+    except (ValueError, AttributeError):
+        detail = None
+    if isinstance(detail, str):
+        message += f". Error message: [{detail}]"
+    return status_exception(message)
 
 
 def _rate_limit(task_type: str, version: EsVersion) -> int:
@@ -360,20 +377,27 @@ class ElasticService(ExternalService):
             raise status_exception(EMBEDDING_SIZE_UNKNOWN)
         return len(data[0])
 
-    @staticmethod
-    def _bad_request(inference_id: str, response: httpx.Response) -> EsError:
-        """`ElasticInferenceServiceResponseHandler`'s error for a 400, with EIS's `error`."""
-        message = (
-            "Received a bad request status code for request from inference entity id"
-            f" [{inference_id}] status [400]"
-        )
-        try:
-            detail = response.json().get("error")
-        except (ValueError, AttributeError):
-            detail = None
-        if isinstance(detail, str):
-            message += f". Error message: [{detail}]"
-        return status_exception(message)
+    def _poster(
+        self,
+        inference_id: str,
+        settings: ValidationSettings,
+        timeout: float | None,
+    ) -> elastic_infer.Post:
+        """Posts to EIS as ES's sender does; a refusal is `ElasticInferenceServiceResponseHandler`'s."""
+        # Without a URL ES builds `null/api/...`, a URI with no host (`createUri`).
+        base = eis_url(settings) or "null"
+
+        def post(task_type: str, body: dict[str, Any]) -> httpx.Response:
+            seconds = settings.timeout if timeout is None else min(timeout, settings.timeout)
+            url = base + _PATHS[task_type]
+            response = send(inference_id, url, body, {}, settings, max(seconds, 0.001))
+            if response.status_code == 400:
+                raise _bad_request(inference_id, response)
+            if not 200 <= response.status_code < 300:
+                raise unsuccessful_response(inference_id, response)
+            return response
+
+        return post
 
     def validate(
         self,
@@ -382,19 +406,41 @@ class ElasticService(ExternalService):
         settings: ValidationSettings,
         timeout: float | None,
     ) -> EndpointConfig:
-        # Without a URL ES builds `null/api/...`, a URI with no host (`createUri`).
-        url = (eis_url(settings) or "null") + _PATHS[config.task_type]
-
         def call(seconds: float) -> int | None:
-            response = send(inference_id, url, self._body(config), {}, settings, seconds)
-            if response.status_code == 400:
-                raise self._bad_request(inference_id, response)
-            if not 200 <= response.status_code < 300:
-                raise unsuccessful_response(inference_id, response)
-            return self._read(config.task_type, response)
+            post = self._poster(inference_id, settings, seconds)
+            return self._read(config.task_type, post(config.task_type, self._body(config)))
 
         size = run_validation(call, settings, timeout)
         return embedding_details(config, size, self.default_similarity)
+
+    # --- perform inference (`elastic_infer.py`) ------------------------------------------
+
+    def infer(
+        self,
+        inference_id: str,
+        config: EndpointConfig,
+        body: dict[str, Any],
+        settings: ValidationSettings,
+        timeout: float | None,
+    ) -> dict[str, Any]:
+        post = self._poster(inference_id, settings, timeout)
+        result: dict[str, Any] = elastic_infer.infer(inference_id, config, body, post)
+        return result
+
+    def stream(
+        self,
+        inference_id: str,
+        config: EndpointConfig,
+        body: dict[str, Any],
+        settings: ValidationSettings,
+        timeout: float | None,
+    ) -> list[dict[str, Any]]:
+        if config.task_type != "chat_completion":
+            # supportedStreamingTasks: chat_completion only.
+            return super().stream(inference_id, config, body, settings, timeout)
+        return elastic_infer.stream_chat(
+            config, body, self._poster(inference_id, settings, timeout)
+        )
 
     # --- GET _inference/_services ----------------------------------------------------------
 
