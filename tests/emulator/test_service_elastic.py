@@ -252,10 +252,19 @@ def test_every_settings_problem_is_reported_at_once(c91: Cluster) -> None:
         "bad",
         {"max_input_tokens": -1, "rate_limit": {"requests_per_minute": "x"}},
     )
-    status, kind, why = error_of(response)
-    assert (status, kind) == (400, "validation_exception")
-    assert "[service_settings] does not contain the required setting [model_id]" in why
-    assert "max_input_tokens" in why and "rate_limit" not in why.split(";")[0]
+    assert error_of(response) == (
+        400,
+        "validation_exception",
+        "Validation Failed: 1: [service_settings] does not contain the required setting"
+        " [model_id];2: [service_settings] Invalid value [-1]. [max_input_tokens] must be a"
+        " positive integer;3: field [requests_per_minute] is not of one of the expected types."
+        " The value [x] cannot be converted to one of [Integer, Long];",
+    )
+    dense = c91.put("text_embedding", "bad", {"model_id": "m", "similarity": "nope"})
+    assert error_of(dense)[2] == (
+        "Validation Failed: 1: [service_settings] Invalid value [nope] received. [similarity]"
+        " must be one of [cosine, dot_product, l2_norm];"
+    )
     assert c91.eis_calls() == []
 
 
