@@ -163,26 +163,23 @@ def test_chat_completion_streams_the_validation_call(c91: Cluster) -> None:
     }
 
 
-def test_rerank_is_a_task_type_from_9_2(c91: Cluster) -> None:
-    assert error_of(c91.put("rerank", "eis-rerank", {"model_id": "rerank-v1"})) == (
+def test_rerank_is_a_task_type_from_9_1(c91: Cluster) -> None:
+    response = c91.put("rerank", "eis-rerank", {"model_id": "rerank-v1"})
+    assert response.status_code == 200, response.text
+    assert response.json()["service_settings"] == {
+        "model_id": "rerank-v1",
+        "rate_limit": {"requests_per_minute": 500},
+    }
+    [call] = c91.eis_calls()
+    assert call["path"] == "/api/v1/rerank/text/text-similarity"
+    assert call["body"] == {"query": "test query", "model": "rerank-v1", "documents": ["how big"]}
+    with cluster("9.0.0") as running:
+        refused = running.put("rerank", "eis-rerank", {"model_id": "rerank-v1"})
+    assert error_of(refused) == (
         400,
         "status_exception",
         "The [elastic] service does not support task type [rerank]",
     )
-    with cluster("9.2.0") as running:
-        response = running.put("rerank", "eis-rerank", {"model_id": "rerank-v1"})
-        assert response.status_code == 200, response.text
-        assert response.json()["service_settings"] == {
-            "model_id": "rerank-v1",
-            "rate_limit": {"requests_per_minute": 500},
-        }
-        calls = [c for c in running.eis_calls() if c["method"] == "POST"]
-    assert calls[0]["path"] == "/api/v1/rerank/text/text-similarity"
-    assert calls[0]["body"] == {
-        "query": "test query",
-        "model": "rerank-v1",
-        "documents": ["how big"],
-    }
 
 
 def test_a_model_eis_does_not_authorize_fails_the_validation_call(c91: Cluster) -> None:
@@ -322,8 +319,8 @@ def test_8_18_has_no_chunking_and_a_lower_chat_rate_limit() -> None:
     ]
 
 
-def test_from_9_3_rate_limits_are_not_permitted() -> None:
-    with cluster("9.3.0") as running:
+def test_from_9_2_rate_limits_are_not_permitted() -> None:
+    with cluster("9.2.0") as running:
         refused = running.put(
             "sparse_embedding",
             "eis-sparse",
@@ -348,6 +345,7 @@ def test_authorized_default_endpoints_are_listed_and_filtered_by_task_type(c91: 
         ".elser-2-elastic",
         ".multilingual-embed-v1-elastic",
         ".rainbow-sprinkles-elastic",
+        ".rerank-v1-elastic",
     ]
     assert ".elser-2-elastic" in c91.ids("sparse_embedding")
     assert ".rainbow-sprinkles-elastic" not in c91.ids("sparse_embedding")
@@ -398,7 +396,12 @@ def test_services_lists_the_authorized_task_types(c91: Cluster) -> None:
     services = c91.es.get("/_inference/_services").json()
     [elastic] = [s for s in services if s["service"] == "elastic"]
     assert elastic["name"] == "Elastic"
-    assert elastic["task_types"] == ["text_embedding", "sparse_embedding", "chat_completion"]
+    assert elastic["task_types"] == [
+        "text_embedding",
+        "sparse_embedding",
+        "rerank",
+        "chat_completion",
+    ]
     assert elastic["configurations"]["model_id"] == {
         "description": "The name of the model to use for the inference task.",
         "label": "Model ID",
@@ -406,14 +409,21 @@ def test_services_lists_the_authorized_task_types(c91: Cluster) -> None:
         "sensitive": False,
         "updatable": False,
         "type": "str",
-        "supported_task_types": ["text_embedding", "sparse_embedding", "chat_completion"],
+        "supported_task_types": ["text_embedding", "sparse_embedding", "rerank", "chat_completion"],
     }
     assert elastic["configurations"]["max_input_tokens"]["supported_task_types"] == [
         "text_embedding",
         "sparse_embedding",
     ]
-    by_task = c91.es.get("/_inference/_services/rerank").json()
+    assert elastic["configurations"]["rate_limit.requests_per_minute"]["label"] == "Rate Limit"
+    by_task = c91.es.get("/_inference/_services/completion").json()
     assert "elastic" not in [s["service"] for s in by_task]
+    with cluster("9.2.0") as running:
+        [later] = [
+            s for s in running.es.get("/_inference/_services").json() if s["service"] == "elastic"
+        ]
+    # #135838: no rate-limit field once EIS rate limiting is disabled.
+    assert sorted(later["configurations"]) == ["max_input_tokens", "model_id"]
 
 
 # --- _update: TransportUpdateInferenceModelAction --------------------------------------------
@@ -482,7 +492,7 @@ def test_perform_inference_goes_to_eis_with_the_usage_context(c91: Cluster) -> N
 
 
 def test_rerank_inference_needs_a_query_and_answers_ranked_documents() -> None:
-    with cluster("9.2.0") as running:
+    with cluster("9.1.0") as running:
         assert running.put("rerank", "eis-rerank", {"model_id": "rerank-v1"}).status_code == 200
         missing = running.es.post("/_inference/rerank/eis-rerank", json={"input": ["x"]})
         ranked = running.es.post(

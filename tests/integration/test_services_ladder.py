@@ -292,6 +292,7 @@ EIS_LADDERS = {
     "sparse_embedding on 9.5": ("9.5.0", "sparse_embedding", "elser_model_2", "elser-v2"),
     "text_embedding on 9.1": ("9.1.0", "text_embedding", "multilingual-embed-v1", None),
     "chat_completion on 9.4": ("9.4.0", "chat_completion", "rainbow-sprinkles", None),
+    "rerank on 9.1": ("9.1.0", "rerank", "rerank-v1", None),
 }
 
 

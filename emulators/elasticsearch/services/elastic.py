@@ -5,8 +5,9 @@ What holds, with its versions and sources (x-pack/plugin/inference/.../services/
   `ElasticInferenceServiceFeature` flag, so release builds answer `Unknown service [elastic]`).
   Task types: sparse_embedding and chat_completion from 8.18/9.0 (`IMPLEMENTED_TASK_TYPES`,
   #120235, #120847); text_embedding from 8.19/9.1 (`ElasticInferenceServiceDenseTextEmbeddings
-  ServiceSettings`, transport version `ML_INFERENCE_ELASTIC_DENSE_TEXT_EMBEDDINGS_ADDED_8_19`);
-  rerank from 9.2 (`ElasticInferenceServiceRerankServiceSettings`).
+  ServiceSettings`, transport version `ML_INFERENCE_ELASTIC_DENSE_TEXT_EMBEDDINGS_ADDED_8_19`)
+  and rerank with it (`ElasticInferenceServiceRerankServiceSettings`, transport version
+  `ML_INFERENCE_ELASTIC_RERANK`, whose rate-limit default only mattered before 9.2).
 - The node reaches EIS at its setting `xpack.inference.elastic.url` (the deprecated
   `xpack.inference.eis.gateway.url` as fallback; `ElasticInferenceServiceSettings`), with no
   credential of the endpoint's: EIS knows the cluster by its mTLS certificate, so the service
@@ -35,7 +36,11 @@ What holds, with its versions and sources (x-pack/plugin/inference/.../services/
   `similarity`, `dimensions`, `max_input_tokens` for text_embedding, whose validation call
   measures `dimensions` and fills `similarity` with cosine (`updateModelWithEmbeddingDetails`,
   `defaultDenseTextEmbeddingsSimilarity`); `rate_limit.requests_per_minute` with defaults
-  1000 (sparse), 10000 (text_embedding), 500 (rerank) and 720 (chat_completion). No task
+  1000 (sparse), 10000 (text_embedding), 500 (rerank) and 720 (chat_completion) until 9.1;
+  from 9.2 rate limiting is disabled (#133845, merged for 9.2): a PUT with `rate_limit` is
+  refused with `[service_settings] rate limit settings are not permitted for service
+  [elastic] and task type [<task>]` (`RateLimitSettings.rejectRateLimitFieldForRequestContext`)
+  and GET shows none; `_services` dropped its rate-limit field then too (#135838). No task
   settings: any key there is unknown. chunking_settings for the embedding task types.
 - The validation call at PUT (`ModelValidatorBuilder`), no credential, to
   `<url>/api/v1/embed/text/sparse` and `/api/v1/embed/text/dense` (`{"input", "model",
@@ -52,18 +57,16 @@ What holds, with its versions and sources (x-pack/plugin/inference/.../services/
 Choices where the sources could not settle it:
 - How EIS refuses a model it does not authorize (status and wording) was not found: the
   stand-in answers 400 `{"error": "Model [<model>] is not authorized for task [<eis task>]"}`.
-- rerank from 9.2 (its transport version may have reached 8.19/9.1 too: the narrower choice).
+- rerank from 8.19/9.1, with text_embedding (its transport version has no release name).
+- #133845 on 9.2.0 and not on 8.19 (no backport was found).
 - chunking_settings from 8.19/9.1, with text_embedding (the 8.18/9.0 parser has none, so
   there it is an unknown setting).
 - chat_completion's default rate limit is 240 on 8.18/9.0 (the 8.18 specification's wording)
   and 720 from 8.19/9.1 (the source as read).
-- From 9.3 rate limiting is disabled: `rate_limit` in a PUT is refused with `[service_settings]
-  rate limit settings are not permitted for service [elastic] and task type [<task>]` and GET
-  shows none (`RateLimitSettings.rejectRateLimitFieldForRequestContext`, transport version
-  `inference_api_disable_eis_rate_limiting`, whose release was not found).
 - Authorization is asked once, when the emulator starts (ES asks again every 10 minutes,
-  `xpack.inference.elastic.authorization_request_interval`); `max_batch_size` (newer) and the
-  `_services` rate-limit field of early versions are not emulated.
+  `xpack.inference.elastic.authorization_request_interval`); `max_batch_size` (newer) is not
+  emulated. The `_services` rate-limit field before 9.2 is the one every third-party service
+  shows here (`external.py`).
 """
 
 from __future__ import annotations
@@ -96,10 +99,10 @@ TEST_INPUT = "how big"
 TEST_QUERY = "test query"
 _SERVICE = Gate((8, 18))
 _DENSE = Gate((8, 19), (9, 1))
-_RERANK = Gate(None, (9, 2))
+_RERANK = Gate((8, 19), (9, 1))
 _CHUNKING = Gate((8, 19), (9, 1))
 _AUTH_V2 = Gate(None, (9, 3))
-_RATE_LIMIT_DISABLED = Gate(None, (9, 3))
+_RATE_LIMIT_DISABLED = Gate(None, (9, 2))
 _EMBED = ("sparse_embedding", "text_embedding")
 _PATHS = {
     "sparse_embedding": "/api/v1/embed/text/sparse",
@@ -446,7 +449,7 @@ class ElasticService(ExternalService):
 
     def settings_description(self, version: EsVersion) -> dict[str, Setting]:
         implemented = self.task_types(version)
-        return {
+        described = {
             "max_input_tokens": Setting(
                 label="Maximum Input Tokens",
                 description="Allows you to specify the maximum number of tokens per input.",
@@ -460,3 +463,8 @@ class ElasticService(ExternalService):
                 task_types=implemented,
             ),
         }
+        if not _RATE_LIMIT_DISABLED(version):
+            described["rate_limit.requests_per_minute"] = Setting(
+                label="Rate Limit", updatable=True, type="int"
+            )
+        return described
