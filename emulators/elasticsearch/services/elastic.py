@@ -64,7 +64,9 @@ Choices where the sources could not settle it:
 - chat_completion's default rate limit is 240 on 8.18/9.0 (the 8.18 specification's wording)
   and 720 from 8.19/9.1 (the source as read).
 - Authorization is asked once, when the emulator starts (ES asks again every 10 minutes,
-  `xpack.inference.elastic.authorization_request_interval`); `max_batch_size` (newer) is not
+  `xpack.inference.elastic.authorization_request_interval`; from 9.2 `_services` asks EIS
+  at each call, #134398, and from 9.3 the registry asks it for the preconfigured endpoints,
+  #136192: the emulator answers all of them from its start-time answer); `max_batch_size` (newer) is not
   emulated. The `_services` rate-limit field before 9.2 is the one every third-party service
   shows here (`external.py`).
 """
