@@ -127,6 +127,13 @@ class ExternalService(InferenceService):
             "api_key": extract_required_string(settings, "api_key", "secret_settings", problems)
         }
 
+    def parse_secrets_on(
+        self, settings: dict[str, Any], problems: Problems, version: EsVersion
+    ) -> dict[str, Any]:
+        """`parse_secrets` for a service whose secrets differ by version (OAuth2)."""
+        del version
+        return self.parse_secrets(settings, problems)
+
     def task_types(self, version: EsVersion) -> tuple[str, ...]:
         return tuple(t for t, gate in self.task_gates.items() if gate(version))
 
@@ -178,9 +185,9 @@ class ExternalService(InferenceService):
         problems.raise_if_any()
         return out
 
-    def _secrets(self, settings: dict[str, Any]) -> dict[str, Any]:
+    def _secrets(self, settings: dict[str, Any], version: EsVersion) -> dict[str, Any]:
         problems = Problems()
-        found = self.parse_secrets(settings, problems)
+        found = self.parse_secrets_on(settings, problems, version)
         problems.raise_if_any()
         return {k: v for k, v in found.items() if v is not None}
 
@@ -206,7 +213,7 @@ class ExternalService(InferenceService):
         service_settings = self._service_settings(task_type, settings, version, problems)
         problems.raise_if_any()
         task_settings = self._task_settings(task_type, task_map, version)
-        secrets = self._secrets(settings)
+        secrets = self._secrets(settings, version)
         if config:
             raise unknown_settings_error(config, self.name, version, inserted=inserted)
         if settings:
@@ -222,7 +229,7 @@ class ExternalService(InferenceService):
         settings = dict(update.service_settings or {})
         inserted = len(settings)
         if any(k in settings for k in self.secret_keys):
-            new.secret_settings = self._secrets(settings)
+            new.secret_settings = self._secrets(settings, version)
         if update.full_update:
             if "rate_limit" in settings:
                 problems = Problems()
