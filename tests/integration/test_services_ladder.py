@@ -10,6 +10,7 @@ is 9.4, where an `_update` keeps an endpoint's chunking; before, the provider re
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,12 +18,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from pulumi.runtime.proto import provider_pb2
 
 from emulators import ElasticsearchEmulator, HuggingFaceServer, serve
 from emulators.elasticsearch.services.elasticsearch import ElasticsearchService
-from emulators.lab import HF_KEY, VENDOR_HOSTS, VENDOR_KEY, VENDOR_KEY_ROTATED
+from emulators.lab import (
+    HF_KEY,
+    VENDOR_CLIENT_ID,
+    VENDOR_CLIENT_SECRET,
+    VENDOR_CLIENT_SECRET_ROTATED,
+    VENDOR_CLIENTS,
+    VENDOR_HOSTS,
+    VENDOR_KEY,
+    VENDOR_KEY_ROTATED,
+)
 from emulators.vendors import VendorServer
 from harness.provider_host import serialized
 from providers.inference_endpoint import InferenceEndpointProvider
@@ -35,7 +46,7 @@ DIFF_SOME = provider_pb2.DiffResponse.DIFF_SOME
 @contextmanager
 def vendor_lab(es_version: str = "9.4.0") -> Iterator[RecordingLab]:
     """An emulator whose third-party services reach the vendor stand-in; bodies recorded."""
-    vendor = VendorServer(api_keys=[VENDOR_KEY, VENDOR_KEY_ROTATED])
+    vendor = VendorServer(api_keys=[VENDOR_KEY, VENDOR_KEY_ROTATED], oauth_clients=VENDOR_CLIENTS)
     with serve(vendor) as vendor_server, serve(HuggingFaceServer(api_keys=[HF_KEY])) as hf:
         emulator = ElasticsearchEmulator(
             version=es_version,
@@ -45,6 +56,7 @@ def vendor_lab(es_version: str = "9.4.0") -> Iterator[RecordingLab]:
         recorder = _BodyRecorder(emulator)
         with serve(recorder) as es_server:
             lab = RecordingLab(es_server.url, hf.url, recorder)
+            lab.vendor_url = vendor_server.url
             try:
                 yield lab
             finally:
@@ -192,6 +204,82 @@ def test_each_service_climbs_the_ladder(tmp_path: Path, name: str) -> None:
     finally:
         stderr = hosts.close_all()
     assert VENDOR_KEY not in stderr and VENDOR_KEY_ROTATED not in stderr
+
+
+OAUTH2 = {
+    "openai": ("9.5.0", {"model_id": "text-embedding-3-small"}, "token_url"),
+    "azureopenai": (
+        "9.4.0",
+        {"resource_name": "res", "deployment_id": "emb", "api_version": "v1"},
+        "tenant_id",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    "name", list(OAUTH2), ids=[f"{n} OAuth2 endpoint climbs the ladder" for n in OAUTH2]
+)
+def test_an_oauth2_endpoint_is_created_refreshed_rotated_and_destroyed(
+    tmp_path: Path, name: str
+) -> None:
+    version, settings, extra = OAUTH2[name]
+    (tmp_path / "stacks").mkdir()
+    hosts = Hosts(tmp_path)
+    try:
+        with vendor_lab(version) as lab:
+            host = hosts.start()
+            path = "/_inference/text_embedding/ep"
+            oauth = {
+                "client_id": VENDOR_CLIENT_ID,
+                "client_secret": VENDOR_CLIENT_SECRET,
+                "scopes": ["inference"],
+                extra: f"{lab.vendor_url}/oauth2/token" if extra == "token_url" else "lab-tenant",
+            }
+            ladder = Ladder(
+                "text_embedding", name, {**settings, **oauth}, None, _setting(), {}, _setting(), ""
+            )
+            inputs = {**declared(lab, ladder), "secret_rotation": "update"}
+            assert host.check({}, inputs) == (inputs, [])
+
+            lab.clear_log()
+            _, outs = host.create(inputs)
+            assert lab.calls() == ["GET /", f"PUT {path}"]
+            live = lab.endpoint("ep")
+            assert live is not None
+            assert "client_secret" not in live["service_settings"]
+            assert live["service_settings"]["client_id"] == VENDOR_CLIENT_ID
+            secret = {"client_secret": VENDOR_CLIENT_SECRET}
+            assert public(outs)["service_settings"] == {**live["service_settings"], **secret}
+
+            # A refresh reads the OAuth2 fields back; the secret it cannot read stays quiet.
+            _, refreshed = hosts.start().read("ep", outs)
+            assert diff_of(host, refreshed, inputs)[0] == DIFF_NONE
+
+            rotated = _setting(client_secret=VENDOR_CLIENT_SECRET_ROTATED)(inputs)
+            assert diff_of(host, refreshed, rotated) == (DIFF_SOME, [], True)
+            lab.clear_log()
+            outs = host.update("ep", refreshed, rotated)
+            assert lab.calls() == [f"PUT {path}/_update"]
+            assert lab.bodies("PUT", f"{path}/_update") == [
+                {"service_settings": {"client_secret": VENDOR_CLIENT_SECRET_ROTATED}}
+            ]
+            stored = lab.stored("ep")
+            assert stored is not None
+            assert stored["service_settings"]["client_secret_sha256"] == (
+                hashlib.sha256(VENDOR_CLIENT_SECRET_ROTATED.encode()).hexdigest()
+            )
+            assert diff_of(host, outs, rotated)[0] == DIFF_NONE
+            # Both the PUT and the validated _update traded the client secret for a token.
+            log = httpx.get(f"{lab.vendor_url}/_emulator/requests").json()["requests"]
+            tokens = [(r["client_auth"], r["status"]) for r in log if "token" in r["path"]]
+            auth = "basic" if extra == "token_url" else "form"
+            assert tokens == [(auth, 200), (auth, 200)]
+
+            hosts.start().delete("ep", outs)
+            assert lab.endpoint("ep") is None
+    finally:
+        stderr = hosts.close_all()
+    assert VENDOR_CLIENT_SECRET not in stderr and VENDOR_CLIENT_SECRET_ROTATED not in stderr
 
 
 def test_num_allocations_moved_by_adaptive_allocations_is_never_a_change(tmp_path: Path) -> None:
