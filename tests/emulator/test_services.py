@@ -565,6 +565,90 @@ def test_the_token_endpoint_answers_oauth_errors(lab95: Lab) -> None:
     assert refused.status_code == 401
 
 
+# --- update.chunking_reset for every service (api/inference.py update_endpoint, #139574) --------
+
+LEGACY_CHUNKING = {"strategy": "word", "max_chunk_size": 250, "overlap": 100}
+CUSTOM_CHUNKING = {"strategy": "word", "max_chunk_size": 120, "overlap": 30}
+EMBEDDERS = {
+    "openai": ({"api_key": VENDOR_KEY, "model_id": "text-embedding-3-small"}, {"user": "a"}),
+    "cohere": ({"api_key": VENDOR_KEY, "model_id": "embed-v3"}, {"input_type": "ingest"}),
+}
+
+
+@pytest.mark.parametrize(
+    ("service", "version", "kept"),
+    [
+        ("openai", "8.19.0", False),
+        ("openai", "9.1.0", False),
+        ("openai", "9.4.0", True),
+        ("cohere", "8.19.0", False),
+        ("cohere", "9.1.0", False),
+        ("cohere", "9.4.0", True),
+    ],
+    ids=[
+        "openai on 8.19 resets",
+        "openai on 9.1 resets",
+        "openai on 9.4 keeps",
+        "cohere on 8.19 resets",
+        "cohere on 9.1 resets",
+        "cohere on 9.4 keeps",
+    ],
+)
+def test_an_update_of_a_third_party_embedding_endpoint_keeps_its_chunking_from_the_fix(
+    service: str, version: str, kept: bool
+) -> None:
+    settings, task_settings = EMBEDDERS[service]
+    body = {
+        "service": service,
+        "service_settings": settings,
+        "task_settings": task_settings,
+        "chunking_settings": CUSTOM_CHUNKING,
+    }
+    changed = {"input_type": "search"} if service == "cohere" else {"user": "b"}
+    with lab_servers(es_version=version) as running:
+        created = put(running.es, "text_embedding", "emb", body)
+        assert created.json()["chunking_settings"] == CUSTOM_CHUNKING, created.text
+        update = {"task_settings": changed}
+        response = running.es.put("/_inference/text_embedding/emb/_update", json=update)
+        assert response.status_code == 200, response.text
+        shown = running.endpoint("emb")
+    assert shown is not None
+    assert shown["task_settings"] == changed
+    assert shown["chunking_settings"] == (CUSTOM_CHUNKING if kept else LEGACY_CHUNKING)
+
+
+def test_an_update_that_changes_a_third_party_endpoint_nothing_keeps_its_chunking(
+    es: httpx.Client,
+) -> None:
+    settings, task_settings = EMBEDDERS["openai"]
+    body = {
+        "service": "openai",
+        "service_settings": settings,
+        "task_settings": task_settings,
+        "chunking_settings": CUSTOM_CHUNKING,
+    }
+    assert put(es, "text_embedding", "emb", body).status_code == 200
+    same = {"task_settings": task_settings}
+    response = es.put("/_inference/text_embedding/emb/_update", json=same)
+    assert response.json()["chunking_settings"] == CUSTOM_CHUNKING
+
+
+def test_the_elasticsearch_service_shares_the_reset_on_9_1(es: httpx.Client) -> None:
+    # TransportUpdateInferenceModelAction builds the merged model (without chunking before the
+    # fix) before it branches to updateInClusterEndpoint, so the in-cluster service loses it too.
+    body = {
+        "service": "elasticsearch",
+        "service_settings": {"model_id": ".elser_model_2", "num_threads": 1, "num_allocations": 1},
+        "chunking_settings": CUSTOM_CHUNKING,
+    }
+    assert put(es, "sparse_embedding", "elser", body).status_code == 200
+    grown = es.put("/_inference/elser/_update", json={"service_settings": {"num_allocations": 2}})
+    assert grown.status_code == 200, grown.text
+    assert grown.json()["chunking_settings"] == LEGACY_CHUNKING
+    shown = es.get("/_inference/elser").json()["endpoints"][0]
+    assert shown["chunking_settings"] == LEGACY_CHUNKING
+
+
 # --- elasticsearch: ElasticsearchInternalService and the deployment --------------------------------
 
 

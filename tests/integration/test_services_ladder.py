@@ -4,8 +4,10 @@ The same provider code as for hugging_face, driven through Pulumi's dynamic-prov
 the schemas differ. Each ladder: check -> create -> no diff -> refresh is no diff (server-filled
 values stay quiet) -> an in-place update -> a replacing change -> destroy. The third-party
 services' validation calls go to the loopback vendor stand-in (`emulators.vendors`). The cluster
-is 9.4, where an `_update` keeps an endpoint's chunking; before, the provider replaces instead
-(the behaviour matrix's chunking reset), which the mixed-stack e2e test shows on 9.1.
+is 9.4, where an `_update` keeps an endpoint's chunking; on 9.1 (the behaviour matrix's chunking
+reset) the provider replaces an embedding endpoint instead, shown for openai and cohere, while a
+rerank endpoint is still updated in place. OAuth2 endpoints (openai from 9.5, azureopenai from
+9.4) get their token from the stand-in's token endpoint and rotate the client secret in place.
 """
 
 from __future__ import annotations
@@ -204,6 +206,83 @@ def test_each_service_climbs_the_ladder(tmp_path: Path, name: str) -> None:
     finally:
         stderr = hosts.close_all()
     assert VENDOR_KEY not in stderr and VENDOR_KEY_ROTATED not in stderr
+
+
+RESET = {
+    "openai embeddings": (LADDERS["openai"], True),
+    "cohere embeddings": (
+        Ladder(
+            "text_embedding",
+            "cohere",
+            {"api_key": VENDOR_KEY, "model_id": "embed-v3"},
+            {"input_type": "ingest"},
+            _task(input_type="search"),
+            {"task_settings": {"input_type": "search"}},
+            _setting(),
+            "",
+        ),
+        True,
+    ),
+    "cohere rerank": (LADDERS["cohere"], False),
+}
+
+
+@pytest.mark.parametrize("name", list(RESET), ids=[f"{n} on 9.1" for n in RESET])
+def test_where_update_drops_chunking_an_embedding_change_is_planned_as_a_replace(
+    tmp_path: Path, name: str
+) -> None:
+    """9.1 has the chunking reset (behaviour rule update.chunking_reset, embeddings only).
+
+    An in-place task change of an embedding endpoint would leave it with word/250/100 chunking,
+    so the plan replaces it (9.1's _update takes no chunking to re-send); a rerank endpoint has
+    no chunking and is updated in place.
+    """
+    ladder, replaced = RESET[name]
+    (tmp_path / "stacks").mkdir()
+    hosts = Hosts(tmp_path)
+    try:
+        with vendor_lab("9.1.0") as lab:
+            host = hosts.start()
+            path = f"/_inference/{ladder.task_type}/ep"
+            inputs = declared(lab, ladder)
+            _, outs = host.create(inputs)
+            _, refreshed = hosts.start().read("ep", outs)
+            assert diff_of(host, refreshed, inputs)[0] == DIFF_NONE
+            chunking = (lab.endpoint("ep") or {}).get("chunking_settings")
+
+            changed = ladder.in_place(inputs)
+            lab.clear_log()
+            if replaced:
+                assert diff_of(host, refreshed, changed) == (
+                    DIFF_SOME,
+                    ["chunking_settings"],
+                    True,
+                )
+                host.delete("ep", refreshed)
+                _, outs = host.create(changed)
+                assert lab.calls() == [
+                    f"DELETE {path}?dry_run=true",
+                    f"DELETE {path}",
+                    f"PUT {path}",
+                ]
+            else:
+                assert diff_of(host, refreshed, changed) == (DIFF_SOME, [], True)
+                outs = host.update("ep", refreshed, changed)
+                assert lab.calls() == [f"PUT {path}/_update"]
+                assert lab.bodies("PUT", f"{path}/_update") == [ladder.in_place_body]
+            live = lab.endpoint("ep")
+            assert live is not None
+            # Either way the endpoint keeps the chunking it had: never the reset's word/250/100.
+            assert live.get("chunking_settings") == chunking
+            assert live["task_settings"] == {
+                **inputs.get("task_settings", {}),
+                **changed["task_settings"],
+            }
+            _, refreshed = hosts.start().read("ep", outs)
+            assert diff_of(host, refreshed, changed)[0] == DIFF_NONE
+            hosts.start().delete("ep", outs)
+    finally:
+        hosts.close_all()
 
 
 OAUTH2 = {

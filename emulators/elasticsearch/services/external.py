@@ -10,7 +10,10 @@ kin); then leftovers are unknown settings (`throwIfNotEmptyMap`).
 `_update` follows `TransportUpdateInferenceModelAction`: 8.17-9.3 replace the secrets
 (`SecretSettings.newSecretSettings`) and merge the task settings (`updatedTaskSettings`), other
 service settings are ignored; from 9.4 `rate_limit` and chunking change too and any other key
-must keep its value (else "unknown settings"), as the `hugging_face` module does.
+must keep its value (else "unknown settings"), as the `hugging_face` module does. The REST
+layer (`api/inference.py`) then drops a changed embedding endpoint's chunking on 8.17-9.2.5 and
+9.3.0 (#139574, behaviour rule `update.chunking_reset`), for these services as for every other:
+`combineExistingModelConfigurationsWithNewSettings` is shared.
 
 Choices where the sources could not settle it (the same for every third-party service here):
 - the order of `extract*` calls follows each `*ServiceSettings.fromMap` as read, which varies
