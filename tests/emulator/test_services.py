@@ -531,6 +531,31 @@ def test_an_oauth2_update_rotates_the_client_secret_alone(lab95: Lab, es95: http
     assert stored["service_settings"]["client_secret_sha256"] == sha(VENDOR_CLIENT_SECRET_ROTATED)
 
 
+def test_from_9_4_an_update_changes_the_oauth2_fields_only_of_an_oauth2_endpoint(
+    lab95: Lab, es95: httpx.Client
+) -> None:
+    assert put(es95, "text_embedding", "az", azure_oauth()).status_code == 200
+    lab95.vendor.delete("/_emulator/requests").raise_for_status()
+    update = {"service_settings": {"scopes": ["api://lab/.default"], "tenant_id": "other"}}
+    response = es95.put("/_inference/text_embedding/az/_update", json=update)
+    assert response.status_code == 200, response.text
+    shown = response.json()["service_settings"]
+    assert (shown["scopes"], shown["tenant_id"]) == (["api://lab/.default"], "other")
+    token = token_and_api_calls(lab95)[0]
+    assert token["path"] == "/other/oauth2/v2.0/token"
+    assert token["form"]["scope"] == "api://lab/.default"
+    keyed = {"service": "azureopenai", "service_settings": {**AZURE, "api_key": VENDOR_KEY}}
+    assert put(es95, "text_embedding", "az-key", keyed).status_code == 200
+    adding = {"service_settings": {"tenant_id": "t"}}
+    assert reason(es95.put("/_inference/text_embedding/az-key/_update", json=adding)) == (
+        400,
+        "validation_exception",
+        "Validation Failed: 1: Cannot update OAuth2 fields as the service was not configured with"
+        " OAuth2 settings. Please create a new Inference Endpoint with the OAuth2 settings"
+        " instead.;",
+    )
+
+
 def test_the_token_endpoint_answers_oauth_errors(lab95: Lab) -> None:
     token_url = "/oauth2/token"
     unknown = lab95.vendor.post(
