@@ -22,6 +22,11 @@ released 2026-08-04); the classes `common/oauth2/OAuth2Settings`, `BaseOAuth2Set
   (Nimbus `ClientSecretBasic`, RFC 6749 §2.3.1); Azure's `ClientSecretCredential` posts it to
   `https://login.microsoftonline.com/<tenant_id>/oauth2/v2.0/token` with `client_id` and
   `client_secret` in the form. The API call then carries `Authorization: Bearer <token>`.
+- `_update` (always validated where OAuth2 exists, 9.4+) may change `client_id`, `scopes` and
+  the extra field of an OAuth2 endpoint (`updateServiceSettings`, merged over the current
+  values); on an endpoint created without them it fails with "Cannot update OAuth2 fields as the
+  service was not configured with OAuth2 settings. Please create a new Inference Endpoint with
+  the OAuth2 settings instead.". The new secrets pass the same cross-check.
 - A failed token request fails the validation call: OpenAI's "Failed to retrieve access token
   for request for inference id [<id>]: [<error>] <error_description>", Azure's "Failed
   attempting to retrieve access token for Azure OpenAI request for inference id: [<id>]".
@@ -31,8 +36,10 @@ released 2026-08-04); the classes `common/oauth2/OAuth2Settings`, `BaseOAuth2Set
   `_update`, so every such call fetches a fresh token, as it does on a cluster.
 
 Choices where the sources could not settle it:
-- where the OAuth2 fields sit among the service settings' `extract*` calls: after the
-  service's own fields here; GET shows them after the service's own fields too;
+- where the OAuth2 fields sit among the service settings' `extract*` calls and in GET: after
+  the service's own fields here (in GET after `rate_limit`);
+- OpenAI's "cannot update OAuth2 fields" message is taken to be Azure's text (both read a
+  constant named `OAUTH2_SETTINGS_NOT_CONFIGURED_ERROR`);
 - a `scopes` entry that is not a non-empty string is reported as "[service_settings] [scopes]
   must be a list of non-empty strings" (the `StringParser.extractStringList` wording was not
   read);
