@@ -45,6 +45,8 @@ Choices where the sources could not settle it:
   read);
 - the cause under Azure's token failure: Azure Identity's error, rendered as a
   `client_authentication_exception` carrying the identity platform's `error_description`;
+- the token request goes through the emulator's one sender, so it is retried on 429/502/503
+  like the API call (Nimbus sends it once; Azure Identity has its own retry policy);
 - OpenAI's exactly-one wording: "[service_settings] must have exactly one of [api_key] or
   [client_secret] field set" (one revision reads "must have exactly one field of [api_key,
   client_secret] set").
