@@ -23,6 +23,10 @@ __all__ = [
     "HF_KEY_ROTATED",
     "HF_NAMESPACE",
     "HF_USER",
+    "VENDOR_CLIENTS",
+    "VENDOR_CLIENT_ID",
+    "VENDOR_CLIENT_SECRET",
+    "VENDOR_CLIENT_SECRET_ROTATED",
     "VENDOR_HOSTS",
     "VENDOR_KEY",
     "VENDOR_KEY_ROTATED",
@@ -36,6 +40,11 @@ HF_USER = "lab-user"
 HF_NAMESPACE = "lab-org"
 VENDOR_KEY = "sk-lab-KEY-4e5f6a7b"
 VENDOR_KEY_ROTATED = "sk-lab-ROTATED-8c9d0e1f"
+# The OAuth2 client the vendor stand-in's token endpoint knows, with its two secrets.
+VENDOR_CLIENT_ID = "lab-client"
+VENDOR_CLIENT_SECRET = "lab-secret-KEY-2a3b4c5d"
+VENDOR_CLIENT_SECRET_ROTATED = "lab-secret-ROTATED-6e7f8a9b"
+VENDOR_CLIENTS = {VENDOR_CLIENT_ID: (VENDOR_CLIENT_SECRET, VENDOR_CLIENT_SECRET_ROTATED)}
 # The fixed hosts of third-party services, routed to the vendor stand-in.
 VENDOR_HOSTS = (
     "api.openai.com",
@@ -45,6 +54,7 @@ VENDOR_HOSTS = (
     "api.anthropic.com",
     "api.jina.ai",
     "api.voyageai.com",
+    "login.microsoftonline.com",
 )
 
 
@@ -254,14 +264,18 @@ def lab_servers(
     """Serve a fresh emulator, Hugging Face server and vendor stand-in on 127.0.0.1.
 
     The emulator routes the fixed hosts of third-party services (VENDOR_HOSTS) to the vendor
-    stand-in, which accepts VENDOR_KEY and VENDOR_KEY_ROTATED, and reaches the Elastic
-    Inference Service stand-in (`emulators.eis`, its default models) through its node setting. With ``endpoints_api`` (its
-    transition timing), also the Inference Endpoints API emulator, whose endpoints accept HF_KEY
-    and HF_KEY_ROTATED for the namespaces HF_USER, HF_NAMESPACE.
+    stand-in, which accepts VENDOR_KEY and VENDOR_KEY_ROTATED, and issues OAuth2 tokens to
+    VENDOR_CLIENT_ID with VENDOR_CLIENT_SECRET or VENDOR_CLIENT_SECRET_ROTATED; the emulator
+    reaches the Elastic Inference Service stand-in (`emulators.eis`, its default models)
+    through its node setting `xpack.inference.elastic.url`. With ``endpoints_api`` (its
+    transition timing), also the Inference Endpoints API emulator, whose endpoints accept
+    HF_KEY and HF_KEY_ROTATED for the namespaces HF_USER, HF_NAMESPACE.
     """
     keys = hf_keys or [HF_KEY, HF_KEY_ROTATED]
     hf_app = HuggingFaceServer(api_keys=keys)
-    vendor_app = VendorServer(api_keys=[VENDOR_KEY, VENDOR_KEY_ROTATED])
+    vendor_app = VendorServer(
+        api_keys=[VENDOR_KEY, VENDOR_KEY_ROTATED], oauth_clients=VENDOR_CLIENTS
+    )
     emulator.setdefault("retry_backoff", 0.01)
     with ExitStack() as stack:
         hf_server = stack.enter_context(serve(hf_app))

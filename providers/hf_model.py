@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from providers.model import Action, Change
+from providers.model import Action, Change, Changes
 from providers.schema import Problem, load_schemas
 
 __all__ = [
@@ -92,20 +92,11 @@ _WRITE_ONLY = ("secrets",)
 
 
 @dataclass(frozen=True)
-class HfPlan:
-    """The changes between recorded outputs and the declaration."""
+class HfPlan(Changes):
+    """The changes between a Hugging Face endpoint's recorded outputs and its declaration.
 
-    changes: list[Change]
-
-    @property
-    def replaces(self) -> list[str]:
-        """Fields that force a replacement."""
-        return [c.path for c in self.changes if c.action == "replace"]
-
-    @property
-    def updates(self) -> list[str]:
-        """Fields applied in place with a PUT (or a resume)."""
-        return [c.path for c in self.changes if c.action == "update"]
+    In-place updates are a PUT of the endpoint (or a resume).
+    """
 
     def describe(self, name: str, used_by: list[str]) -> str:
         """One line for the preview: what happens to ``name`` and why."""

@@ -14,7 +14,7 @@ import json
 import time
 from collections.abc import Callable, Collection, Mapping
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 
@@ -110,8 +110,13 @@ def send(
     headers: Mapping[str, str],
     settings: ValidationSettings,
     timeout: float,
+    *,
+    form: Mapping[str, str] | None = None,
 ) -> httpx.Response:
-    """POST `body` as JSON to `url`, retrying 429/502/503; raise `EsError` when it cannot."""
+    """POST `body` as JSON (or `form` URL-encoded) to `url`, retrying 429/502/503.
+
+    Raises `EsError` when it cannot send.
+    """
     url = settings.route(url)
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -123,8 +128,9 @@ def send(
         )
     if settings.allowed_hosts is not None and parts.hostname not in settings.allowed_hosts:
         raise status_exception(f"Invalid host [{url}], please check that the URL is correct.")
-    content = json.dumps(body)
-    all_headers = {"Content-Type": "application/json", **headers}
+    content = json.dumps(body) if form is None else urlencode(form)
+    kind = "application/json" if form is None else "application/x-www-form-urlencoded"
+    all_headers = {"Content-Type": kind, **headers}
     with httpx.Client(timeout=timeout, trust_env=False, follow_redirects=False) as client:
         for attempt in range(settings.retries + 1):
             try:

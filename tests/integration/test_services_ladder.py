@@ -4,12 +4,15 @@ The same provider code as for hugging_face, driven through Pulumi's dynamic-prov
 the schemas differ. Each ladder: check -> create -> no diff -> refresh is no diff (server-filled
 values stay quiet) -> an in-place update -> a replacing change -> destroy. The third-party
 services' validation calls go to the loopback vendor stand-in (`emulators.vendors`). The cluster
-is 9.4, where an `_update` keeps an endpoint's chunking; before, the provider replaces instead
-(the behaviour matrix's chunking reset), which the mixed-stack e2e test shows on 9.1.
+is 9.4, where an `_update` keeps an endpoint's chunking; on 9.1 (the behaviour matrix's chunking
+reset) the provider replaces an embedding endpoint instead, shown for openai and cohere, while a
+rerank endpoint is still updated in place. OAuth2 endpoints (openai from 9.5, azureopenai from
+9.4) get their token from the stand-in's token endpoint and rotate the client secret in place.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,13 +20,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from pulumi.runtime.proto import provider_pb2
 
 from emulators import ElasticsearchEmulator, HuggingFaceServer, serve
 from emulators.eis import EisServer
 from emulators.elasticsearch.services.elasticsearch import ElasticsearchService
-from emulators.lab import HF_KEY, VENDOR_HOSTS, VENDOR_KEY, VENDOR_KEY_ROTATED
+from emulators.lab import (
+    HF_KEY,
+    VENDOR_CLIENT_ID,
+    VENDOR_CLIENT_SECRET,
+    VENDOR_CLIENT_SECRET_ROTATED,
+    VENDOR_CLIENTS,
+    VENDOR_HOSTS,
+    VENDOR_KEY,
+    VENDOR_KEY_ROTATED,
+)
 from emulators.vendors import VendorServer
 from harness.provider_host import serialized
 from providers.inference_endpoint import InferenceEndpointProvider
@@ -36,7 +49,7 @@ DIFF_SOME = provider_pb2.DiffResponse.DIFF_SOME
 @contextmanager
 def vendor_lab(es_version: str = "9.4.0") -> Iterator[RecordingLab]:
     """An emulator whose third-party services reach the vendor stand-in; bodies recorded."""
-    vendor = VendorServer(api_keys=[VENDOR_KEY, VENDOR_KEY_ROTATED])
+    vendor = VendorServer(api_keys=[VENDOR_KEY, VENDOR_KEY_ROTATED], oauth_clients=VENDOR_CLIENTS)
     with serve(vendor) as vendor_server, serve(HuggingFaceServer(api_keys=[HF_KEY])) as hf:
         emulator = ElasticsearchEmulator(
             version=es_version,
@@ -46,6 +59,7 @@ def vendor_lab(es_version: str = "9.4.0") -> Iterator[RecordingLab]:
         recorder = _BodyRecorder(emulator)
         with serve(recorder) as es_server:
             lab = RecordingLab(es_server.url, hf.url, recorder)
+            lab.vendor_url = vendor_server.url
             try:
                 yield lab
             finally:
@@ -193,6 +207,159 @@ def test_each_service_climbs_the_ladder(tmp_path: Path, name: str) -> None:
     finally:
         stderr = hosts.close_all()
     assert VENDOR_KEY not in stderr and VENDOR_KEY_ROTATED not in stderr
+
+
+RESET = {
+    "openai embeddings": (LADDERS["openai"], True),
+    "cohere embeddings": (
+        Ladder(
+            "text_embedding",
+            "cohere",
+            {"api_key": VENDOR_KEY, "model_id": "embed-v3"},
+            {"input_type": "ingest"},
+            _task(input_type="search"),
+            {"task_settings": {"input_type": "search"}},
+            _setting(),
+            "",
+        ),
+        True,
+    ),
+    "cohere rerank": (LADDERS["cohere"], False),
+}
+
+
+@pytest.mark.parametrize("name", list(RESET), ids=[f"{n} on 9.1" for n in RESET])
+def test_where_update_drops_chunking_an_embedding_change_is_planned_as_a_replace(
+    tmp_path: Path, name: str
+) -> None:
+    """9.1 has the chunking reset (behaviour rule update.chunking_reset, embeddings only).
+
+    An in-place task change of an embedding endpoint would leave it with word/250/100 chunking,
+    so the plan replaces it (9.1's _update takes no chunking to re-send); a rerank endpoint has
+    no chunking and is updated in place.
+    """
+    ladder, replaced = RESET[name]
+    (tmp_path / "stacks").mkdir()
+    hosts = Hosts(tmp_path)
+    try:
+        with vendor_lab("9.1.0") as lab:
+            host = hosts.start()
+            path = f"/_inference/{ladder.task_type}/ep"
+            inputs = declared(lab, ladder)
+            _, outs = host.create(inputs)
+            _, refreshed = hosts.start().read("ep", outs)
+            assert diff_of(host, refreshed, inputs)[0] == DIFF_NONE
+            chunking = (lab.endpoint("ep") or {}).get("chunking_settings")
+
+            changed = ladder.in_place(inputs)
+            lab.clear_log()
+            if replaced:
+                assert diff_of(host, refreshed, changed) == (
+                    DIFF_SOME,
+                    ["chunking_settings"],
+                    True,
+                )
+                host.delete("ep", refreshed)
+                _, outs = host.create(changed)
+                assert lab.calls() == [
+                    f"DELETE {path}?dry_run=true",
+                    f"DELETE {path}",
+                    f"PUT {path}",
+                ]
+            else:
+                assert diff_of(host, refreshed, changed) == (DIFF_SOME, [], True)
+                outs = host.update("ep", refreshed, changed)
+                assert lab.calls() == [f"PUT {path}/_update"]
+                assert lab.bodies("PUT", f"{path}/_update") == [ladder.in_place_body]
+            live = lab.endpoint("ep")
+            assert live is not None
+            # Either way the endpoint keeps the chunking it had: never the reset's word/250/100.
+            assert live.get("chunking_settings") == chunking
+            assert live["task_settings"] == {
+                **inputs.get("task_settings", {}),
+                **changed["task_settings"],
+            }
+            _, refreshed = hosts.start().read("ep", outs)
+            assert diff_of(host, refreshed, changed)[0] == DIFF_NONE
+            hosts.start().delete("ep", outs)
+    finally:
+        hosts.close_all()
+
+
+OAUTH2 = {
+    "openai": ("9.5.0", {"model_id": "text-embedding-3-small"}, "token_url"),
+    "azureopenai": (
+        "9.4.0",
+        {"resource_name": "res", "deployment_id": "emb", "api_version": "v1"},
+        "tenant_id",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    "name", list(OAUTH2), ids=[f"{n} OAuth2 endpoint climbs the ladder" for n in OAUTH2]
+)
+def test_an_oauth2_endpoint_is_created_refreshed_rotated_and_destroyed(
+    tmp_path: Path, name: str
+) -> None:
+    version, settings, extra = OAUTH2[name]
+    (tmp_path / "stacks").mkdir()
+    hosts = Hosts(tmp_path)
+    try:
+        with vendor_lab(version) as lab:
+            host = hosts.start()
+            path = "/_inference/text_embedding/ep"
+            oauth = {
+                "client_id": VENDOR_CLIENT_ID,
+                "client_secret": VENDOR_CLIENT_SECRET,
+                "scopes": ["inference"],
+                extra: f"{lab.vendor_url}/oauth2/token" if extra == "token_url" else "lab-tenant",
+            }
+            ladder = Ladder(
+                "text_embedding", name, {**settings, **oauth}, None, _setting(), {}, _setting(), ""
+            )
+            inputs = {**declared(lab, ladder), "secret_rotation": "update"}
+            assert host.check({}, inputs) == (inputs, [])
+
+            lab.clear_log()
+            _, outs = host.create(inputs)
+            assert lab.calls() == ["GET /", f"PUT {path}"]
+            live = lab.endpoint("ep")
+            assert live is not None
+            assert "client_secret" not in live["service_settings"]
+            assert live["service_settings"]["client_id"] == VENDOR_CLIENT_ID
+            secret = {"client_secret": VENDOR_CLIENT_SECRET}
+            assert public(outs)["service_settings"] == {**live["service_settings"], **secret}
+
+            # A refresh reads the OAuth2 fields back; the secret it cannot read stays quiet.
+            _, refreshed = hosts.start().read("ep", outs)
+            assert diff_of(host, refreshed, inputs)[0] == DIFF_NONE
+
+            rotated = _setting(client_secret=VENDOR_CLIENT_SECRET_ROTATED)(inputs)
+            assert diff_of(host, refreshed, rotated) == (DIFF_SOME, [], True)
+            lab.clear_log()
+            outs = host.update("ep", refreshed, rotated)
+            assert lab.calls() == [f"PUT {path}/_update"]
+            assert lab.bodies("PUT", f"{path}/_update") == [
+                {"service_settings": {"client_secret": VENDOR_CLIENT_SECRET_ROTATED}}
+            ]
+            stored = lab.stored("ep")
+            assert stored is not None
+            assert stored["service_settings"]["client_secret_sha256"] == (
+                hashlib.sha256(VENDOR_CLIENT_SECRET_ROTATED.encode()).hexdigest()
+            )
+            assert diff_of(host, outs, rotated)[0] == DIFF_NONE
+            # Both the PUT and the validated _update traded the client secret for a token.
+            log = httpx.get(f"{lab.vendor_url}/_emulator/requests").json()["requests"]
+            tokens = [(r["client_auth"], r["status"]) for r in log if "token" in r["path"]]
+            auth = "basic" if extra == "token_url" else "form"
+            assert tokens == [(auth, 200), (auth, 200)]
+
+            hosts.start().delete("ep", outs)
+            assert lab.endpoint("ep") is None
+    finally:
+        stderr = hosts.close_all()
+    assert VENDOR_CLIENT_SECRET not in stderr and VENDOR_CLIENT_SECRET_ROTATED not in stderr
 
 
 def test_num_allocations_moved_by_adaptive_allocations_is_never_a_change(tmp_path: Path) -> None:
