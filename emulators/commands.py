@@ -67,6 +67,13 @@ def _tls(args: argparse.Namespace) -> tuple[str, str] | None:
     return (args.tls_cert, args.tls_key) if args.tls_cert else None
 
 
+def _node_setting(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise ValueError(f"-E takes KEY=VALUE, as Elasticsearch does; got {text!r}")
+    return key.strip(), value
+
+
 def run_emulator(args: argparse.Namespace) -> int:
     """Handler of `es-inference emulator`."""
     cli_credentials = any((args.api_key, args.username, args.password, args.bearer_token))
@@ -78,6 +85,7 @@ def run_emulator(args: argparse.Namespace) -> int:
         return os.environ.get(ENV_PREFIX_ES + name.upper()) or None
 
     try:
+        node_settings = dict(_node_setting(text) for text in args.node_setting)
         app = ElasticsearchEmulator(
             version=args.es_version,
             default_endpoints=not args.no_default_endpoints,
@@ -87,6 +95,7 @@ def run_emulator(args: argparse.Namespace) -> int:
             bearer_token=pick("bearer_token"),
             validation_timeout=args.validation_timeout,
             data_dir=args.data_dir,
+            node_settings=node_settings,
         )
         tls = _tls(args)
     except ValueError as exc:
@@ -165,6 +174,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     es.add_argument(
         "--data-dir", metavar="DIR", help="keep the cluster's state in DIR across restarts"
+    )
+    es.add_argument(
+        "-E",
+        dest="node_setting",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a node setting, as Elasticsearch's -E (xpack.inference.elastic.url=URL: the"
+        " Elastic Inference Service the elastic service uses)",
     )
     auth = es.add_mutually_exclusive_group()
     auth.add_argument("--api-key", help="require `Authorization: ApiKey <key>`")

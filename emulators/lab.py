@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from emulators import ElasticsearchEmulator, HuggingFaceServer, serve
+from emulators.eis import EisServer
 from emulators.huggingface.endpoints_api import EndpointsApi, HubAccount, Timing
 from emulators.vendors import VendorServer
 from emulators.vendors_aws import BedrockStandIn
@@ -31,6 +32,10 @@ __all__ = [
     "HF_KEY_ROTATED",
     "HF_NAMESPACE",
     "HF_USER",
+    "VENDOR_CLIENTS",
+    "VENDOR_CLIENT_ID",
+    "VENDOR_CLIENT_SECRET",
+    "VENDOR_CLIENT_SECRET_ROTATED",
     "VENDOR_HOSTS",
     "VENDOR_KEY",
     "VENDOR_KEY_ROTATED",
@@ -46,6 +51,11 @@ HF_USER = "lab-user"
 HF_NAMESPACE = "lab-org"
 VENDOR_KEY = "sk-lab-KEY-4e5f6a7b"
 VENDOR_KEY_ROTATED = "sk-lab-ROTATED-8c9d0e1f"
+# The OAuth2 client the vendor stand-in's token endpoint knows, with its two secrets.
+VENDOR_CLIENT_ID = "lab-client"
+VENDOR_CLIENT_SECRET = "lab-secret-KEY-2a3b4c5d"
+VENDOR_CLIENT_SECRET_ROTATED = "lab-secret-ROTATED-6e7f8a9b"
+VENDOR_CLIENTS = {VENDOR_CLIENT_ID: (VENDOR_CLIENT_SECRET, VENDOR_CLIENT_SECRET_ROTATED)}
 # The fixed hosts of third-party services, routed to the vendor stand-in.
 VENDOR_HOSTS = (
     "api.openai.com",
@@ -55,6 +65,7 @@ VENDOR_HOSTS = (
     "api.anthropic.com",
     "api.jina.ai",
     "api.voyageai.com",
+    "login.microsoftonline.com",
 )
 # AWS key pairs the Bedrock stand-in knows (fake, AWS-shaped); requests must be SigV4-signed.
 AWS_ACCESS_KEY = "AKIALABKEY0EXAMPLE01"
@@ -113,6 +124,7 @@ class Lab:
         self.hf_url = hf_url
         self.endpoints_url = endpoints_url
         self.vendor_url = vendor_url
+        self.eis_url = ""  # the Elastic Inference Service stand-in, when the lab serves one
         self.es = httpx.Client(base_url=es_url, timeout=30, verify=verify)
         self.hf = httpx.Client(base_url=hf_url, timeout=30, verify=verify)
         self.hfe = httpx.Client(base_url=endpoints_url or hf_url, timeout=30, verify=verify)
@@ -304,14 +316,19 @@ def lab_servers(
     """Serve a fresh emulator, Hugging Face server and vendor stand-in on 127.0.0.1.
 
     The emulator routes the fixed hosts of third-party services (VENDOR_HOSTS) to the vendor
-    stand-in, which accepts VENDOR_KEY and VENDOR_KEY_ROTATED, and AWS_HOSTS / GOOGLE_HOSTS to
-    the Bedrock and Google stand-ins (`cloud_stand_ins`). With ``endpoints_api`` (its
-    transition timing), also the Inference Endpoints API emulator, whose endpoints accept HF_KEY
-    and HF_KEY_ROTATED for the namespaces HF_USER, HF_NAMESPACE.
+    stand-in, which accepts VENDOR_KEY and VENDOR_KEY_ROTATED, and issues OAuth2 tokens to
+    VENDOR_CLIENT_ID with VENDOR_CLIENT_SECRET or VENDOR_CLIENT_SECRET_ROTATED; AWS_HOSTS and
+    GOOGLE_HOSTS to the Bedrock and Google stand-ins (`cloud_stand_ins`); the emulator reaches
+    the Elastic Inference Service stand-in (`emulators.eis`, its default models) through its
+    node setting `xpack.inference.elastic.url`. With ``endpoints_api`` (its transition timing),
+    also the Inference Endpoints API emulator, whose endpoints accept HF_KEY and HF_KEY_ROTATED
+    for the namespaces HF_USER, HF_NAMESPACE.
     """
     keys = hf_keys or [HF_KEY, HF_KEY_ROTATED]
     hf_app = HuggingFaceServer(api_keys=keys)
-    vendor_app = VendorServer(api_keys=[VENDOR_KEY, VENDOR_KEY_ROTATED])
+    vendor_app = VendorServer(
+        api_keys=[VENDOR_KEY, VENDOR_KEY_ROTATED], oauth_clients=VENDOR_CLIENTS
+    )
     emulator.setdefault("retry_backoff", 0.01)
     with ExitStack() as stack:
         hf_server = stack.enter_context(serve(hf_app))
@@ -320,6 +337,9 @@ def lab_servers(
         emulator.setdefault(
             "service_routes", {**dict.fromkeys(VENDOR_HOSTS, vendor_server.url), **clouds}
         )
+        # The Elastic Inference Service, as the node setting `xpack.inference.elastic.url`.
+        eis_server = stack.enter_context(serve(EisServer()))
+        emulator.setdefault("node_settings", {"xpack.inference.elastic.url": eis_server.url})
         es_app = ElasticsearchEmulator(version=es_version, **emulator)
         es_server = stack.enter_context(serve(es_app))
         endpoints_url = None
@@ -335,6 +355,7 @@ def lab_servers(
             bedrock_url=bedrock_url,
             google_url=google_url,
         )
+        lab.eis_url = eis_server.url
         try:
             yield lab
         finally:

@@ -19,7 +19,16 @@ from providers.secret_references import SecretReference
 from providers.stack import EndpointDeclaration
 from providers.versions import Version
 
-__all__ = ["EXIT_CODES", "Finding", "Report", "compare", "declared_inputs", "worst"]
+__all__ = [
+    "EXIT_CODES",
+    "Finding",
+    "Report",
+    "compare",
+    "declared_inputs",
+    "render_json",
+    "render_text",
+    "worst",
+]
 
 Status = Literal["in_sync", "invalid", "drift", "undeclared", "error"]
 # The exit code of `es-inference check` for each outcome (2 is argparse's usage error).
@@ -192,3 +201,57 @@ def compare(
 def worst(statuses: Iterable[Status]) -> Status:
     """The most serious of several outcomes (``in_sync`` when there are none)."""
     return min(statuses, key=_SEVERITY.index, default="in_sync")
+
+
+def _finding_json(finding: Finding) -> dict[str, Any]:
+    used_by = None
+    if finding.pipelines is not None:
+        used_by = {"pipelines": finding.pipelines, "indexes": finding.indexes or []}
+    return {
+        "inference_id": finding.inference_id,
+        "finding": finding.kind,
+        "task_type": finding.task_type,
+        "service": finding.service,
+        "stack_file": finding.stack_file or None,
+        "changes": [
+            {"field": c.path, "effect": c.action, "reason": c.reason} for c in finding.changes
+        ],
+        "used_by": used_by,
+        "message": finding.describe(),
+    }
+
+
+def render_json(reports: Sequence[Report]) -> dict[str, Any]:
+    """The ``check --format json`` document: the outcome and every cluster's findings."""
+    status = worst(r.status for r in reports)
+    return {
+        "status": status,
+        "exit_code": EXIT_CODES[status],
+        "clusters": [
+            {
+                "cluster": r.cluster,
+                "elasticsearch_version": r.version,
+                "status": r.status,
+                "endpoints": [_finding_json(f) for f in r.findings],
+                "invalid": r.invalid,
+                "errors": r.errors,
+            }
+            for r in reports
+        ],
+    }
+
+
+def render_text(reports: Sequence[Report], *, verbose: bool = False) -> list[str]:
+    """The ``check`` report for a person: problems, then each cluster's findings and count."""
+    lines: list[str] = []
+    for report in reports:
+        lines.extend([*report.invalid, *report.errors])
+        if report.cluster:
+            lines.append(f"{report.cluster} (Elasticsearch {report.version or 'unknown'}):")
+        for finding in report.findings:
+            if finding.kind != "in_sync" or verbose:
+                lines.append(f"  {finding.kind.replace('_', ' '):<10} {finding.describe()}")
+        in_sync = sum(1 for f in report.findings if f.kind == "in_sync")
+        if report.cluster and not report.errors:
+            lines.append(f"  {in_sync} endpoint{'s' if in_sync != 1 else ''} in sync")
+    return lines

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
+from providers.model import Action, Change, Changes
 from providers.schema import Problem, load_schemas
 
 __all__ = [
@@ -32,7 +33,6 @@ __all__ = [
     "HIDDEN",
     "HOURS_PER_MONTH",
     "INPUTS",
-    "Change",
     "CostEstimate",
     "HfPlan",
     "create_body",
@@ -47,9 +47,8 @@ __all__ = [
     "with_defaults",
 ]
 
-Effect = Literal["replace", "update", "state"]
 
-HF_LIFECYCLE: dict[str, tuple[Effect, str]] = {
+HF_LIFECYCLE: dict[str, tuple[Action, str]] = {
     "name": ("replace", "the name is the endpoint's identity on Hugging Face"),
     "namespace": ("replace", "an endpoint cannot move to another namespace"),
     "vendor": ("replace", "an endpoint cannot move to another cloud vendor"),
@@ -93,34 +92,16 @@ _WRITE_ONLY = ("secrets",)
 
 
 @dataclass(frozen=True)
-class Change:
-    """One field that differs and what applying it takes."""
+class HfPlan(Changes):
+    """The changes between a Hugging Face endpoint's recorded outputs and its declaration.
 
-    path: str
-    effect: Effect
-    reason: str
-
-
-@dataclass(frozen=True)
-class HfPlan:
-    """The changes between recorded outputs and the declaration."""
-
-    changes: list[Change]
-
-    @property
-    def replaces(self) -> list[str]:
-        """Fields that force a replacement."""
-        return [c.path for c in self.changes if c.effect == "replace"]
-
-    @property
-    def updates(self) -> list[str]:
-        """Fields applied in place with a PUT (or a resume)."""
-        return [c.path for c in self.changes if c.effect == "update"]
+    In-place updates are a PUT of the endpoint (or a resume).
+    """
 
     def describe(self, name: str, used_by: list[str]) -> str:
         """One line for the preview: what happens to ``name`` and why."""
         if self.replaces:
-            why = "; ".join(f"{c.path} ({c.reason})" for c in self.changes if c.effect == "replace")
+            why = "; ".join(f"{c.path} ({c.reason})" for c in self.changes if c.action == "replace")
             tail = (
                 f"; it gets a new URL, so the Elasticsearch endpoints {', '.join(used_by)} that "
                 "use it are replaced too"
@@ -359,7 +340,7 @@ def plan(
         if _normal(key, olds.get(key)) != _normal(key, new):
             changes.append(Change(key, effect, reason))
     state = olds.get("state")
-    if not any(c.effect == "replace" for c in changes):
+    if not any(c.action == "replace" for c in changes):
         if state == "failed":
             changes.append(Change("state", "replace", "HF reports the endpoint failed"))
         elif state == "paused":

@@ -170,7 +170,7 @@ class HuggingFaceEndpointProvider(ResourceProvider):
         differs = [
             c.path
             for c in plan(reconcile(inputs, live, namespace), inputs).changes
-            if c.effect != "state" and c.path not in ("secrets", "state")
+            if c.action != "state" and c.path not in ("secrets", "state")
         ]
         if differs:
             raise HuggingFaceError(
@@ -293,7 +293,7 @@ class HuggingFaceEndpointProvider(ResourceProvider):
 
     def _verify(self, name: str, outs: Mapping[str, Any], inputs: Mapping[str, Any]) -> None:
         left = HfPlan(
-            [c for c in plan(outs, inputs).changes if c.effect != "state" and c.path != "state"]
+            [c for c in plan(outs, inputs).changes if c.action != "state" and c.path != "state"]
         )
         if left.changes:
             raise HuggingFaceError(

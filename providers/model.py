@@ -45,6 +45,7 @@ __all__ = [
     "IDENTITY",
     "OPTIONS",
     "Change",
+    "Changes",
     "Plan",
     "chunking_lost_on_update",
     "effective_chunking",
@@ -83,8 +84,8 @@ class Change:
 
 
 @dataclass(frozen=True)
-class Plan:
-    """Everything that differs between the recorded state and the declaration."""
+class Changes:
+    """Every field that differs between a resource's recorded state and its declaration."""
 
     changes: list[Change] = field(default_factory=list)
 
@@ -95,8 +96,13 @@ class Plan:
 
     @property
     def updates(self) -> list[str]:
-        """Fields Elasticsearch can update in place."""
+        """Fields the service can update in place."""
         return [c.path for c in self.changes if c.action == "update"]
+
+
+@dataclass(frozen=True)
+class Plan(Changes):
+    """Everything that differs between an Elasticsearch endpoint's state and its declaration."""
 
     def describe(self, inference_id: str) -> str:
         """One line for the preview: what will happen to the endpoint, and which field says so."""

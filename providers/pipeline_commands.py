@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from providers.client import ElasticsearchClient
+    from providers.connection import ConnectionSettings
     from providers.stack import StackDeclaration
 
 __all__ = ["register"]
@@ -37,19 +38,25 @@ def _stack_path(stack: str | None, stack_file: str | None) -> Path | None:
     return Path("stacks") / f"{stack}.yaml" if stack else None
 
 
-@contextmanager
-def _client(declaration: StackDeclaration, command: str) -> Iterator[ElasticsearchClient]:
-    """A client for the stack's cluster; raises ProviderError when it cannot be named."""
-    from providers.client import ElasticsearchClient
+def _connection(declaration: StackDeclaration) -> ConnectionSettings:
+    """The stack's cluster, from its ``elasticsearch:`` block and the environment (no config)."""
     from providers.connection import resolve_connection
 
-    settings = resolve_connection(
+    return resolve_connection(
         declaration.elasticsearch,
         config={},
         env=os.environ,
         project=os.environ.get("PULUMI_PROJECT", "es-inference"),
         stack_file=declaration.source,
     )
+
+
+@contextmanager
+def _client(declaration: StackDeclaration, command: str) -> Iterator[ElasticsearchClient]:
+    """A client for the stack's cluster; raises ProviderError when it cannot be named."""
+    from providers.client import ElasticsearchClient
+
+    settings = _connection(declaration)
     with ElasticsearchClient(settings, on_retry=lambda m: _say(command, m)) as client:
         yield client
 
@@ -147,8 +154,7 @@ def _summary(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from providers.connection import resolve_connection
-    from providers.drift import EXIT_CODES, Report, compare, worst
+    from providers.drift import EXIT_CODES, Report, compare, render_json, render_text, worst
     from providers.errors import ProviderError
     from providers.schema import load_schemas
     from providers.stack import load_stack, stack_problems
@@ -171,13 +177,7 @@ def _check(args: argparse.Namespace) -> int:
         for path in files:
             declaration = load_stack(path, str(path))
             try:
-                settings = resolve_connection(
-                    declaration.elasticsearch,
-                    config={},
-                    env=os.environ,
-                    project=os.environ.get("PULUMI_PROJECT", "es-inference"),
-                    stack_file=declaration.source,
-                )
+                settings = _connection(declaration)
             except ProviderError as exc:
                 if not args.stack or path.stem == args.stack:
                     unresolved.append(str(exc))
@@ -208,51 +208,10 @@ def _check(args: argparse.Namespace) -> int:
             reports.append(Report(", ".join(cluster), str(version), findings))
     status = worst(r.status for r in reports)
     if args.format == "json":
-        document = {
-            "status": status,
-            "exit_code": EXIT_CODES[status],
-            "clusters": [
-                {
-                    "cluster": r.cluster,
-                    "elasticsearch_version": r.version,
-                    "status": r.status,
-                    "endpoints": [
-                        {
-                            "inference_id": f.inference_id,
-                            "finding": f.kind,
-                            "task_type": f.task_type,
-                            "service": f.service,
-                            "stack_file": f.stack_file or None,
-                            "changes": [
-                                {"field": c.path, "effect": c.action, "reason": c.reason}
-                                for c in f.changes
-                            ],
-                            "used_by": None
-                            if f.pipelines is None
-                            else {"pipelines": f.pipelines, "indexes": f.indexes or []},
-                            "message": f.describe(),
-                        }
-                        for f in r.findings
-                    ],
-                    "invalid": r.invalid,
-                    "errors": r.errors,
-                }
-                for r in reports
-            ],
-        }
-        print(json.dumps(document, indent=2))
+        print(json.dumps(render_json(reports), indent=2))
         return EXIT_CODES[status]
-    for report in reports:
-        for line in [*report.invalid, *report.errors]:
-            print(line)
-        if report.cluster:
-            print(f"{report.cluster} (Elasticsearch {report.version or 'unknown'}):")
-        for finding in report.findings:
-            if finding.kind != "in_sync" or args.verbose:
-                print(f"  {finding.kind.replace('_', ' '):<10} {finding.describe()}")
-        in_sync = sum(1 for f in report.findings if f.kind == "in_sync")
-        if report.cluster and not report.errors:
-            print(f"  {in_sync} endpoint{'s' if in_sync != 1 else ''} in sync")
+    for line in render_text(reports, verbose=args.verbose):
+        print(line)
     _say("check", status.replace("_", " "))
     return EXIT_CODES[status]
 
@@ -266,9 +225,9 @@ def _smoke(args: argparse.Namespace) -> int:
         call_for,
         changed_endpoints,
         expected_dimensions,
-    )
-    from providers.smoke import (
-        Status as SmokeStatus,
+        outcome_status,
+        render_json,
+        render_text,
     )
     from providers.stack import load_stack, stack_problems
 
@@ -328,35 +287,17 @@ def _smoke(args: argparse.Namespace) -> int:
     except ProviderError as exc:
         _say("smoke", str(exc))
         return EXIT_CODES["error"]
-    status: SmokeStatus = "failed" if any(not o.passed for o in outcomes) else "passed"
+    status = outcome_status(outcomes)
     if args.format == "json":
-        document = {
-            "status": status,
-            "exit_code": EXIT_CODES[status],
-            "endpoints": [
-                {
-                    "inference_id": o.inference_id,
-                    "task_type": o.task_type,
-                    "passed": o.passed,
-                    "problems": o.problems,
-                    "checked": o.checked,
-                }
-                for o in outcomes
-            ],
-        }
-        print(json.dumps(document, indent=2))
+        print(json.dumps(render_json(outcomes), indent=2))
+        return EXIT_CODES[status]
+    for line in render_text(outcomes):
+        print(line)
+    failed = sum(1 for o in outcomes if not o.passed)
+    if not outcomes:
+        _say("smoke", "no endpoint to test (none changed, or smoke_test is off)")
     else:
-        for o in outcomes:
-            if o.passed:
-                extra = f": {', '.join(o.checked)}" if o.checked else ""
-                print(f"ok     {o.inference_id} ({o.task_type}){extra}")
-            else:
-                print(f"FAILED {o.inference_id} ({o.task_type}): {'; '.join(o.problems)}")
-        if not outcomes:
-            _say("smoke", "no endpoint to test (none changed, or smoke_test is off)")
-        else:
-            failed = sum(1 for o in outcomes if not o.passed)
-            _say("smoke", f"{len(outcomes) - failed} passed, {failed} failed")
+        _say("smoke", f"{len(outcomes) - failed} passed, {failed} failed")
     return EXIT_CODES[status]
 
 

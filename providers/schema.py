@@ -6,7 +6,10 @@ from the failing keyword, so a value is echoed only where it cannot be a secret.
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
 import json
+import os
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -48,6 +51,7 @@ _JSON_TYPES = {
     type(None): "null",
 }
 PathKey = tuple[str | int, ...]
+_JSONSCHEMA_VERSION = importlib.metadata.version("jsonschema")
 # The endpoint's fields whose changes the lifecycle rules classify (L2-L5): each, and each field
 # of service_settings and task_settings, must say how with x-es-lifecycle.
 LIFECYCLE_GROUPS = ("service_settings", "task_settings", "chunking_settings")
@@ -429,24 +433,67 @@ def _collect_rules(schema: dict[str, Any], registry: Registry[Any]) -> dict[Path
     return rules
 
 
+def _checked_stamp(contents: Mapping[Path, bytes]) -> Path:
+    """Where a successful meta-schema check of exactly these files (and this jsonschema) is noted.
+
+    The check costs about 0.3 s of CPU for the project's schemas, in every Python process of
+    every command (the program and each provider host), while the files change only with a
+    release or an edit. The note is an empty file named by a digest of every file's path and
+    bytes and of jsonschema's version, in the cache the project's scripts use
+    (``$ES_INFERENCE_CACHE``, else ``$XDG_CACHE_HOME/pulumi-es-inference``, else
+    ``~/.cache/pulumi-es-inference``): any edit changes the name, so an edited schema is
+    always checked again.
+    """
+    digest = hashlib.sha256(_JSONSCHEMA_VERSION.encode())
+    for rel, data in sorted(contents.items()):
+        digest.update(rel.as_posix().encode() + b"\0" + hashlib.sha256(data).digest())
+    cache = os.environ.get("ES_INFERENCE_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "pulumi-es-inference"
+    )
+    return Path(cache) / "schemas-checked" / digest.hexdigest()
+
+
+def _note_checked(stamp: Path) -> None:
+    """Record a passed check; a cache that cannot be written only means checking again."""
+    try:
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.touch()
+    except OSError:
+        pass
+
+
 class SchemaSet:
-    """Every schema under one directory, checked against the JSON Schema meta-schema on load."""
+    """Every schema under one directory, checked against the JSON Schema meta-schema on load.
+
+    The meta-schema check is skipped when these very files passed it before (see
+    ``_checked_stamp``).
+    """
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        documents: dict[Path, dict[str, Any]] = {}
+        contents: dict[Path, bytes] = {}
         for path in sorted(directory.rglob("*.schema.json")):
             try:
-                document = json.loads(path.read_text(encoding="utf-8"))
-                _Validator.check_schema(document)
-            except (OSError, ValueError) as exc:
+                contents[path.relative_to(directory)] = path.read_bytes()
+            except OSError as exc:
+                raise SchemaError(f"{path}: not readable JSON: {exc}") from exc
+        stamp = _checked_stamp(contents)
+        checked = stamp.is_file()
+        documents: dict[Path, dict[str, Any]] = {}
+        for rel, data in contents.items():
+            path = directory / rel
+            try:
+                document = json.loads(data.decode("utf-8"))
+                if not checked:
+                    _Validator.check_schema(document)
+            except ValueError as exc:
                 raise SchemaError(f"{path}: not readable JSON: {exc}") from exc
             except JsonSchemaError as exc:
                 raise SchemaError(f"{path}: not a valid JSON Schema: {exc.message}") from exc
             # jsonschema re-picks the validator class from a referenced document's $schema, which
             # would drop our custom keyword; the files keep $schema for editors and check_schema.
             document.pop("$schema", None)
-            documents[path.relative_to(directory)] = document
+            documents[rel] = document
         if Path("stack.schema.json") not in documents:
             raise SchemaError(f"{directory}: stack.schema.json is missing")
         self.registry: Registry[Any] = Registry().with_resources(
@@ -470,6 +517,8 @@ class SchemaSet:
                 task_type = rel.name.removesuffix(".schema.json")
                 key = (rel.parts[0], task_type)
                 self._endpoints[key] = EndpointSchema(*key, doc, self.registry)
+        if not checked:
+            _note_checked(stamp)
 
     def endpoint(self, service: str, task_type: str) -> EndpointSchema | None:
         """The schema for ``service``/``task_type``, or None when the project has none."""

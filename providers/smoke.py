@@ -36,6 +36,9 @@ __all__ = [
     "call_for",
     "changed_endpoints",
     "expected_dimensions",
+    "outcome_status",
+    "render_json",
+    "render_text",
 ]
 
 Status = Literal["passed", "invalid", "failed", "error"]
@@ -245,3 +248,39 @@ def changed_endpoints(text: str) -> set[str]:
 def _brief(value: Any) -> str:
     text = json.dumps(value, default=str)
     return text if len(text) <= 120 else f"{text[:117]}..."
+
+
+def outcome_status(outcomes: Iterable[Outcome]) -> Status:
+    """``failed`` when any endpoint failed, else ``passed`` (nothing to test passes)."""
+    return "failed" if any(not o.passed for o in outcomes) else "passed"
+
+
+def render_json(outcomes: list[Outcome]) -> dict[str, Any]:
+    """The ``smoke --format json`` document: the outcome and each endpoint's."""
+    status = outcome_status(outcomes)
+    return {
+        "status": status,
+        "exit_code": EXIT_CODES[status],
+        "endpoints": [
+            {
+                "inference_id": o.inference_id,
+                "task_type": o.task_type,
+                "passed": o.passed,
+                "problems": o.problems,
+                "checked": o.checked,
+            }
+            for o in outcomes
+        ],
+    }
+
+
+def render_text(outcomes: Iterable[Outcome]) -> list[str]:
+    """One line per endpoint for a person: ``ok`` with what was checked, or why it failed."""
+    lines = []
+    for o in outcomes:
+        if o.passed:
+            extra = f": {', '.join(o.checked)}" if o.checked else ""
+            lines.append(f"ok     {o.inference_id} ({o.task_type}){extra}")
+        else:
+            lines.append(f"FAILED {o.inference_id} ({o.task_type}): {'; '.join(o.problems)}")
+    return lines

@@ -28,6 +28,10 @@ The REST layer, each rule with its versions and the ES source it follows (detail
   9.1.2 and 9.2.0 (#123439; `rest.py`);
 - `GET _inference/_services[/{task_type}]`: from 8.18 and 9.0 (`RestGetInferenceServicesAction`,
   `InferenceServiceConfiguration`; `api/inference.py`, `services/base.py`);
+- node settings (`node_settings`, as `elasticsearch.yml` or `-E` give them): the services read
+  what concerns them when the node starts (`InferenceService.node_started`; `elastic` asks the
+  Elastic Inference Service at `xpack.inference.elastic.url` which models it may use and adds
+  their preconfigured endpoints, `services/elastic.py`);
 - deleting a preconfigured endpoint: refused on 8.16-8.17 and 9.0, allowed with `force=true`
   from 8.18 and 9.1 (`TransportDeleteInferenceEndpointAction`, #124781; `api/inference.py`).
 
@@ -40,7 +44,8 @@ Choices where the reference is unconfirmed:
   ES's 500 `class_cast_exception`.
 - Default endpoints: ELSER and E5 from 8.16, rerank-v1 from 8.18/9.0.
 - POST to `/_inference/...` performs inference through the endpoint's service (`infer`, and
-  `stream` for `…/_stream`; hugging_face: `services/hugging_face_infer.py`).
+  `stream` for `…/_stream`; hugging_face: `services/hugging_face_infer.py`, elastic:
+  `services/elastic_infer.py`).
 """
 
 from __future__ import annotations
@@ -63,6 +68,7 @@ from .errors import EsError
 from .persistence import StateEncoder, StateFile
 from .rest import Credentials
 from .routes import url_map
+from .services import SERVICES
 from .store import ClusterStore
 from .validation import LOOPBACK_HOSTS, ValidationSettings
 from .versions import DEFAULT_ES_VERSION, MINIMUM_VERSION, EsVersion
@@ -107,6 +113,7 @@ class ElasticsearchEmulator(EmulatorApp):
         retry_backoff: float = 0.2,
         allowed_hosts: Collection[str] | None = LOOPBACK_HOSTS,
         service_routes: Mapping[str, str] | None = None,
+        node_settings: Mapping[str, str] | None = None,
         cluster_name: str = "es-inference-emulator",
         data_dir: str | os.PathLike[str] | None = None,
     ) -> None:
@@ -115,18 +122,21 @@ class ElasticsearchEmulator(EmulatorApp):
             raise ValueError(f"the Inference API needs Elasticsearch {MINIMUM_VERSION} or later")
         if (username is None) != (password is None):
             raise ValueError("username and password go together")
-        self.store = ClusterStore(
-            preconfigured_endpoints(self.version) if default_endpoints else {}
+        validation = ValidationSettings(
+            timeout=validation_timeout,
+            backoff=retry_backoff,
+            allowed_hosts=allowed_hosts,
+            routes=service_routes,
+            node_settings=node_settings,
         )
+        defaults = preconfigured_endpoints(self.version)
+        for service in SERVICES.values():
+            defaults.update(service.node_started(validation, self.version))
+        self.store = ClusterStore(defaults if default_endpoints else {})
         self.cluster = Cluster(
             store=self.store,
             version=self.version,
-            validation=ValidationSettings(
-                timeout=validation_timeout,
-                backoff=retry_backoff,
-                allowed_hosts=allowed_hosts,
-                routes=service_routes,
-            ),
+            validation=validation,
             cluster_name=cluster_name,
         )
         self.controller = RestController(

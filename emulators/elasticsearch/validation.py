@@ -14,7 +14,7 @@ import json
 import time
 from collections.abc import Callable, Collection, Mapping
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 
@@ -53,6 +53,7 @@ class ValidationSettings:
         backoff: float = 0.2,
         allowed_hosts: Collection[str] | None = LOOPBACK_HOSTS,
         routes: Mapping[str, str] | None = None,
+        node_settings: Mapping[str, str] | None = None,
     ) -> None:
         self.timeout = timeout
         self.retries = retries
@@ -61,6 +62,10 @@ class ValidationSettings:
         # A service's fixed host (api.openai.com, <resource>.openai.azure.com) → a loopback
         # stand-in's base URL; the path and query are kept.
         self.routes = dict(routes or {})
+        # The node's static settings (`elasticsearch.yml`, `-E`) that services read, such as
+        # `xpack.inference.elastic.url`; and what services learned when the node started.
+        self.node_settings = dict(node_settings or {})
+        self.service_state: dict[str, Any] = {}
 
     def route(self, url: str) -> str:
         """``url`` with its host replaced by its stand-in's, when one is routed."""
@@ -105,8 +110,13 @@ def send(
     headers: Mapping[str, str],
     settings: ValidationSettings,
     timeout: float,
+    *,
+    form: Mapping[str, str] | None = None,
 ) -> httpx.Response:
-    """POST `body` as JSON to `url`, retrying 429/502/503; raise `EsError` when it cannot."""
+    """POST `body` as JSON (or `form` URL-encoded) to `url`, retrying 429/502/503.
+
+    Raises `EsError` when it cannot send.
+    """
     url = settings.route(url)
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -118,8 +128,9 @@ def send(
         )
     if settings.allowed_hosts is not None and parts.hostname not in settings.allowed_hosts:
         raise status_exception(f"Invalid host [{url}], please check that the URL is correct.")
-    content = json.dumps(body)
-    all_headers = {"Content-Type": "application/json", **headers}
+    content = json.dumps(body) if form is None else urlencode(form)
+    kind = "application/json" if form is None else "application/x-www-form-urlencoded"
+    all_headers = {"Content-Type": kind, **headers}
     with httpx.Client(timeout=timeout, trust_env=False, follow_redirects=False) as client:
         for attempt in range(settings.retries + 1):
             try:

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from emulators import ElasticsearchEmulator, serve
+from emulators.eis import EisServer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -137,3 +138,19 @@ def test_the_emulator_command_serves_https_with_tls_flags(tls_files: tuple[str, 
         with httpx.Client(base_url=url, verify=ssl.create_default_context(cafile=cert)) as client:
             assert client.get("/").status_code == 200
         assert stop(process) == (0, "")
+
+
+def test_the_emulator_command_takes_node_settings_as_elasticsearch_does() -> None:
+    with serve(EisServer({"rainbow-sprinkles": ("chat_completion",)})) as eis:
+        setting = f"xpack.inference.elastic.url={eis.url}"
+        with launch("emulator", "--es-version", "9.1.0", "-E", setting) as process:
+            assert process.stdout is not None
+            url = process.stdout.readline().strip()
+            with httpx.Client(base_url=url) as client:
+                found = client.get("/_inference/chat_completion/_all").json()["endpoints"]
+            assert stop(process)[0] == 0
+    assert [e["inference_id"] for e in found] == [".rainbow-sprinkles-elastic"]
+    with launch("emulator", "-E", "no-equals-sign") as process:
+        assert process.wait(timeout=10) == 2
+        assert process.stderr is not None
+        assert "-E takes KEY=VALUE" in process.stderr.read()

@@ -6,6 +6,7 @@ emulators/elasticsearch/services/ for the versions and the choices the sources l
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -14,7 +15,16 @@ import httpx
 import pytest
 
 from emulators.elasticsearch.services.elasticsearch import ElasticsearchService
-from emulators.lab import VENDOR_KEY, VENDOR_KEY_ROTATED, Lab, lab_servers
+from emulators.elasticsearch.validation import VALIDATION_FAILED
+from emulators.lab import (
+    VENDOR_CLIENT_ID,
+    VENDOR_CLIENT_SECRET,
+    VENDOR_CLIENT_SECRET_ROTATED,
+    VENDOR_KEY,
+    VENDOR_KEY_ROTATED,
+    Lab,
+    lab_servers,
+)
 
 CHUNKING = {"strategy": "sentence", "max_chunk_size": 250, "sentence_overlap": 1}
 AZURE = {"resource_name": "res", "deployment_id": "emb", "api_version": "2024-10-21"}
@@ -41,6 +51,10 @@ def put(es: httpx.Client, task: str, inference_id: str, body: dict[str, Any]) ->
 def reason(response: httpx.Response) -> tuple[int, str, str]:
     error = response.json()["error"]
     return response.status_code, error["type"], error["reason"]
+
+
+def sha(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def vendor_calls(lab: Lab) -> list[dict[str, Any]]:
@@ -249,6 +263,415 @@ def test_azure_needs_exactly_one_credential(
         "Validation Failed: 1: [secret_settings] must have exactly one of [api_key] or"
         f" [entra_id] field set{expected};",
     )
+
+
+# --- OAuth2 client credentials: openai from 9.5, azureopenai from 9.4 (oauth2.py) -----------------
+
+SCOPES = ["inference.read", "inference.write"]
+AZURE_SCOPES = ["https://cognitiveservices.azure.com/.default"]
+
+
+@pytest.fixture(scope="module")
+def lab95() -> Iterator[Lab]:
+    with lab_servers(es_version="9.5.0") as running:
+        yield running
+
+
+@pytest.fixture
+def es95(lab95: Lab) -> httpx.Client:
+    for inference_id in lab95.user_endpoint_ids():
+        lab95.delete_out_of_band(inference_id)
+    lab95.vendor.delete("/_emulator/requests").raise_for_status()
+    return lab95.es
+
+
+def openai_oauth(lab: Lab, **changes: Any) -> dict[str, Any]:
+    settings = {
+        "client_id": VENDOR_CLIENT_ID,
+        "client_secret": VENDOR_CLIENT_SECRET,
+        "scopes": SCOPES,
+        "token_url": f"{lab.vendor_url}/oauth2/token",
+        "model_id": "text-embedding-3-small",
+        **changes,
+    }
+    return {"service": "openai", "service_settings": {k: v for k, v in settings.items() if v}}
+
+
+def azure_oauth(**changes: Any) -> dict[str, Any]:
+    settings = {
+        **AZURE,
+        "client_id": VENDOR_CLIENT_ID,
+        "client_secret": VENDOR_CLIENT_SECRET,
+        "scopes": AZURE_SCOPES,
+        "tenant_id": "lab-tenant",
+        **changes,
+    }
+    return {"service": "azureopenai", "service_settings": {k: v for k, v in settings.items() if v}}
+
+
+def token_and_api_calls(lab: Lab) -> list[dict[str, Any]]:
+    keep = ("path", "status", "form", "client_auth", "key_sha256")
+    return [
+        {k: r.get(k) for k in keep}
+        for r in lab.vendor.get("/_emulator/requests").json()["requests"]
+    ]
+
+
+def test_openai_oauth2_trades_basic_client_credentials_for_the_bearer_it_calls_with(
+    lab95: Lab, es95: httpx.Client
+) -> None:
+    response = put(es95, "text_embedding", "oai", openai_oauth(lab95))
+    assert response.status_code == 200, response.text
+    token_url = f"{lab95.vendor_url}/oauth2/token"
+    assert response.json()["service_settings"] == {
+        "model_id": "text-embedding-3-small",
+        "similarity": "dot_product",
+        "dimensions": 8,
+        "rate_limit": {"requests_per_minute": 3000},
+        "client_id": VENDOR_CLIENT_ID,
+        "scopes": SCOPES,
+        "token_url": token_url,
+    }
+    token, api = token_and_api_calls(lab95)
+    # OAuth2TokenFetcher: client_secret_basic, a client-credentials grant, the scopes joined.
+    assert token == {
+        "path": "/oauth2/token",
+        "status": 200,
+        "form": {"grant_type": "client_credentials", "scope": "inference.read inference.write"},
+        "client_auth": "basic",
+        "key_sha256": None,
+    }
+    # The stand-in accepts only the tokens it issued: a 200 here means ES sent that Bearer.
+    assert api["path"] == "/v1/embeddings" and api["status"] == 200
+    assert api["key_sha256"] not in (None, sha(VENDOR_CLIENT_SECRET), sha(VENDOR_KEY))
+    shown = es95.get("/_inference/oai").text
+    assert VENDOR_CLIENT_SECRET not in shown and "client_secret" not in shown
+    stored = lab95.stored("oai")
+    assert stored is not None
+    assert stored["service_settings"]["client_secret_sha256"] == sha(VENDOR_CLIENT_SECRET)
+
+
+def test_azure_oauth2_asks_the_microsoft_identity_platform_of_its_tenant(
+    lab95: Lab, es95: httpx.Client
+) -> None:
+    response = put(es95, "text_embedding", "az", azure_oauth())
+    assert response.status_code == 200, response.text
+    assert response.json()["service_settings"] == {
+        **AZURE,
+        "dimensions": 8,
+        "similarity": "dot_product",
+        "rate_limit": {"requests_per_minute": 1440},
+        "client_id": VENDOR_CLIENT_ID,
+        "scopes": AZURE_SCOPES,
+        "tenant_id": "lab-tenant",
+    }
+    token, api = token_and_api_calls(lab95)
+    # login.microsoftonline.com is routed to the stand-in; the secret travels in the form.
+    assert token == {
+        "path": "/lab-tenant/oauth2/v2.0/token",
+        "status": 200,
+        "form": {
+            "client_id": VENDOR_CLIENT_ID,
+            "grant_type": "client_credentials",
+            "scope": AZURE_SCOPES[0],
+        },
+        "client_auth": "form",
+        "key_sha256": None,
+    }
+    assert (api["path"], api["status"]) == ("/openai/deployments/emb/embeddings", 200)
+    assert VENDOR_CLIENT_SECRET not in es95.get("/_inference/az").text
+
+
+@pytest.mark.parametrize(
+    ("service", "caused_by"),
+    [
+        (
+            "openai",
+            {
+                "type": "exception",
+                "reason": "Failed to retrieve access token for request for inference id [ep]:"
+                " [invalid_client] Client authentication failed",
+            },
+        ),
+        (
+            "azureopenai",
+            {
+                "type": "exception",
+                "reason": "Failed attempting to retrieve access token for Azure OpenAI request"
+                " for inference id: [ep]",
+                "caused_by": {
+                    "type": "client_authentication_exception",
+                    "reason": "Client authentication failed",
+                },
+            },
+        ),
+    ],
+    ids=["openai refuses a wrong client secret", "azureopenai refuses a wrong client secret"],
+)
+def test_a_client_secret_the_token_endpoint_refuses_fails_the_put(
+    lab95: Lab, es95: httpx.Client, service: str, caused_by: dict[str, Any]
+) -> None:
+    wrong = "lab-secret-WRONG"
+    body = (
+        openai_oauth(lab95, client_secret=wrong)
+        if service == "openai"
+        else azure_oauth(client_secret=wrong)
+    )
+    response = put(es95, "text_embedding", "ep", body)
+    assert reason(response) == (400, "status_exception", VALIDATION_FAILED)
+    assert response.json()["error"]["caused_by"] == caused_by
+    assert wrong not in response.text
+    assert lab95.endpoint("ep") is None
+    # Only the token request was made, and it answered OAuth's invalid_client.
+    assert [(c["path"].rsplit("/", 1)[-1], c["status"]) for c in token_and_api_calls(lab95)] == [
+        ("token", 401)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            lambda lab: openai_oauth(lab, api_key=VENDOR_KEY),
+            "[service_settings] must have exactly one of [api_key] or [client_secret] field set,"
+            " received: [api_key, client_secret]",
+        ),
+        (
+            lambda lab: openai_oauth(lab, client_secret=None, api_key=VENDOR_KEY),
+            "To use OAuth2 the [client_secret] field must be set, either remove fields"
+            " [client_id, scopes, token_url], or provide the [client_secret] field.",
+        ),
+        (
+            lambda lab: openai_oauth(lab, client_id=None, scopes=None, token_url=None),
+            "OAuth2 requires the fields [client_id, scopes, token_url], to be set.",
+        ),
+        (
+            lambda lab: openai_oauth(lab, token_url=None),
+            "[service_settings] all OpenAI OAuth2 fields must be provided together; missing:"
+            " [token_url]",
+        ),
+        (
+            lambda lab: azure_oauth(entra_id=VENDOR_KEY),
+            "[secret_settings] must have exactly one of [api_key], [entra_id], or"
+            " [client_secret] field set, received: [client_secret, entra_id]",
+        ),
+        (
+            lambda lab: azure_oauth(client_secret=None, api_key=VENDOR_KEY),
+            "To use OAuth2 the [client_secret] field must be set, either remove fields"
+            " [client_id, scopes, tenant_id], or provide the [client_secret] field.",
+        ),
+        (
+            lambda lab: azure_oauth(scopes=None),
+            "[service_settings] OAuth2 fields [client_id, scopes] must be provided together;"
+            " missing: [scopes]",
+        ),
+        (
+            lambda lab: azure_oauth(client_id=None, scopes=None),
+            "[service_settings] all Azure OpenAI OAuth2 fields must be provided together;"
+            " missing: [client_id, scopes]",
+        ),
+    ],
+    ids=[
+        "openai refuses a key and a client secret",
+        "openai refuses a key beside the OAuth2 settings",
+        "openai refuses a client secret without the OAuth2 settings",
+        "openai needs token_url with the other OAuth2 fields",
+        "azureopenai refuses a token and a client secret",
+        "azureopenai refuses a key beside the OAuth2 settings",
+        "azureopenai needs scopes with client_id",
+        "azureopenai needs client_id and scopes with tenant_id",
+    ],
+)
+def test_oauth2_takes_exactly_one_credential_and_all_its_fields(
+    lab95: Lab, es95: httpx.Client, body: Any, message: str
+) -> None:
+    assert reason(put(es95, "text_embedding", "ep", body(lab95))) == (
+        400,
+        "validation_exception",
+        f"Validation Failed: 1: {message};",
+    )
+    assert token_and_api_calls(lab95) == []
+
+
+def test_before_9_5_openai_takes_no_oauth2_fields(lab: Lab, es: httpx.Client) -> None:
+    body = openai_oauth(lab, client_secret=None, api_key=VENDOR_KEY)
+    status, error_type, message = reason(put(es, "text_embedding", "oai", body))
+    assert (status, error_type) == (400, "status_exception")
+    assert message.startswith("Model configuration contains settings [{")
+    assert message.endswith("}] unknown to the [openai] service")
+    assert all(f"{field}=" in message for field in ("client_id", "scopes", "token_url"))
+
+
+def test_an_oauth2_update_rotates_the_client_secret_alone(lab95: Lab, es95: httpx.Client) -> None:
+    assert put(es95, "text_embedding", "oai", openai_oauth(lab95)).status_code == 200
+    lab95.vendor.delete("/_emulator/requests").raise_for_status()
+    rotate = {"service_settings": {"client_secret": VENDOR_CLIENT_SECRET_ROTATED}}
+    response = es95.put("/_inference/text_embedding/oai/_update", json=rotate)
+    assert response.status_code == 200, response.text
+    stored = lab95.stored("oai")
+    assert stored is not None
+    assert stored["service_settings"]["client_secret_sha256"] == sha(VENDOR_CLIENT_SECRET_ROTATED)
+    # From 9.4 an _update that changes the endpoint is validated: a new token, then the call.
+    assert [(c["path"], c["status"]) for c in token_and_api_calls(lab95)] == [
+        ("/oauth2/token", 200),
+        ("/v1/embeddings", 200),
+    ]
+    switch = {"service_settings": {"api_key": VENDOR_KEY}}
+    assert reason(es95.put("/_inference/text_embedding/oai/_update", json=switch)) == (
+        400,
+        "validation_exception",
+        "Validation Failed: 1: [secret_settings] only the field [client_secret] can be updated"
+        " for this secret, received: [api_key];",
+    )
+    wrong = {"service_settings": {"client_secret": "lab-secret-WRONG"}}
+    response = es95.put("/_inference/text_embedding/oai/_update", json=wrong)
+    assert reason(response)[2] == VALIDATION_FAILED
+    stored = lab95.stored("oai")
+    assert stored is not None
+    assert stored["service_settings"]["client_secret_sha256"] == sha(VENDOR_CLIENT_SECRET_ROTATED)
+
+
+def test_from_9_4_an_update_changes_the_oauth2_fields_only_of_an_oauth2_endpoint(
+    lab95: Lab, es95: httpx.Client
+) -> None:
+    assert put(es95, "text_embedding", "az", azure_oauth()).status_code == 200
+    lab95.vendor.delete("/_emulator/requests").raise_for_status()
+    update = {"service_settings": {"scopes": ["api://lab/.default"], "tenant_id": "other"}}
+    response = es95.put("/_inference/text_embedding/az/_update", json=update)
+    assert response.status_code == 200, response.text
+    shown = response.json()["service_settings"]
+    assert (shown["scopes"], shown["tenant_id"]) == (["api://lab/.default"], "other")
+    token = token_and_api_calls(lab95)[0]
+    assert token["path"] == "/other/oauth2/v2.0/token"
+    assert token["form"]["scope"] == "api://lab/.default"
+    keyed = {"service": "azureopenai", "service_settings": {**AZURE, "api_key": VENDOR_KEY}}
+    assert put(es95, "text_embedding", "az-key", keyed).status_code == 200
+    adding = {"service_settings": {"tenant_id": "t"}}
+    assert reason(es95.put("/_inference/text_embedding/az-key/_update", json=adding)) == (
+        400,
+        "validation_exception",
+        "Validation Failed: 1: Cannot update OAuth2 fields as the service was not configured with"
+        " OAuth2 settings. Please create a new Inference Endpoint with the OAuth2 settings"
+        " instead.;",
+    )
+
+
+def test_the_token_endpoint_answers_oauth_errors(lab95: Lab) -> None:
+    token_url = "/oauth2/token"
+    unknown = lab95.vendor.post(
+        token_url,
+        data={"grant_type": "client_credentials", "scope": "s"},
+        auth=(VENDOR_CLIENT_ID, "lab-secret-WRONG"),
+    )
+    assert (unknown.status_code, unknown.json()["error"]) == (401, "invalid_client")
+    grant = lab95.vendor.post(
+        token_url,
+        data={"grant_type": "password", "client_id": VENDOR_CLIENT_ID},
+    )
+    assert (grant.status_code, grant.json()["error"]) == (400, "unsupported_grant_type")
+    issued = lab95.vendor.post(
+        "/any-tenant/oauth2/v2.0/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": VENDOR_CLIENT_ID,
+            "client_secret": VENDOR_CLIENT_SECRET_ROTATED,
+            "scope": "s",
+        },
+    )
+    assert issued.status_code == 200
+    token = issued.json()
+    assert token["token_type"] == "Bearer" and token["expires_in"] == 3600
+    headers = {"Authorization": f"Bearer {token['access_token']}"}
+    embed = lab95.vendor.post("/v1/embeddings", json={"input": ["x"]}, headers=headers)
+    assert embed.status_code == 200
+    refused = lab95.vendor.post(
+        "/v1/embeddings", json={"input": ["x"]}, headers={"Authorization": "Bearer lab-token-x"}
+    )
+    assert refused.status_code == 401
+
+
+# --- update.chunking_reset for every service (api/inference.py update_endpoint, #139574) --------
+
+LEGACY_CHUNKING = {"strategy": "word", "max_chunk_size": 250, "overlap": 100}
+CUSTOM_CHUNKING = {"strategy": "word", "max_chunk_size": 120, "overlap": 30}
+EMBEDDERS = {
+    "openai": ({"api_key": VENDOR_KEY, "model_id": "text-embedding-3-small"}, {"user": "a"}),
+    "cohere": ({"api_key": VENDOR_KEY, "model_id": "embed-v3"}, {"input_type": "ingest"}),
+}
+
+
+@pytest.mark.parametrize(
+    ("service", "version", "kept"),
+    [
+        ("openai", "8.19.0", False),
+        ("openai", "9.1.0", False),
+        ("openai", "9.4.0", True),
+        ("cohere", "8.19.0", False),
+        ("cohere", "9.1.0", False),
+        ("cohere", "9.4.0", True),
+    ],
+    ids=[
+        "openai on 8.19 resets",
+        "openai on 9.1 resets",
+        "openai on 9.4 keeps",
+        "cohere on 8.19 resets",
+        "cohere on 9.1 resets",
+        "cohere on 9.4 keeps",
+    ],
+)
+def test_an_update_of_a_third_party_embedding_endpoint_keeps_its_chunking_from_the_fix(
+    service: str, version: str, kept: bool
+) -> None:
+    settings, task_settings = EMBEDDERS[service]
+    body = {
+        "service": service,
+        "service_settings": settings,
+        "task_settings": task_settings,
+        "chunking_settings": CUSTOM_CHUNKING,
+    }
+    changed = {"input_type": "search"} if service == "cohere" else {"user": "b"}
+    with lab_servers(es_version=version) as running:
+        created = put(running.es, "text_embedding", "emb", body)
+        assert created.json()["chunking_settings"] == CUSTOM_CHUNKING, created.text
+        update = {"task_settings": changed}
+        response = running.es.put("/_inference/text_embedding/emb/_update", json=update)
+        assert response.status_code == 200, response.text
+        shown = running.endpoint("emb")
+    assert shown is not None
+    assert shown["task_settings"] == changed
+    assert shown["chunking_settings"] == (CUSTOM_CHUNKING if kept else LEGACY_CHUNKING)
+
+
+def test_an_update_that_changes_a_third_party_endpoint_nothing_keeps_its_chunking(
+    es: httpx.Client,
+) -> None:
+    settings, task_settings = EMBEDDERS["openai"]
+    body = {
+        "service": "openai",
+        "service_settings": settings,
+        "task_settings": task_settings,
+        "chunking_settings": CUSTOM_CHUNKING,
+    }
+    assert put(es, "text_embedding", "emb", body).status_code == 200
+    same = {"task_settings": task_settings}
+    response = es.put("/_inference/text_embedding/emb/_update", json=same)
+    assert response.json()["chunking_settings"] == CUSTOM_CHUNKING
+
+
+def test_the_elasticsearch_service_shares_the_reset_on_9_1(es: httpx.Client) -> None:
+    # TransportUpdateInferenceModelAction builds the merged model (without chunking before the
+    # fix) before it branches to updateInClusterEndpoint, so the in-cluster service loses it too.
+    body = {
+        "service": "elasticsearch",
+        "service_settings": {"model_id": ".elser_model_2", "num_threads": 1, "num_allocations": 1},
+        "chunking_settings": CUSTOM_CHUNKING,
+    }
+    assert put(es, "sparse_embedding", "elser", body).status_code == 200
+    grown = es.put("/_inference/elser/_update", json={"service_settings": {"num_allocations": 2}})
+    assert grown.status_code == 200, grown.text
+    assert grown.json()["chunking_settings"] == LEGACY_CHUNKING
+    shown = es.get("/_inference/elser").json()["endpoints"][0]
+    assert shown["chunking_settings"] == LEGACY_CHUNKING
 
 
 # --- elasticsearch: ElasticsearchInternalService and the deployment --------------------------------

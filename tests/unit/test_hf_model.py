@@ -79,7 +79,7 @@ def outs(**changes: Any) -> dict[str, Any]:
 )
 def test_the_lifecycle_table_decides_each_field(field: str, value: Any, effect: str) -> None:
     change_plan = plan(outs(), with_defaults({**DECLARED, field: value}))
-    assert [(c.path, c.effect) for c in change_plan.changes] == [(field, effect)]
+    assert [(c.path, c.action) for c in change_plan.changes] == [(field, effect)]
     assert HF_LIFECYCLE[field][0] == effect
 
 
@@ -106,7 +106,7 @@ def test_an_unknown_value_counts_as_changed() -> None:
 def test_a_state_found_by_refresh_is_a_change(state: str, effect: str) -> None:
     recorded = {**outs(), "state": state}
     change_plan = plan(recorded, with_defaults(DECLARED))
-    assert [(c.path, c.effect) for c in change_plan.changes] == [("state", effect)]
+    assert [(c.path, c.action) for c in change_plan.changes] == [("state", effect)]
 
 
 def test_the_create_body_has_hf_shape() -> None:

@@ -826,3 +826,67 @@ def test_a_field_without_a_lifecycle_annotation_is_a_schema_error(
         f"{document['$id']}: ${where} has no x-es-lifecycle ('replace', 'update', "
         "{update_since} or {update_when}): say how Elasticsearch applies a change to it"
     )
+
+
+# --- The meta-schema check, done once per content -----------------------------------------------
+
+
+def _stamps(cache: Path) -> list[str]:
+    folder = cache / "schemas-checked"
+    return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+
+
+def test_a_passed_meta_schema_check_is_noted_once_per_content(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ES_INFERENCE_CACHE", str(tmp_path / "cache"))
+    shutil.copytree(SCHEMA_DIR, tmp_path / "schemas")
+    load_schemas(str(tmp_path / "schemas"))
+    first = _stamps(tmp_path / "cache")
+    assert len(first) == 1
+
+    load_schemas.cache_clear()
+    load_schemas(str(tmp_path / "schemas"))
+    assert _stamps(tmp_path / "cache") == first, "the same files need no second note"
+
+    path = tmp_path / "schemas" / "hugging_face" / "rerank.schema.json"
+    path.write_text(path.read_text().replace('"title"', '"description": "edited", "title"', 1))
+    load_schemas.cache_clear()
+    load_schemas(str(tmp_path / "schemas"))
+    assert len(_stamps(tmp_path / "cache")) == 2, "an edit is checked, and noted, anew"
+
+
+def test_an_edited_schema_is_checked_although_its_earlier_content_passed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ES_INFERENCE_CACHE", str(tmp_path / "cache"))
+    shutil.copytree(SCHEMA_DIR, tmp_path / "schemas")
+    load_schemas(str(tmp_path / "schemas"))
+    path = tmp_path / "schemas" / "hugging_face" / "rerank.schema.json"
+    document = json.loads(path.read_text())
+    document["properties"]["task_settings"]["type"] = "a shape"
+    path.write_text(json.dumps(document))
+    load_schemas.cache_clear()
+
+    with pytest.raises(SchemaError) as raised:
+        load_schemas(str(tmp_path / "schemas"))
+
+    assert str(raised.value).startswith(f"{path}: not a valid JSON Schema: ")
+    assert "'a shape' is not valid under any of the given schemas" in str(raised.value)
+    assert len(_stamps(tmp_path / "cache")) == 1, "a failed check is not noted"
+
+
+def test_schemas_load_and_are_checked_when_the_cache_cannot_be_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")
+    monkeypatch.setenv("ES_INFERENCE_CACHE", str(blocked))
+    shutil.copytree(SCHEMA_DIR, tmp_path / "schemas")
+    assert "hugging_face/rerank" in load_schemas(str(tmp_path / "schemas")).supported()
+
+    path = tmp_path / "schemas" / "hugging_face" / "rerank.schema.json"
+    path.write_text(path.read_text().replace('"type": "object"', '"type": 5', 1))
+    load_schemas.cache_clear()
+    with pytest.raises(SchemaError, match="not a valid JSON Schema"):
+        load_schemas(str(tmp_path / "schemas"))

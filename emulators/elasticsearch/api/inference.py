@@ -21,7 +21,8 @@ Choices where the reference is unconfirmed:
 - `GET _inference/_services[/{task_type}]` (`RestGetInferenceServicesAction`,
   `TransportGetInferenceServicesAction`): a JSON array of the emulated services that support
   the task type (all for none or `any`), sorted by service name, each as its module describes
-  it (`InferenceService.settings_description`). From 8.18 and 9.0, the versions with the
+  it (`InferenceService.settings_description`), with the task types the node may use
+  (`offered_task_types`; a service with none is hidden, as `elastic` without authorization). From 8.18 and 9.0, the versions with the
   simplified `InferenceServiceConfiguration`; 8.16-8.17 answered an older, connector-style
   shape the emulator does not reproduce (it answers as 8.15: `_services` is an endpoint id).
   Real clusters list more services than the emulator implements.
@@ -342,11 +343,11 @@ def get_services(cluster: Cluster, request: Request, task_type: str = "any") -> 
     requested = parse_task_type(task_type)
     check_params(request.path, request.args, (), ("task_type",))
     version = cluster.version
-    described = [
-        describe_service(service, version)
-        for name, service in sorted(SERVICES.items())
-        if requested == "any" or requested in service.task_types(version)
-    ]
+    described = []
+    for _, service in sorted(SERVICES.items()):
+        offered = service.offered_task_types(cluster.validation, version)
+        if offered and (requested == "any" or requested in offered):
+            described.append(describe_service(service, version, offered))
     return described, 200
 
 

@@ -11,8 +11,10 @@ To add a service:
    extractors of `settings.py` and `chunking.py`), `update_config` (the per-version `_update`
    rules), `validate` (the call ES makes at PUT; `validation.send` does the HTTP) and
    `settings_description` (the fields of `GET _inference/_services`). Override `filtered`
-   only when GET shows more than the stored service, task and chunking settings, and `infer`
-   when the emulator serves perform-inference calls for the service.
+   only when GET shows more than the stored service, task and chunking settings, `infer`
+   when the emulator serves perform-inference calls for the service, and `node_started` and
+   `offered_task_types` when the node learns at start what it may use
+   (`elastic`: EIS's authorization, read from the node setting `xpack.inference.elastic.url`).
 2. Add an instance to `SERVICES` below.
 3. Cite, in the module docstring, the ES source each rule follows and the versions it holds for.
 """
@@ -24,6 +26,7 @@ from .anthropic import AnthropicService
 from .azureopenai import AzureOpenAiService
 from .base import InferenceService
 from .cohere import CohereService
+from .elastic import ElasticService
 from .elasticsearch import ElasticsearchService
 from .googlevertexai import GoogleVertexAiService
 from .hugging_face import HuggingFaceService
@@ -46,6 +49,7 @@ SERVICES: dict[str, InferenceService] = {
         AnthropicService(),
         JinaAiService(),
         VoyageAiService(),
+        ElasticService(),
         AmazonBedrockService(),
         GoogleVertexAiService(),
     )

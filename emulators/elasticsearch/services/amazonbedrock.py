@@ -287,7 +287,7 @@ class AmazonBedrockService(ExternalService):
     ) -> EndpointConfig:
         settings = dict(update.service_settings or {})
         if settings and SECRET_REQUIRED_ON_UPDATE(version):
-            self._secrets(dict(settings))
+            self._secrets(dict(settings), version)
         elif settings:
             problems = Problems()
             found = {

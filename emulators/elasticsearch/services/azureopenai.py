@@ -9,10 +9,18 @@ embeddings?api-version=<api_version>` with `api-key: <api_key>` or `Authorizatio
 <entra_id>`; the emulator routes that host to a loopback stand-in (`service_routes`), and a
 host nobody routed fails as unresolvable. The response is OpenAI's shape.
 
+From 9.4 (elastic/elasticsearch#143896, 9.4.0 changelog bundle) OAuth2 client credentials are
+a third credential: `client_id`, `scopes` and `tenant_id` in the service settings
+(`AzureOpenAiOAuth2Settings`), `client_secret` as the secret, and the exactly-one message names
+all three (`AzureOpenAiSecretSettings.EXACTLY_ONE_SECRETS_FIELD_ERROR`). ES's `ClientSecretCredential` (Azure Identity) asks
+`https://login.microsoftonline.com/<tenant_id>/oauth2/v2.0/token` for a token and sends it as
+`Authorization: Bearer` (`AzureOpenAiOAuth2Applier`); `_update` re-parses the secrets like a PUT
+(`newSecretSettings` → `fromMap`), so `client_secret` alone rotates the OAuth2 credential.
+`oauth2.py` has the rules and the choices they left open.
+
 Choices where the sources could not settle it:
-- OAuth2 client credentials (elastic/elasticsearch#143896, 9.4 taken) are not emulated: their
-  fields are unknown settings here. The exactly-one message before them names only api_key and
-  entra_id, in the newer message's form (the older wording is UNCONFIRMED).
+- before 9.4 the exactly-one message names only api_key and entra_id, in the newer message's
+  form (the older wording is UNCONFIRMED).
 - chat_completion from 9.2.
 """
 
@@ -23,7 +31,8 @@ from typing import Any, ClassVar
 from ..settings import Problems, extract_optional_string
 from ..versions import Gate
 from .base import EndpointConfig
-from .external import SIMILARITIES, ExternalService, Field, Validation
+from .external import SIMILARITIES, Field, Validation
+from .oauth2 import OAuth2, OAuth2Service
 from .openai import embedding_size
 
 __all__ = ["AzureOpenAiService"]
@@ -48,7 +57,7 @@ def _headers(config: EndpointConfig) -> dict[str, str]:
     headers = (
         {"api-key": str(secrets["api_key"])}
         if "api_key" in secrets
-        else {"Authorization": f"Bearer {secrets['entra_id']}"}
+        else {"Authorization": f"Bearer {secrets.get('entra_id') or secrets['access_token']}"}
     )
     extra = config.task_settings.get("headers")
     if isinstance(extra, dict):
@@ -73,12 +82,24 @@ def _chat_body(config: EndpointConfig) -> dict[str, Any]:
     }
 
 
-class AzureOpenAiService(ExternalService):
+class AzureOpenAiService(OAuth2Service):
     """Azure OpenAI deployments, as ES's `azureopenai`."""
 
     name = "azureopenai"
     display_name = "Azure OpenAI"
-    secret_keys = ("api_key", "entra_id")
+    secret_keys = ("api_key", "entra_id", "client_secret")
+    oauth2 = OAuth2(
+        service="Azure OpenAI",
+        extra="tenant_id",
+        since=Gate(None, (9, 4)),
+        basic_auth=False,
+        credentials=("api_key", "entra_id", "client_secret"),
+        exactly_one=(
+            "[secret_settings] must have exactly one of [api_key], [entra_id], or"
+            " [client_secret] field set"
+        ),
+        rotates_only_client_secret=False,
+    )
     task_gates: ClassVar[dict[str, Gate]] = {
         "text_embedding": _ALWAYS,
         "completion": _ALWAYS,
@@ -122,7 +143,7 @@ class AzureOpenAiService(ExternalService):
     def parse_secrets(self, settings: dict[str, Any], problems: Problems) -> dict[str, Any]:
         found = {
             key: extract_optional_string(settings, key, "secret_settings", problems)
-            for key in self.secret_keys
+            for key in ("api_key", "entra_id")
         }
         provided = {k: v for k, v in found.items() if v is not None}
         if not provided:

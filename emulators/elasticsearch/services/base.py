@@ -173,20 +173,41 @@ class InferenceService:
         """The fields `GET _inference/_services` lists for this service, in ES's order."""
         raise NotImplementedError
 
+    def node_started(
+        self, settings: ValidationSettings, version: EsVersion
+    ) -> dict[str, dict[str, Any]]:
+        """What the service does as the node starts (`onNodeStarted`).
+
+        Returns the preconfigured endpoints it adds, by id, as GET shows them; a service may
+        keep what it learned in `settings.service_state`. Most services do nothing.
+        """
+        del settings, version
+        return {}
+
+    def offered_task_types(
+        self, settings: ValidationSettings, version: EsVersion
+    ) -> tuple[str, ...]:
+        """The task types `GET _inference/_services` lists; none hides the service."""
+        del settings
+        return self.task_types(version)
+
 
 def _in_task_type_order(task_types: tuple[str, ...]) -> list[str]:
     return [t for t in TASK_TYPES if t in task_types]
 
 
-def describe_service(service: InferenceService, version: EsVersion) -> dict[str, Any]:
+def describe_service(
+    service: InferenceService, version: EsVersion, task_types: tuple[str, ...] | None = None
+) -> dict[str, Any]:
     """`InferenceServiceConfiguration.toXContent` for `service` on `version`.
 
     Fields are listed by name (ES keeps them in a `HashMap`, whose order clients cannot rely
     on); each field's keys follow `SettingsConfiguration.toXContent`, which leaves out a null
     `default_value`, `description` and `type`. Task types follow `TaskType`'s order (ES keeps
-    them in `EnumSet`s).
+    them in `EnumSet`s). `task_types` defaults to the service's task types on `version`.
     """
-    task_types = service.task_types(version)
+    if task_types is None:
+        task_types = service.task_types(version)
     configurations: dict[str, Any] = {}
     for key, setting in sorted(service.settings_description(version).items()):
         described: dict[str, Any] = {}

@@ -20,6 +20,9 @@ The deployment lives as long as its endpoint. Under adaptive allocations GET sho
 `num_allocations` and fails without it ("Failed to parse [num_allocations] of update
 request …"); a `num_threads` in it is ignored until 9.2 (#137129) and refused from 9.3
 (#138122, backported to 9.2.x: the patch is UNCONFIRMED, so 9.2 keeps ignoring it here).
+`TransportUpdateInferenceModelAction` builds the merged model before it branches to
+`updateInClusterEndpoint`, so the chunking reset of 8.17-9.2.5 and 9.3.0 (#139574, behaviour
+rule `update.chunking_reset`, applied for every service in `api/inference.py`) holds here too.
 
 Choices where the sources could not settle it:
 - a built-in model asked for the wrong task type fails as "Model [m] does not support task type

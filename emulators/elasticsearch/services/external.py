@@ -10,7 +10,10 @@ kin); then leftovers are unknown settings (`throwIfNotEmptyMap`).
 `_update` follows `TransportUpdateInferenceModelAction`: 8.17-9.3 replace the secrets
 (`SecretSettings.newSecretSettings`) and merge the task settings (`updatedTaskSettings`), other
 service settings are ignored; from 9.4 `rate_limit` and chunking change too and any other key
-must keep its value (else "unknown settings"), as the `hugging_face` module does.
+must keep its value (else "unknown settings"), as the `hugging_face` module does. The REST
+layer (`api/inference.py`) then drops a changed embedding endpoint's chunking on 8.17-9.2.5 and
+9.3.0 (#139574, behaviour rule `update.chunking_reset`), for these services as for every other:
+`combineExistingModelConfigurationsWithNewSettings` is shared.
 
 Choices where the sources could not settle it (the same for every third-party service here):
 - the order of `extract*` calls follows each `*ServiceSettings.fromMap` as read, which varies
@@ -127,6 +130,13 @@ class ExternalService(InferenceService):
             "api_key": extract_required_string(settings, "api_key", "secret_settings", problems)
         }
 
+    def parse_secrets_on(
+        self, settings: dict[str, Any], problems: Problems, version: EsVersion
+    ) -> dict[str, Any]:
+        """`parse_secrets` for a service whose secrets differ by version (OAuth2)."""
+        del version
+        return self.parse_secrets(settings, problems)
+
     def task_types(self, version: EsVersion) -> tuple[str, ...]:
         return tuple(t for t, gate in self.task_gates.items() if gate(version))
 
@@ -178,9 +188,9 @@ class ExternalService(InferenceService):
         problems.raise_if_any()
         return out
 
-    def _secrets(self, settings: dict[str, Any]) -> dict[str, Any]:
+    def _secrets(self, settings: dict[str, Any], version: EsVersion) -> dict[str, Any]:
         problems = Problems()
-        found = self.parse_secrets(settings, problems)
+        found = self.parse_secrets_on(settings, problems, version)
         problems.raise_if_any()
         return {k: v for k, v in found.items() if v is not None}
 
@@ -206,7 +216,7 @@ class ExternalService(InferenceService):
         service_settings = self._service_settings(task_type, settings, version, problems)
         problems.raise_if_any()
         task_settings = self._task_settings(task_type, task_map, version)
-        secrets = self._secrets(settings)
+        secrets = self._secrets(settings, version)
         if config:
             raise unknown_settings_error(config, self.name, version, inserted=inserted)
         if settings:
@@ -222,7 +232,7 @@ class ExternalService(InferenceService):
         settings = dict(update.service_settings or {})
         inserted = len(settings)
         if any(k in settings for k in self.secret_keys):
-            new.secret_settings = self._secrets(settings)
+            new.secret_settings = self._secrets(settings, version)
         if update.full_update:
             if "rate_limit" in settings:
                 problems = Problems()

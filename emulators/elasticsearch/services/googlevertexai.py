@@ -284,7 +284,7 @@ class GoogleVertexAiService(ExternalService):
         self, current: EndpointConfig, update: EndpointUpdate, version: EsVersion
     ) -> EndpointConfig:
         if update.service_settings and SECRET_REQUIRED_ON_UPDATE(version):
-            self._secrets(copy.deepcopy(update.service_settings))
+            self._secrets(copy.deepcopy(update.service_settings), version)
         return super().update_config(current, update, version)
 
     def validate(

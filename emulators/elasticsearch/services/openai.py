@@ -10,9 +10,15 @@ with `Authorization: Bearer <api_key>` and `OpenAI-Organization`; the size of th
 of `data[].embedding` (`OpenAiEmbeddingsResponseEntity`) becomes `dimensions`, the similarity
 defaults to dot_product.
 
+From 9.5 (elastic/elasticsearch#150132, 9.5.0 changelog bundle) OAuth2 client credentials
+replace the key: `client_id`, `scopes` and `token_url` in the service settings, `client_secret`
+as the secret, exactly one of `api_key` and `client_secret` (`OpenAiSecretSettings`); ES asks
+`token_url` for a token with HTTP Basic client authentication and sends it as the Bearer
+(`OpenAiOAuth2Applier`, `OAuth2TokenFetcher`); an OAuth2 endpoint's `_update` rotates
+`client_secret` alone (`OpenAiOAuth2SecretsSettings.updated`). `oauth2.py` has the rules and
+the choices they left open; before 9.5 these fields are unknown settings.
+
 Choices where the sources could not settle it:
-- OAuth2 client credentials (elastic/elasticsearch#150132) are not emulated: `client_secret`
-  and its companions are unknown settings here, as on every version before that change.
 - chat_completion from 8.18/9.0; `headers` from 8.19/9.1.
 """
 
@@ -24,7 +30,8 @@ from ..errors import status_exception
 from ..validation import EMBEDDING_SIZE_UNKNOWN, parsing_error
 from ..versions import EsVersion, Gate
 from .base import EndpointConfig
-from .external import SIMILARITIES, ExternalService, Field, Validation
+from .external import SIMILARITIES, Field, Validation
+from .oauth2 import OAuth2, OAuth2Service
 
 __all__ = ["OpenAiService"]
 
@@ -38,7 +45,8 @@ _EMBED = ("text_embedding",)
 
 
 def _headers(config: EndpointConfig) -> dict[str, str]:
-    headers = {"Authorization": f"Bearer {config.secret_settings['api_key']}"}
+    secrets = config.secret_settings
+    headers = {"Authorization": f"Bearer {secrets.get('api_key') or secrets['access_token']}"}
     organization = config.service_settings.get("organization_id")
     if organization:
         headers["OpenAI-Organization"] = str(organization)
@@ -84,12 +92,23 @@ def _chat_read(payload: Any) -> None:
         raise parsing_error("START_OBJECT", payload)
 
 
-class OpenAiService(ExternalService):
+class OpenAiService(OAuth2Service):
     """OpenAI (or any server that speaks its API, through `url`), as ES's `openai`."""
 
     name = "openai"
     display_name = "OpenAI"
-    secret_keys = ("api_key",)
+    secret_keys = ("api_key", "client_secret")
+    oauth2 = OAuth2(
+        service="OpenAI",
+        extra="token_url",
+        since=Gate(None, (9, 5)),
+        basic_auth=True,
+        credentials=("api_key", "client_secret"),
+        exactly_one=(
+            "[service_settings] must have exactly one of [api_key] or [client_secret] field set"
+        ),
+        rotates_only_client_secret=True,
+    )
     task_gates: ClassVar[dict[str, Gate]] = {
         "text_embedding": _ALWAYS,
         "completion": _ALWAYS,
