@@ -1,19 +1,28 @@
 """A stack that mixes services, under the real Pulumi CLI: create, secret rotation, drift, destroy.
 
-ELSER on the cluster's ML nodes, OpenAI, Cohere and Azure OpenAI in one stack file: the same
-provider, the schemas alone tell them apart (the third-party calls reach the lab's vendor
-stand-in through the emulator's routing).
+ELSER on the cluster's ML nodes, OpenAI, Cohere, Azure OpenAI, Amazon Bedrock and Google Vertex
+AI in one stack file: the same provider, the schemas alone tell them apart (the third-party calls
+reach the lab's stand-ins through the emulator's routing: Bedrock's signed with the AWS key pair,
+Vertex AI's with the token the service-account key gets).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from emulators.lab import VENDOR_KEY, VENDOR_KEY_ROTATED, Lab
+from emulators.lab import (
+    AWS_ACCESS_KEY,
+    AWS_SECRET_KEY,
+    VENDOR_KEY,
+    VENDOR_KEY_ROTATED,
+    Lab,
+    google_service_account,
+)
 from harness.pulumi_cli import PulumiProject
 from providers.cli import main
 
@@ -59,6 +68,28 @@ def mixed_stack(lab: Lab) -> dict[str, Any]:
                     "api_version": "2024-10-21",
                 },
             },
+            {
+                "inference_id": "titan",
+                "task_type": "text_embedding",
+                "service": "amazonbedrock",
+                "service_settings": {
+                    "access_key": {"secret": "awsAccessKey"},
+                    "secret_key": {"secret": "awsSecretKey"},
+                    "region": "us-east-1",
+                    "model": "amazon.titan-embed-text-v2:0",
+                    "provider": "amazontitan",
+                },
+            },
+            {
+                "inference_id": "vertex-rerank",
+                "task_type": "rerank",
+                "service": "googlevertexai",
+                "service_settings": {
+                    "service_account_json": {"secret": "googleKey"},
+                    "project_id": "lab-project",
+                },
+                "task_settings": {"top_n": 2},
+            },
         ],
     }
 
@@ -77,9 +108,21 @@ def test_a_mixed_service_stack_is_created_rotated_repaired_and_destroyed(
     assert main(["validate", str(project.stack_file)]) == 0, capsys.readouterr().out
     project.set_secret("vendorKey", VENDOR_KEY)
     project.set_secret("azureKey", VENDOR_KEY)
+    project.set_secret("awsAccessKey", AWS_ACCESS_KEY)
+    project.set_secret("awsSecretKey", AWS_SECRET_KEY)
+    google_key = google_service_account().key_json
+    project.set_secret("googleKey", google_key)
 
     project.up()
-    assert lab.user_endpoint_ids() == ["azure-chat", "cohere-rerank", "elser", "oai-embed"]
+    assert lab.user_endpoint_ids() == [
+        "azure-chat",
+        "cohere-rerank",
+        "elser",
+        "oai-embed",
+        "titan",
+        "vertex-rerank",
+    ]
+    # Elasticsearch shows the Bedrock provider upper case: still no change.
     assert project.preview("--expect-no-changes", check=False).returncode == 0
 
     # Rotating one secret replaces exactly the endpoints that use it.
@@ -115,3 +158,6 @@ def test_a_mixed_service_stack_is_created_rotated_repaired_and_destroyed(
     assert lab.user_endpoint_ids() == []
     everything = project.all_output()
     assert VENDOR_KEY not in everything and VENDOR_KEY_ROTATED not in everything
+    assert AWS_SECRET_KEY not in everything and AWS_ACCESS_KEY not in everything
+    private_key = json.loads(google_key)["private_key"]
+    assert private_key not in everything and "PRIVATE KEY" not in everything
