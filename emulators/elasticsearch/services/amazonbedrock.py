@@ -58,6 +58,9 @@ Choices where the sources could not settle it:
   unknown settings here, like the task settings of text_embedding;
 - the "must be a less than or equal to" wording of the range checks is `ServiceUtils`'s (newer
   code says "must be less than or equal to").
+- the chat_completion validation call is the streamed Converse call (`converse-stream`, read as
+  AWS event-stream frames by botocore's decoder), as ES's unified chat path streams; a
+  non-streamed check is not excluded by the sources read.
 """
 
 from __future__ import annotations

@@ -49,6 +49,8 @@ Choices where the sources could not settle it:
   `GoogleVertexAiUtils` names) and only its status is checked;
 - `thinking_config` is read whenever completion is (its specification change is of
   September 2025, no version was found).
+- a declared `dimensions` is not sent (`outputDimensionality`): no stored version of
+  `GoogleVertexAiEmbeddingsRequestEntity` sends it; the measured size is stored.
 """
 
 from __future__ import annotations
