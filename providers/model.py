@@ -12,22 +12,22 @@ Lifecycle (numbered as in docs/spec.md; test names cite them):
 - L5  ``chunking_settings`` update in place where ``_update`` accepts them (behaviour rule
       ``update.chunking_settings_accepted``) and replace elsewhere; their defaults are filled in on
       both sides before comparing.
-- L9  Where ``_update`` drops chunking (``update.chunking_reset``), an in-place update of an
-      embedding endpoint whose chunking is not what the reset leaves is planned as what it is:
-      chunking re-sent where ``_update`` accepts it, else a replace; the preview says why.
-- L10 ``_update`` bodies with ``service_settings`` carry the secret again where Elasticsearch
-      requires it (``update.secret_required_with_service_settings``).
 - L6  A field left out that has a schema ``default`` equals that default; a discovered field
       (``x-es-discovered``) left out is never a change. Server-filled values are never a diff.
 - L7  ``force`` and ``secret_rotation`` are provider options: changing them touches no
       Elasticsearch API.
 - L8  Replacement deletes first (``delete_before_replace``): one id cannot exist twice.
-- L9  A field marked ``x-es-discovered-with`` is filled in by Elasticsearch when one of the named
+- L9  Where ``_update`` drops chunking (``update.chunking_reset``), an in-place update of an
+      embedding endpoint whose chunking is not what the reset leaves is planned as what it is:
+      chunking re-sent where ``_update`` accepts it, else a replace; the preview says why.
+- L10 ``_update`` bodies with ``service_settings`` carry the secret again where Elasticsearch
+      requires it (``update.secret_required_with_service_settings``).
+- L11 A field marked ``x-es-discovered-with`` is filled in by Elasticsearch when one of the named
       fields is declared (an ``elasticsearch`` endpoint on a ``deployment_id``): left out, no change.
-- L10 A field marked ``x-es-ignore-when`` is never a change while its group matches the pattern
+- L12 A field marked ``x-es-ignore-when`` is never a change while its group matches the pattern
       (``num_allocations`` under adaptive allocations: Elasticsearch moves it with the load).
-- L11 Secrets of one ``x-es-secret-group`` are sent together by ``_update`` (an AWS key pair).
-- L12 A field marked ``x-es-case-insensitive`` is compared without regard to case: Elasticsearch
+- L13 Secrets of one ``x-es-secret-group`` are sent together by ``_update`` (an AWS key pair).
+- L14 A field marked ``x-es-case-insensitive`` is compared without regard to case: Elasticsearch
       accepts it in any case and may show it in another (an enum it shows in upper case).
 """
 

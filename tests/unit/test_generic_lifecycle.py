@@ -1,4 +1,4 @@
-"""The generic schema annotations at work in plan and update bodies (L9-L11 of providers/model.py)."""
+"""The generic schema annotations at work in plan and update bodies (L11-L14 of docs/spec.md)."""
 
 from __future__ import annotations
 
@@ -34,13 +34,13 @@ ADAPTIVE = {
 }
 
 
-def test_l10_num_allocations_moved_by_adaptive_allocations_is_no_change() -> None:
+def test_l12_num_allocations_moved_by_adaptive_allocations_is_no_change() -> None:
     news = declared("elasticsearch", "sparse_embedding", ADAPTIVE)
     olds = declared("elasticsearch", "sparse_embedding", {**ADAPTIVE, "num_allocations": 3})
     assert plan(olds, news, schema("elasticsearch", "sparse_embedding"), V9_1).changes == []
 
 
-def test_l10_a_declared_num_allocations_change_is_an_update_in_place() -> None:
+def test_l12_a_declared_num_allocations_change_is_an_update_in_place() -> None:
     es = schema("elasticsearch", "sparse_embedding")
     fixed = {"model_id": ".elser_model_2", "num_threads": 1}
     olds = declared("elasticsearch", "sparse_embedding", {**fixed, "num_allocations": 1})
@@ -58,7 +58,7 @@ def test_num_threads_change_replaces_the_endpoint() -> None:
     assert change_plan.replaces == ["service_settings.num_threads"]
 
 
-def test_l9_what_elasticsearch_reads_from_a_deployment_is_no_change() -> None:
+def test_l11_what_elasticsearch_reads_from_a_deployment_is_no_change() -> None:
     news = declared("elasticsearch", "text_embedding", {"deployment_id": "my-e5"})
     olds = declared(
         "elasticsearch",
@@ -73,14 +73,14 @@ def test_l9_what_elasticsearch_reads_from_a_deployment_is_no_change() -> None:
     assert plan(olds, news, schema("elasticsearch", "text_embedding"), V9_1).changes == []
 
 
-def test_l9_a_model_left_out_without_a_deployment_is_a_change() -> None:
+def test_l11_a_model_left_out_without_a_deployment_is_a_change() -> None:
     olds = declared("elasticsearch", "text_embedding", {"model_id": "a", "num_threads": 1})
     news = declared("elasticsearch", "text_embedding", {"num_threads": 1})
     change_plan = plan(olds, news, schema("elasticsearch", "text_embedding"), V9_1)
     assert change_plan.replaces == ["service_settings.model_id"]
 
 
-def test_l11_rotating_one_aws_key_in_place_sends_both() -> None:
+def test_l13_rotating_one_aws_key_in_place_sends_both() -> None:
     bedrock = schema("amazonbedrock", "text_embedding")
     base = {"region": "us-east-1", "model": "amazon.titan-embed-text-v2:0"}
     olds = declared(
@@ -113,7 +113,7 @@ def test_a_rate_limit_left_to_each_services_default_is_no_change() -> None:
     ]
 
 
-def test_l12_a_case_insensitive_field_shown_in_another_case_is_no_change() -> None:
+def test_l14_a_case_insensitive_field_shown_in_another_case_is_no_change() -> None:
     bedrock = schema("amazonbedrock", "completion")
     base = {"access_key": "A", "secret_key": "S", "region": "us-east-1", "model": "m"}
     news = declared("amazonbedrock", "completion", {**base, "provider": "anthropic"})
