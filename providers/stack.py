@@ -26,7 +26,14 @@ from providers.hf_stack import (
     check_hf_endpoints,
     hf_url_reference,
 )
-from providers.schema import PathKey, Problem, SchemaSet, format_path, load_schemas
+from providers.schema import (
+    MAX_PROBLEMS,
+    PathKey,
+    Problem,
+    SchemaSet,
+    format_path,
+    load_schemas,
+)
 from providers.secret_references import (
     MALFORMED,
     SecretReference,
@@ -54,6 +61,12 @@ MAX_VALUES = 500_000
 _TOO_LARGE = (
     f"larger than {MAX_BYTES // (1024 * 1024)} MiB, the most a stack file may be "
     "(an endpoint takes about 300 bytes)"
+)
+_TOO_MANY = Problem(
+    "$",
+    f"more than {MAX_PROBLEMS} problems; these are the first {MAX_PROBLEMS} in the file, "
+    "fix them and validate again",
+    "",
 )
 
 _PLACEHOLDER = "<secret reference>"
@@ -381,8 +394,11 @@ def _validate(
     }
     endpoints: list[EndpointDeclaration] = []
     first_seen: dict[str, str] = {}
+    flagged = {p.path for p in problems}  # by the stack schema, before any entry is checked
     entries = document.get("endpoints")
     for index, entry in enumerate(entries if isinstance(entries, list) else []):
+        if len(problems) > MAX_PROBLEMS:
+            break
         if not isinstance(entry, dict):
             continue
         base = f"$.endpoints[{index}]"
@@ -397,7 +413,7 @@ def _validate(
                     )
                 )
             first_seen.setdefault(inference_id, base)
-        if any(p.path in (f"{base}.service", f"{base}.task_type") for p in problems):
+        if f"{base}.service" in flagged or f"{base}.task_type" in flagged:
             continue  # the stack schema already said what is wrong with them
         entry = dict(entry)
         hf_url = _hf_url(entry, base, hf_names, problems)
@@ -406,15 +422,22 @@ def _validate(
             if hf_url is not None:
                 declared.service_settings["url"] = hf_url
             endpoints.append(declared)
-    unique: dict[tuple[str, str], Problem] = {}
-    for problem in problems:  # both schemas may flag the same field
-        unique.setdefault((problem.path, problem.message), problem)
-    ordered = sorted(unique.values(), key=lambda p: (_path_order(p.path), problems.index(p)))
+    unique: dict[tuple[str, str], tuple[int, Problem]] = {}
+    for position, problem in enumerate(problems):  # both schemas may flag the same field
+        unique.setdefault((problem.path, problem.message), (position, problem))
+    ordered = [
+        problem
+        for _, problem in sorted(
+            unique.values(), key=lambda found: (_path_order(found[1].path), found[0])
+        )
+    ]
     elasticsearch = document.get("elasticsearch")
     if isinstance(elasticsearch, dict) and not any(
         p.path.startswith("$.elasticsearch") for p in ordered
     ):
         ordered = [*_tls_problems(elasticsearch), *ordered]
+    if len(ordered) > MAX_PROBLEMS:
+        ordered = [*ordered[:MAX_PROBLEMS], _TOO_MANY]
     es_settings = elasticsearch if isinstance(elasticsearch, dict) else {}
     return ordered, es_settings, endpoints, hf_endpoints
 
@@ -431,19 +454,24 @@ def _tls_problems(block: Mapping[str, Any]) -> list[Problem]:
 
 
 def _non_finite(document: object) -> list[Problem]:
-    """YAML's ``.nan`` and ``.inf`` anywhere: JSON, Pulumi and every bound compare them wrongly."""
+    """YAML's ``.nan`` and ``.inf`` anywhere: JSON, Pulumi and every bound compare them wrongly.
+
+    Walked in document order, so that when there are more than MAX_PROBLEMS the first are found.
+    """
     found: list[Problem] = []
     pending: list[tuple[PathKey, object]] = [((), document)]
     while pending:
         path, value = pending.pop()
         if isinstance(value, float) and not math.isfinite(value):
-            shown = "not a number (.nan)" if math.isnan(value) else "infinite"
+            shown = "NaN (.nan)" if math.isnan(value) else "infinite"
             top = str(path[0]) if path else ""
             found.append(Problem(format_path(path), f"must be a finite number, not {shown}", top))
+            if len(found) > MAX_PROBLEMS:
+                break
         elif isinstance(value, dict):
-            pending.extend(((*path, str(k)), v) for k, v in value.items())
+            pending.extend(reversed([((*path, str(k)), v) for k, v in value.items()]))
         elif isinstance(value, list):
-            pending.extend(((*path, i), v) for i, v in enumerate(value))
+            pending.extend(reversed([((*path, i), v) for i, v in enumerate(value)]))
     return found
 
 

@@ -276,7 +276,7 @@ INVALID: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
     (
         "api_key and url missing are named together",
         endpoint(service_settings={"url": DELETE, "api_key": DELETE}),
-        [("$.service_settings", "missing required field 'api_key', 'url'")],
+        [("$.service_settings", "missing required fields 'api_key', 'url'")],
     ),
     (
         "an empty api_key is refused",

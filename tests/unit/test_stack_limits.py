@@ -104,7 +104,7 @@ def test_a_file_larger_than_the_bound_is_refused_unread(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("value", "shown"),
-    [(".nan", "not a number (.nan)"), (".inf", "infinite"), ("-.Inf", "infinite")],
+    [(".nan", "NaN (.nan)"), (".inf", "infinite"), ("-.Inf", "infinite")],
     ids=["nan", "inf", "-inf"],
 )
 def test_a_non_finite_timeout_in_the_stack_file_is_refused_by_validate(
