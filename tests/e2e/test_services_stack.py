@@ -1,9 +1,11 @@
 """A stack that mixes services, under the real Pulumi CLI: create, secret rotation, drift, destroy.
 
-ELSER on the cluster's ML nodes, OpenAI, Cohere, Azure OpenAI, Amazon Bedrock and Google Vertex
-AI in one stack file: the same provider, the schemas alone tell them apart (the third-party calls
-reach the lab's stand-ins through the emulator's routing: Bedrock's signed with the AWS key pair,
-Vertex AI's with the token the service-account key gets).
+ELSER on the cluster's ML nodes, OpenAI, Cohere, Azure OpenAI, Amazon Bedrock, Google Vertex AI,
+Mistral, Anthropic, Jina AI, Voyage AI and Hugging Face sparse embeddings in one stack file: the
+same provider, the schemas alone tell them apart (the third-party calls reach the lab's stand-ins
+through the emulator's routing: Bedrock's signed with the AWS key pair, Vertex AI's with the
+token the service-account key gets). The `elastic` service has a stack of its own
+(`test_elastic_stack.py`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import pytest
 from emulators.lab import (
     AWS_ACCESS_KEY,
     AWS_SECRET_KEY,
+    HF_KEY,
     VENDOR_KEY,
     VENDOR_KEY_ROTATED,
     Lab,
@@ -31,6 +34,7 @@ pytestmark = pytest.mark.e2e
 
 def mixed_stack(lab: Lab) -> dict[str, Any]:
     key = {"secret": "vendorKey"}
+    other = {"secret": "otherVendorKey"}
     return {
         "elasticsearch": {"endpoints": [lab.es_url]},
         "endpoints": [
@@ -90,6 +94,38 @@ def mixed_stack(lab: Lab) -> dict[str, Any]:
                 },
                 "task_settings": {"top_n": 2},
             },
+            {
+                "inference_id": "mistral-embed",
+                "task_type": "text_embedding",
+                "service": "mistral",
+                "service_settings": {"api_key": other, "model": "mistral-embed"},
+            },
+            {
+                "inference_id": "claude",
+                "task_type": "completion",
+                "service": "anthropic",
+                "service_settings": {"api_key": other, "model_id": "claude-3-5-haiku"},
+                "task_settings": {"max_tokens": 64},
+            },
+            {
+                "inference_id": "jina-embed",
+                "task_type": "text_embedding",
+                "service": "jinaai",
+                "service_settings": {"api_key": other, "model_id": "jina-embeddings-v3"},
+            },
+            {
+                "inference_id": "voyage-rerank",
+                "task_type": "rerank",
+                "service": "voyageai",
+                "service_settings": {"api_key": other, "model_id": "rerank-2"},
+                "task_settings": {"top_k": 2},
+            },
+            {
+                "inference_id": "hf-sparse",
+                "task_type": "sparse_embedding",
+                "service": "hugging_face",
+                "service_settings": {"url": f"{lab.hf_url}/sparse", "api_key": {"secret": "hfKey"}},
+            },
         ],
     }
 
@@ -108,6 +144,8 @@ def test_a_mixed_service_stack_is_created_rotated_repaired_and_destroyed(
     assert main(["validate", str(project.stack_file)]) == 0, capsys.readouterr().out
     project.set_secret("vendorKey", VENDOR_KEY)
     project.set_secret("azureKey", VENDOR_KEY)
+    project.set_secret("otherVendorKey", VENDOR_KEY)
+    project.set_secret("hfKey", HF_KEY)
     project.set_secret("awsAccessKey", AWS_ACCESS_KEY)
     project.set_secret("awsSecretKey", AWS_SECRET_KEY)
     google_key = google_service_account().key_json
@@ -116,11 +154,16 @@ def test_a_mixed_service_stack_is_created_rotated_repaired_and_destroyed(
     project.up()
     assert lab.user_endpoint_ids() == [
         "azure-chat",
+        "claude",
         "cohere-rerank",
         "elser",
+        "hf-sparse",
+        "jina-embed",
+        "mistral-embed",
         "oai-embed",
         "titan",
         "vertex-rerank",
+        "voyage-rerank",
     ]
     # Elasticsearch shows the Bedrock provider upper case: still no change.
     assert project.preview("--expect-no-changes", check=False).returncode == 0
@@ -158,6 +201,7 @@ def test_a_mixed_service_stack_is_created_rotated_repaired_and_destroyed(
     assert lab.user_endpoint_ids() == []
     everything = project.all_output()
     assert VENDOR_KEY not in everything and VENDOR_KEY_ROTATED not in everything
+    assert HF_KEY not in everything
     assert AWS_SECRET_KEY not in everything and AWS_ACCESS_KEY not in everything
     private_key = json.loads(google_key)["private_key"]
     assert private_key not in everything and "PRIVATE KEY" not in everything
