@@ -520,22 +520,31 @@ class SchemaSet:
         self._reference_validator = _Validator(
             {"$ref": f"{stack_id}#/$defs/secret_reference"}, registry=self.registry
         )
+        self._endpoint_documents: dict[tuple[str, str], dict[str, Any]] = {
+            (rel.parts[0], rel.name.removesuffix(".schema.json")): doc
+            for rel, doc in documents.items()
+            if len(rel.parts) == 2 and rel.parts[0] != "common"
+        }
         self._endpoints: dict[tuple[str, str], EndpointSchema] = {}
-        for rel, doc in documents.items():
-            if len(rel.parts) == 2 and rel.parts[0] != "common":
-                task_type = rel.name.removesuffix(".schema.json")
-                key = (rel.parts[0], task_type)
-                self._endpoints[key] = EndpointSchema(*key, doc, self.registry)
         if not checked:
+            # New content: every endpoint schema's annotations are read now, so that a missing
+            # or wrong one is a load-time error; content that passed before is read on first use.
+            for key in self._endpoint_documents:
+                self.endpoint(*key)
             _note_checked(stamp)
 
     def endpoint(self, service: str, task_type: str) -> EndpointSchema | None:
         """The schema for ``service``/``task_type``, or None when the project has none."""
-        return self._endpoints.get((service, task_type))
+        key = (service, task_type)
+        found = self._endpoints.get(key)
+        if found is None and key in self._endpoint_documents:
+            found = EndpointSchema(service, task_type, self._endpoint_documents[key], self.registry)
+            self._endpoints[key] = found
+        return found
 
     def supported(self) -> list[str]:
         """``service/task_type`` pairs that have a schema, sorted."""
-        return sorted(f"{s}/{t}" for s, t in self._endpoints)
+        return sorted(f"{s}/{t}" for s, t in self._endpoint_documents)
 
     def document_problems(
         self,
