@@ -2,7 +2,7 @@
 
 The only module that imports ``pulumi.dynamic``. Each lifecycle method sequences
 schema -> model -> client; what create, read, update and delete do is in ``providers.operations``,
-the rules themselves in ``providers.model`` (see its L1-L8).
+the rules themselves in ``providers.model`` (see its L1-L14).
 """
 
 from __future__ import annotations

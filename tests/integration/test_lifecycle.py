@@ -5,7 +5,7 @@ commands: check -> create -> diff (no change) -> update in place -> replace on a
 delete refused while referenced -> forced delete -> refresh after an out-of-band delete -> refresh
 after an out-of-band edit -> destroy. Every step asserts the outputs and the requests Elasticsearch
 received. Refreshes and destroys use a fresh host, as each Pulumi command starts its own provider
-process. Rules L1-L8 are those of ``providers.model``.
+process. Rules L1-L14 are those of ``providers.model``.
 """
 
 from __future__ import annotations

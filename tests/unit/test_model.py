@@ -1,4 +1,4 @@
-"""The lifecycle table L1-L8 of providers/model.py, reconcile, and the request bodies."""
+"""The lifecycle table L1-L10 of providers/model.py, reconcile, and the request bodies."""
 
 from __future__ import annotations
 
