@@ -10,6 +10,11 @@ What blocks a delete or a replacement is what blocks it in ``delete``: the inges
 ``semantic_text`` indexes that use the endpoint, unless ``force`` is set. Looking them up needs the
 cluster, so the caller passes a ``references`` function (the CLI asks ``DELETE …?dry_run=true``);
 this module does no I/O of its own.
+
+A Hugging Face Inference Endpoint the stack declares (``huggingface_endpoints:``) gets a row too,
+with the fields and reasons of its own lifecycle table (``providers.hf_model.plan``); nothing in
+Elasticsearch uses it directly, so it is never blocked (the Elasticsearch endpoints its URL feeds
+have rows of their own when a new URL replaces them).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from providers import hf_model
 from providers.errors import ProviderError
 from providers.model import Change, plan
 from providers.schema import SchemaSet
@@ -48,6 +54,9 @@ EXIT_CODES: dict[Status, int] = {
 References = Callable[[str, str], tuple[list[str], list[str]]]
 
 _RESOURCE_TYPE = "elasticsearch:InferenceEndpoint"
+_HF_RESOURCE_TYPE = "huggingface:InferenceEndpoint"
+HF_ENDPOINT = "huggingface_endpoint"
+"""The ``service`` of a row for a Hugging Face Inference Endpoint (its ``task_type`` is HF's task)."""
 # pulumi.runtime.rpc.UNKNOWN: how the preview shows a value not known until apply.
 _UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 _SECRET = "[secret]"
@@ -63,6 +72,10 @@ _ACTIONS = {
 _DIAGNOSTIC = re.compile(r"^info: es-inference: (?P<id>[^:\s]+): (?P<text>.+?)\s*$", re.DOTALL)
 _WHY = {
     "create": "declared in the stack file, not on the cluster yet",
+    "delete": "no longer declared in the stack file",
+}
+_HF_WHY = {
+    "create": "declared in the stack file, not on Hugging Face yet",
     "delete": "no longer declared in the stack file",
 }
 _VERSIONED = re.compile(r"Elasticsearch \d+\.\d+|\d+\.\d+\.\d+\+|version not yet recorded")
@@ -87,8 +100,9 @@ class Row:
     @property
     def why(self) -> str:
         """Why the endpoint changes, in a line."""
-        if self.action in _WHY:
-            return _WHY[self.action]
+        reasons = _HF_WHY if self.service == HF_ENDPOINT else _WHY
+        if self.action in reasons:
+            return reasons[self.action]
         return "; ".join(f"{c.path}: {c.reason}" for c in self.changes)
 
     @property
@@ -192,6 +206,23 @@ def _row(
     return Row(inference_id, action, task_type, service, changes, force, version_notes=notes)
 
 
+def _hf_row(step: Mapping[str, Any], action: str) -> Row:
+    """A Hugging Face endpoint's row: its lifecycle table over the step's outputs and inputs."""
+    olds: dict[str, Any] = dict((step.get("oldState") or {}).get("outputs") or {})
+    news: dict[str, Any] = dict((step.get("newState") or {}).get("inputs") or {})
+    current = news or olds
+    name = str(current.get("name") or step["urn"].rsplit("::", 1)[-1])
+    changes: list[Change] = []
+    if action in ("update", "replace"):
+        changed = {*step.get("replaceReasons", []), *step.get("diffReasons", [])}
+        inputs = {
+            k: _CHANGED_SECRET if (k,) in hf_model.HIDDEN and k in changed else v
+            for k, v in news.items()
+        }
+        changes = hf_model.plan(olds, inputs, lambda v: v == _UNKNOWN).changes
+    return Row(name, action, str(current.get("task", "")), HF_ENDPOINT, changes)
+
+
 def _diagnostics(document: Mapping[str, Any]) -> tuple[dict[str, str], list[str]]:
     said: dict[str, str] = {}
     errors: list[str] = []
@@ -227,16 +258,21 @@ def summarize(
     for step in document.get("steps") or []:
         action = _ACTIONS.get(str(step.get("op")))
         state = step.get("newState") or step.get("oldState") or {}
-        if action is None or not str(state.get("type", "")).endswith(_RESOURCE_TYPE):
+        kind = str(state.get("type", ""))
+        if action is None or not kind.endswith((_RESOURCE_TYPE, _HF_RESOURCE_TYPE)):
             continue
+        hf = kind.endswith(_HF_RESOURCE_TYPE)
         if step.get("op") in ("create-replacement", "delete-replaced") and any(
-            r.inference_id == step["urn"].rsplit("::", 1)[-1] for r in rows
+            r.inference_id == step["urn"].rsplit("::", 1)[-1] and _is_hf(r) == hf for r in rows
         ):
             continue
-        rows.append(_row(step, action, said, schemas, declared_force, cluster_version))
+        if hf:
+            rows.append(_hf_row(step, action))
+        else:
+            rows.append(_row(step, action, said, schemas, declared_force, cluster_version))
     checked: list[Row] = []
     for row in rows:
-        if references is not None and row.action in ("delete", "replace"):
+        if references is not None and row.action in ("delete", "replace") and not _is_hf(row):
             olds = next(
                 (
                     (s.get("oldState") or {}).get("outputs") or {}
@@ -260,6 +296,10 @@ def summarize(
         failed = errors
     # The stack file's own problems say the same as the preview's, more precisely.
     return Summary(stack, checked, list(invalid) or declared_invalid, failed)
+
+
+def _is_hf(row: Row) -> bool:
+    return row.service == HF_ENDPOINT
 
 
 def _replace(row: Row, **changes: Any) -> Row:
@@ -358,8 +398,9 @@ def render_markdown(summary: Summary) -> str:
                 blocker = f"nothing (`force: true`; {_blocker(row)} fail until it exists again)"
             else:
                 blocker = ""
+            name = f"`{row.inference_id}`" + (" (Hugging Face endpoint)" if _is_hf(row) else "")
             lines.append(
-                f"| `{row.inference_id}` | **{row.action}** | {_cell(fields)} | {_cell(why)} "
+                f"| {name} | **{row.action}** | {_cell(fields)} | {_cell(why)} "
                 f"| {_cell(blocker)} | {_cell('; '.join(row.version_notes))} |"
             )
         lines.append("")

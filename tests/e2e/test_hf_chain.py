@@ -6,6 +6,7 @@ into a text_embedding endpoint. No test token may appear in any output or state 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ import pytest
 from emulators.huggingface.endpoints_api import Timing
 from emulators.lab import HF_KEY, HF_NAMESPACE, Lab, lab_servers
 from harness.pulumi_cli import PulumiProject
+from providers.cli import main
 
 pytestmark = pytest.mark.e2e
 
@@ -79,9 +81,43 @@ def ops(project: PulumiProject) -> dict[str, str]:
     return {name: step["op"] for name, step in project.preview_steps().items()}
 
 
+def summary_rows(
+    project: PulumiProject, capsys: pytest.CaptureFixture[str]
+) -> dict[str, tuple[str, str, list[tuple[str, str]]]]:
+    """``es-inference summary --format json`` of a real preview: action, service, field effects."""
+    preview = project.root / "preview.json"
+    preview.write_text(project.run("preview", "--json").stdout)
+    capsys.readouterr()
+    main(
+        [
+            "summary",
+            "--preview",
+            str(preview),
+            "--stack-file",
+            str(project.stack_file),
+            "--format",
+            "json",
+            "--no-references",
+        ]
+    )
+    document = json.loads(capsys.readouterr().out)
+    return {
+        row["inference_id"]: (
+            row["action"],
+            row["service"],
+            [(c["field"], c["effect"]) for c in row["changes"]],
+        )
+        for row in document["endpoints"]
+    }
+
+
 def test_up_creates_hf_first_then_es_with_its_url_and_changes_cascade_only_on_a_new_url(
-    project: PulumiProject, lab: Lab
+    project: PulumiProject, lab: Lab, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    assert summary_rows(project, capsys) == {
+        "minilm": ("create", "huggingface_endpoint", []),
+        "es-minilm": ("create", "hugging_face", []),
+    }
     preview = project.preview()
     assert "cost: minilm: aws-us-east-1-intel-spr-x2 at $0.033/h" not in preview.output
     assert "cost: minilm: aws-us-east-1-intel-spr-x2 at $0.066/h per replica" in preview.output
@@ -99,6 +135,9 @@ def test_up_creates_hf_first_then_es_with_its_url_and_changes_cascade_only_on_a_
     # in place: the URL stays, so the Elasticsearch endpoint has no step
     project.write_stack(chained(lab, instance_size="x4"))
     assert ops(project) == {"minilm": "update"}
+    assert summary_rows(project, capsys) == {
+        "minilm": ("update", "huggingface_endpoint", [("instance_size", "in place")]),
+    }
     project.up()
     assert (lab.hf_endpoint("minilm") or {})["compute"]["instanceSize"] == "x4"
     assert (lab.endpoint("es-minilm") or {})["service_settings"]["url"] == hf["status"]["url"]
@@ -109,6 +148,9 @@ def test_up_creates_hf_first_then_es_with_its_url_and_changes_cascade_only_on_a_
     assert "replace because region" in preview.output
     assert "the Elasticsearch endpoints es-minilm that use it are replaced too" in preview.output
     assert ops(project) == {"minilm": "replace", "es-minilm": "replace"}
+    rows = summary_rows(project, capsys)
+    assert rows["minilm"] == ("replace", "huggingface_endpoint", [("region", "replace")])
+    assert rows["es-minilm"][:2] == ("replace", "hugging_face")
     project.up()
     moved = lab.hf_endpoint("minilm")
     assert moved is not None and moved["provider"]["region"] == "eu-west-1"

@@ -3,7 +3,8 @@
 The fixtures in ``tests/fixtures/summary/`` are real ``pulumi preview --json`` documents of the e2e
 stack (trimmed of stack traces and the pickled provider): ``create`` (a new stack), ``change``
 (hf-rerank's api_key rotated and top_n changed, hf-minilm removed) and ``invalid`` (a broken stack
-file). tests/e2e/test_pipeline_commands.py runs the same command on a live preview.
+file). tests/e2e/test_recipes.py runs the same command on a live preview, and
+tests/e2e/test_hf_chain.py on one with a Hugging Face endpoint.
 """
 
 from __future__ import annotations
@@ -282,3 +283,48 @@ def test_an_invalid_stack_file_is_reported_once_with_its_paths_and_no_request_is
     assert f"{path}: $.endpoints[0].task_settings.top_n: must be >= 1 (got 0)" in out
     assert "stacks/e2e.yaml is invalid" not in out
     assert lab.requests() == []
+
+
+def test_a_hugging_face_endpoint_has_a_row_of_its_own_never_blocked() -> None:
+    olds = {
+        "name": "minilm",
+        "task": "sentence-embeddings",
+        "instance_size": "x2",
+        "token": "[secret]",
+        "region": "us-east-1",
+    }
+    step = {
+        "op": "update",
+        "urn": "urn:pulumi:e2e::es-inference::pulumi-python:dynamic/huggingface:InferenceEndpoint::minilm",
+        "diffReasons": ["instance_size", "token"],
+        "oldState": {
+            "type": "pulumi-python:dynamic/huggingface:InferenceEndpoint",
+            "outputs": olds,
+        },
+        "newState": {
+            "type": "pulumi-python:dynamic/huggingface:InferenceEndpoint",
+            "inputs": {**olds, "instance_size": "x4"},
+        },
+    }
+    asked: list[str] = []
+
+    def references(task_type: str, inference_id: str) -> tuple[list[str], list[str]]:
+        asked.append(inference_id)
+        return ["p"], []
+
+    summary = _summarize({"steps": [step]}, references=references)
+
+    (row,) = summary.rows
+    assert (row.inference_id, row.action, row.task_type) == (
+        "minilm",
+        "update",
+        "sentence-embeddings",
+    )
+    assert [(c.path, c.action) for c in row.changes] == [
+        ("instance_size", "update"),
+        ("token", "state"),
+    ]
+    assert asked == [] and not row.blocked and summary.status == "changes"
+    assert "| `minilm` (Hugging Face endpoint) | **update** | `instance_size` (in place)" in (
+        render_markdown(summary)
+    )
