@@ -80,9 +80,15 @@ from ..settings import (
     extract_required_string,
     remove_as_type,
 )
-from ..validation import ValidationSettings, parsing_error, run_validation, send
+from ..validation import (
+    parsing_error,
+    response_json,
+    run_validation,
+    send,
+    unreadable_response,
+)
 from ..versions import SECRET_REQUIRED_ON_UPDATE, EsVersion, Gate
-from .base import EndpointConfig, EndpointUpdate, Setting
+from .base import EndpointConfig, EndpointUpdate, ServiceCall, Setting
 from .external import SIMILARITIES, ExternalService, embedding_details
 
 __all__ = ["PROVIDERS", "AmazonBedrockService", "sign"]
@@ -196,7 +202,7 @@ def _event_stream(content: bytes) -> list[Any]:
     try:
         return list(buffer)
     except ParserError as exc:
-        raise EsError("parsing_exception", "Failed to parse the response from the service") from exc
+        raise unreadable_response() from exc
 
 
 class AmazonBedrockService(ExternalService):
@@ -309,17 +315,12 @@ class AmazonBedrockService(ExternalService):
                 problems.raise_if_any()
         return super().update_config(current, update, version)
 
-    def validate(
-        self,
-        inference_id: str,
-        config: EndpointConfig,
-        settings: ValidationSettings,
-        timeout: float | None,
-    ) -> EndpointConfig:
+    def validate(self, call: ServiceCall) -> EndpointConfig:
+        config = call.config
         action, method, read = _CALLS[config.task_type]
         body = _embed_body(config) if action == "invoke" else _converse_body(config)
 
-        def call(seconds: float) -> int | None:
+        def attempt(seconds: float) -> int | None:
             url = _url(config, action)
             secrets = config.secret_settings
             headers = sign(
@@ -330,7 +331,7 @@ class AmazonBedrockService(ExternalService):
                 str(config.service_settings["region"]),
             )
             try:
-                response = send(inference_id, url, body, headers, settings, seconds)
+                response = send(call.inference_id, url, body, headers, call.settings, seconds)
             except EsError as exc:
                 raise EsError(
                     "exception", f"Amazon Bedrock {method} call failed", cause=exc
@@ -341,15 +342,9 @@ class AmazonBedrockService(ExternalService):
                 if not _event_stream(response.content):
                     raise parsing_error("START_OBJECT", None)
                 return None
-            try:
-                payload = response.json()
-            except ValueError as exc:
-                raise EsError(
-                    "parsing_exception", "Failed to parse the response from the service"
-                ) from exc
-            return read(payload)
+            return read(response_json(response))
 
-        size = run_validation(call, settings, timeout)
+        size = run_validation(attempt, call.seconds)
         return embedding_details(config, size, "cosine")
 
     def settings_description(self, version: EsVersion) -> dict[str, Setting]:

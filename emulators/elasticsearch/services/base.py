@@ -5,13 +5,15 @@ An `InferenceService` is the emulator's twin of ES's `InferenceService` interfac
 config (`parseRequestConfig`), shows an endpoint without its secrets (`toFilteredXContent`),
 merges an `_update` (`updateModelWithEmbeddingDetails`/`buildModelFromConfigAndSecrets`), makes
 the validation call at PUT (`ModelValidatorBuilder`), performs inference (`infer`) and
-describes itself for `GET _inference/_services` (`getConfiguration`).
+describes itself for `GET _inference/_services` (`getConfiguration`). The calls it makes to
+the service for an endpoint (validation, inference, streaming) take a `ServiceCall`: the
+endpoint's id and config, how the emulator reaches services and the request's `timeout`.
 """
 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 from ..errors import status_exception
@@ -24,6 +26,7 @@ __all__ = [
     "EndpointConfig",
     "EndpointUpdate",
     "InferenceService",
+    "ServiceCall",
     "Setting",
     "describe_service",
 ]
@@ -52,6 +55,32 @@ class EndpointConfig:
     def copy(self) -> EndpointConfig:
         """A deep copy."""
         return copy.deepcopy(self)
+
+
+@dataclass(frozen=True)
+class ServiceCall:
+    """One call ES makes to a service for an endpoint: validation at PUT, inference, streaming.
+
+    `timeout` is the request's `timeout` parameter (None when absent or when the version
+    takes none); `settings` is how the emulator reaches services.
+    """
+
+    inference_id: str
+    config: EndpointConfig
+    settings: ValidationSettings
+    timeout: float | None = None
+
+    @property
+    def seconds(self) -> float:
+        """How long the call may take: `timeout` capped by the emulator's, at least 1 ms."""
+        limit = self.settings.timeout
+        if self.timeout is not None:
+            limit = min(self.timeout, limit)
+        return max(limit, 0.001)
+
+    def on(self, config: EndpointConfig) -> ServiceCall:
+        """The same call for another config (a probe with other secrets, say)."""
+        return replace(self, config=config)
 
 
 @dataclass(frozen=True)
@@ -128,44 +157,24 @@ class InferenceService:
         """Apply an `_update` to `current` and return the new config; never mutate `current`."""
         raise NotImplementedError
 
-    def validate(
-        self,
-        inference_id: str,
-        config: EndpointConfig,
-        settings: ValidationSettings,
-        timeout: float | None,
-    ) -> EndpointConfig:
-        """Make the validation call at PUT and return the config with what it discovered.
+    def validate(self, call: ServiceCall) -> EndpointConfig:
+        """Make the validation call at PUT and return `call.config` with what it discovered.
 
-        Only called when `xpack.inference.skip_validate_and_start` is off. `timeout` is the
-        request's `timeout` parameter, when the version takes one.
+        Only called when `xpack.inference.skip_validate_and_start` is off.
         """
         raise NotImplementedError
 
-    def infer(
-        self,
-        inference_id: str,
-        config: EndpointConfig,
-        body: dict[str, Any],
-        settings: ValidationSettings,
-        timeout: float | None,
-    ) -> dict[str, Any]:
+    def infer(self, call: ServiceCall, body: dict[str, Any]) -> dict[str, Any]:
         """Perform inference (`POST _inference/...`) and return ES's response body."""
-        del inference_id, config, body, settings, timeout
+        del call, body
         raise status_exception(f"The [{self.name}] service does not support inference here")
 
-    def stream(
-        self,
-        inference_id: str,
-        config: EndpointConfig,
-        body: dict[str, Any],
-        settings: ValidationSettings,
-        timeout: float | None,
-    ) -> list[dict[str, Any]]:
+    def stream(self, call: ServiceCall, body: dict[str, Any]) -> list[dict[str, Any]]:
         """Perform streamed inference (`POST _inference/.../_stream`): the chunks, in order."""
-        del inference_id, body, settings, timeout
+        del body
         raise status_exception(
-            f"Streaming is not allowed for service [{self.name}] and task [{config.task_type}]",
+            f"Streaming is not allowed for service [{self.name}] and task"
+            f" [{call.config.task_type}]",
             status=405,
         )
 

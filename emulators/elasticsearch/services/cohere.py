@@ -22,9 +22,9 @@ from urllib.parse import urljoin
 
 from ..errors import status_exception
 from ..settings import Problems, extract_required_string
-from ..validation import EMBEDDING_SIZE_UNKNOWN, ValidationSettings, parsing_error
+from ..validation import EMBEDDING_SIZE_UNKNOWN, parsing_error
 from ..versions import EsVersion, Gate
-from .base import EndpointConfig
+from .base import EndpointConfig, ServiceCall
 from .external import SIMILARITIES, ExternalService, Field, Validation, embedding_details, list_at
 
 __all__ = ["CohereService"]
@@ -156,14 +156,8 @@ class CohereService(ExternalService):
                     parsed.task_settings[f] = str(parsed.task_settings[f]).upper()
         return parsed
 
-    def validate(
-        self,
-        inference_id: str,
-        config: EndpointConfig,
-        settings: ValidationSettings,
-        timeout: float | None,
-    ) -> EndpointConfig:
-        validated = super().validate(inference_id, config, settings, timeout)
+    def validate(self, call: ServiceCall) -> EndpointConfig:
+        validated = super().validate(call)
         if validated.task_type != "text_embedding":
             return validated
         kind = validated.service_settings.get("embedding_type", "float")

@@ -47,9 +47,8 @@ from ..settings import (
     remove_map_or_default_empty,
     unknown_settings_error,
 )
-from ..validation import ValidationSettings
 from ..versions import CHUNKING, EsVersion, Gate
-from .base import EndpointConfig, EndpointUpdate, InferenceService, Setting
+from .base import EndpointConfig, EndpointUpdate, InferenceService, ServiceCall, Setting
 
 __all__ = ["ElasticsearchService"]
 
@@ -278,16 +277,9 @@ class ElasticsearchService(InferenceService):
         new.service_settings = _ordered(new.service_settings)
         return new
 
-    def validate(
-        self,
-        inference_id: str,
-        config: EndpointConfig,
-        settings: ValidationSettings,
-        timeout: float | None,
-    ) -> EndpointConfig:
+    def validate(self, call: ServiceCall) -> EndpointConfig:
         # In-cluster models make no outside call: PUT starts (or attaches to) the deployment.
-        del inference_id, settings, timeout
-        return config
+        return call.config
 
     def settings_description(self, version: EsVersion) -> dict[str, Setting]:
         del version

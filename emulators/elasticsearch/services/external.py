@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..chunking import parse_chunking_settings
-from ..errors import EsError, status_exception
+from ..errors import status_exception
 from ..settings import (
     Problems,
     class_cast_exception,
@@ -43,9 +43,9 @@ from ..settings import (
     remove_map_or_default_empty,
     unknown_settings_error,
 )
-from ..validation import ValidationSettings, parsing_error, run_validation
+from ..validation import parsing_error, response_json, run_validation
 from ..versions import CHUNKING, RATE_LIMIT, EsVersion, Gate
-from .base import ABSENT, EndpointConfig, EndpointUpdate, InferenceService, Setting
+from .base import ABSENT, EndpointConfig, EndpointUpdate, InferenceService, ServiceCall, Setting
 
 __all__ = ["ExternalService", "Field", "Validation", "embedding_details", "list_at", "rerank_body"]
 
@@ -262,37 +262,26 @@ class ExternalService(InferenceService):
             new.chunking_settings = parse_chunking_settings(update.chunking_settings, version)
         return new
 
-    def validate(
-        self,
-        inference_id: str,
-        config: EndpointConfig,
-        settings: ValidationSettings,
-        timeout: float | None,
-    ) -> EndpointConfig:
+    def validate(self, call: ServiceCall) -> EndpointConfig:
         from ..validation import send, unsuccessful_response
 
+        config = call.config
         spec = self.validations[config.task_type]
 
-        def call(seconds: float) -> int | None:
+        def attempt(seconds: float) -> int | None:
             response = send(
-                inference_id,
+                call.inference_id,
                 spec.url(config),
                 spec.body(config),
                 spec.headers(config),
-                settings,
+                call.settings,
                 seconds,
             )
             if not 200 <= response.status_code < 300:
-                raise unsuccessful_response(inference_id, response)
-            try:
-                payload = response.json()
-            except ValueError as exc:
-                raise EsError(
-                    "parsing_exception", "Failed to parse the response from the service"
-                ) from exc
-            return spec.read(payload)
+                raise unsuccessful_response(call.inference_id, response)
+            return spec.read(response_json(response))
 
-        size = run_validation(call, settings, timeout)
+        size = run_validation(attempt, call.seconds)
         return embedding_details(config, size, self.default_similarity)
 
     def settings_description(self, version: EsVersion) -> dict[str, Setting]:

@@ -71,14 +71,14 @@ from ..settings import (
     remove_as_type,
 )
 from ..validation import (
-    ValidationSettings,
     parsing_error,
+    response_json,
     run_validation,
     send,
     unsuccessful_response,
 )
 from ..versions import SECRET_REQUIRED_ON_UPDATE, EsVersion, Gate
-from .base import EndpointConfig, EndpointUpdate, Setting
+from .base import EndpointConfig, EndpointUpdate, ServiceCall, Setting
 from .external import SIMILARITIES, ExternalService, embedding_details
 from .google_auth import access_token
 
@@ -289,13 +289,8 @@ class GoogleVertexAiService(ExternalService):
             self._secrets(copy.deepcopy(update.service_settings), version)
         return super().update_config(current, update, version)
 
-    def validate(
-        self,
-        inference_id: str,
-        config: EndpointConfig,
-        settings: ValidationSettings,
-        timeout: float | None,
-    ) -> EndpointConfig:
+    def validate(self, call: ServiceCall) -> EndpointConfig:
+        config = call.config
         task_type = config.task_type
         if task_type == "text_embedding":
             url, body = _model_url(config, "predict"), _embed_body(config)
@@ -305,25 +300,17 @@ class GoogleVertexAiService(ExternalService):
             url = _model_url(config, "streamGenerateContent") + "?alt=sse"
             body = _generate_body(config)
 
-        def call(seconds: float) -> int | None:
-            token = access_token(
-                str(config.secret_settings["service_account_json"]), settings, seconds
-            )
-            headers = {"Authorization": f"Bearer {token}"}
-            response = send(inference_id, url, body, headers, settings, seconds)
+        def attempt(seconds: float) -> int | None:
+            key = str(config.secret_settings["service_account_json"])
+            headers = {"Authorization": f"Bearer {access_token(key, call.settings, seconds)}"}
+            response = send(call.inference_id, url, body, headers, call.settings, seconds)
             if not 200 <= response.status_code < 300:
-                raise _google_failure(inference_id, response)
+                raise _google_failure(call.inference_id, response)
             if task_type != "text_embedding":
                 return None
-            try:
-                payload = response.json()
-            except ValueError as exc:
-                raise EsError(
-                    "parsing_exception", "Failed to parse the response from the service"
-                ) from exc
-            return _embedding_size(payload)
+            return _embedding_size(response_json(response))
 
-        size = run_validation(call, settings, timeout)
+        size = run_validation(attempt, call.seconds)
         return embedding_details(config, size, None)
 
     def settings_description(self, version: EsVersion) -> dict[str, Setting]:

@@ -30,7 +30,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..chunking import parse_chunking_settings
-from ..errors import EsError, status_exception
+from ..errors import status_exception
 from ..settings import (
     Problems,
     class_cast_exception,
@@ -44,14 +44,7 @@ from ..settings import (
     remove_map_or_default_empty,
     unknown_settings_error,
 )
-from ..validation import (
-    EMBEDDING_SIZE_UNKNOWN,
-    ValidationSettings,
-    parsing_error,
-    run_validation,
-    send,
-    unsuccessful_response,
-)
+from ..validation import EMBEDDING_SIZE_UNKNOWN, parsing_error, response_json, run_validation
 from ..versions import (
     CHUNKING,
     HF_CHAT_AND_RERANK,
@@ -64,7 +57,7 @@ from ..versions import (
     EsVersion,
 )
 from . import hugging_face_infer
-from .base import ABSENT, EndpointConfig, EndpointUpdate, InferenceService, Setting
+from .base import ABSENT, EndpointConfig, EndpointUpdate, InferenceService, ServiceCall, Setting
 
 __all__ = [
     "DEFAULT_RATE_LIMIT",
@@ -317,21 +310,13 @@ def _check_payload(task_type: str, payload: Any) -> None:
         raise parsing_error("START_OBJECT", payload)
 
 
-def _validation_call(
-    inference_id: str, config: EndpointConfig, settings: ValidationSettings, timeout: float
-) -> int | None:
+def _validation_call(call: ServiceCall, seconds: float) -> int | None:
     """The call's discovered embedding size (text_embedding only)."""
-    headers = {"Authorization": f"Bearer {config.secret_settings['api_key']}"}
-    url = str(config.service_settings.get("url", ""))
-    response = send(inference_id, url, _validation_body(config), headers, settings, timeout)
-    if not 200 <= response.status_code < 300:
-        raise unsuccessful_response(inference_id, response)
+    config = call.config
+    response = hugging_face_infer.post(call, _validation_body(config), seconds)
     if config.task_type == "chat_completion":
         return None
-    try:
-        payload = response.json()
-    except ValueError as exc:
-        raise EsError("parsing_exception", "Failed to parse the response from the service") from exc
+    payload = response_json(response)
     if config.task_type == "text_embedding":
         return _embedding_size(payload)
     _check_payload(config.task_type, payload)
@@ -377,19 +362,9 @@ class HuggingFaceService(InferenceService):
             version=version,
         )
 
-    def validate(
-        self,
-        inference_id: str,
-        config: EndpointConfig,
-        settings: ValidationSettings,
-        timeout: float | None,
-    ) -> EndpointConfig:
-        size = run_validation(
-            lambda seconds: _validation_call(inference_id, config, settings, seconds),
-            settings,
-            timeout,
-        )
-        return _with_embedding_details(config, size)
+    def validate(self, call: ServiceCall) -> EndpointConfig:
+        size = run_validation(lambda seconds: _validation_call(call, seconds), call.seconds)
+        return _with_embedding_details(call.config, size)
 
     def settings_description(self, version: EsVersion) -> dict[str, Setting]:
         url_default = (
@@ -416,25 +391,11 @@ class HuggingFaceService(InferenceService):
             ),
         }
 
-    def infer(
-        self,
-        inference_id: str,
-        config: EndpointConfig,
-        body: dict[str, Any],
-        settings: ValidationSettings,
-        timeout: float | None,
-    ) -> dict[str, Any]:
-        return hugging_face_infer.infer(inference_id, config, body, settings, timeout)
+    def infer(self, call: ServiceCall, body: dict[str, Any]) -> dict[str, Any]:
+        return hugging_face_infer.infer(call, body)
 
-    def stream(
-        self,
-        inference_id: str,
-        config: EndpointConfig,
-        body: dict[str, Any],
-        settings: ValidationSettings,
-        timeout: float | None,
-    ) -> list[dict[str, Any]]:
-        if config.task_type != "chat_completion":
+    def stream(self, call: ServiceCall, body: dict[str, Any]) -> list[dict[str, Any]]:
+        if call.config.task_type != "chat_completion":
             # HuggingFaceService.supportedStreamingTasks: chat_completion (unified API) only here.
-            return super().stream(inference_id, config, body, settings, timeout)
-        return hugging_face_infer.stream_chat(inference_id, config, body, settings, timeout)
+            return super().stream(call, body)
+        return hugging_face_infer.stream_chat(call, body)
