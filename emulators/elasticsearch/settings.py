@@ -26,7 +26,9 @@ __all__ = [
     "java_type",
     "remove_as_type",
     "remove_map_or_default_empty",
+    "remove_service_settings",
     "unknown_settings_error",
+    "unsupported_task_type",
 ]
 
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
@@ -93,6 +95,21 @@ def remove_map_or_default_empty(config: dict[str, Any], key: str) -> dict[str, A
     if not isinstance(value, dict):
         raise class_cast_exception(value)
     return value
+
+
+def remove_service_settings(config: dict[str, Any]) -> dict[str, Any]:
+    """`removeFromMapOrThrowIfNull` for a PUT's `service_settings`, which ES then casts to a map."""
+    if config.get("service_settings") is None:
+        raise status_exception("Missing required field [service_settings]")
+    settings = config.pop("service_settings")
+    if not isinstance(settings, dict):
+        raise class_cast_exception(settings)
+    return settings
+
+
+def unsupported_task_type(service: str, task_type: str) -> EsError:
+    """`ServiceUtils.createInvalidTaskTypeException`: the service does not offer the task type."""
+    return status_exception(f"The [{service}] service does not support task type [{task_type}]")
 
 
 def remove_as_type(

@@ -45,7 +45,9 @@ from ..settings import (
     extract_optional_string,
     remove_as_type,
     remove_map_or_default_empty,
+    remove_service_settings,
     unknown_settings_error,
+    unsupported_task_type,
 )
 from ..versions import CHUNKING, EsVersion, Gate
 from .base import EndpointConfig, EndpointUpdate, InferenceService, ServiceCall, Setting
@@ -114,17 +116,11 @@ class ElasticsearchService(InferenceService):
     def parse_request_config(
         self, config: dict[str, Any], task_type: str, version: EsVersion, *, inserted: int
     ) -> EndpointConfig:
-        if config.get("service_settings") is None:
-            raise status_exception("Missing required field [service_settings]")
-        settings = config.pop("service_settings")
-        if not isinstance(settings, dict):
-            raise class_cast_exception(settings)
+        settings = remove_service_settings(config)
         settings_inserted = len(settings)
         task_map = remove_map_or_default_empty(config, "task_settings")
         if task_type not in self.task_types(version):
-            raise status_exception(
-                f"The [{self.name}] service does not support task type [{task_type}]"
-            )
+            raise unsupported_task_type(self.name, task_type)
         chunking = None
         if task_type in ("text_embedding", "sparse_embedding") and CHUNKING(version):
             chunking = parse_chunking_settings(config.pop("chunking_settings", None), version)

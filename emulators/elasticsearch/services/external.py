@@ -29,10 +29,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..chunking import parse_chunking_settings
-from ..errors import status_exception
 from ..settings import (
     Problems,
-    class_cast_exception,
     extract_optional_boolean,
     extract_optional_enum,
     extract_optional_positive_integer,
@@ -41,7 +39,9 @@ from ..settings import (
     extract_uri,
     remove_as_type,
     remove_map_or_default_empty,
+    remove_service_settings,
     unknown_settings_error,
+    unsupported_task_type,
 )
 from ..validation import parsing_error, response_json, run_validation
 from ..versions import CHUNKING, RATE_LIMIT, EsVersion, Gate
@@ -197,18 +197,12 @@ class ExternalService(InferenceService):
     def parse_request_config(
         self, config: dict[str, Any], task_type: str, version: EsVersion, *, inserted: int
     ) -> EndpointConfig:
-        if config.get("service_settings") is None:
-            raise status_exception("Missing required field [service_settings]")
-        settings = config.pop("service_settings")
-        if not isinstance(settings, dict):
-            raise class_cast_exception(settings)
+        settings = remove_service_settings(config)
         settings_inserted = len(settings)
         task_map = remove_map_or_default_empty(config, "task_settings")
         task_inserted = len(task_map)
         if task_type not in self.task_types(version):
-            raise status_exception(
-                f"The [{self.name}] service does not support task type [{task_type}]"
-            )
+            raise unsupported_task_type(self.name, task_type)
         chunking = None
         if task_type in EMBEDDING_TASKS and CHUNKING(version):
             chunking = parse_chunking_settings(config.pop("chunking_settings", None), version)

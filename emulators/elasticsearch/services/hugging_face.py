@@ -33,7 +33,6 @@ from ..chunking import parse_chunking_settings
 from ..errors import status_exception
 from ..settings import (
     Problems,
-    class_cast_exception,
     extract_optional_boolean,
     extract_optional_enum,
     extract_optional_positive_integer,
@@ -42,7 +41,9 @@ from ..settings import (
     extract_uri,
     remove_as_type,
     remove_map_or_default_empty,
+    remove_service_settings,
     unknown_settings_error,
+    unsupported_task_type,
 )
 from ..validation import EMBEDDING_SIZE_UNKNOWN, parsing_error, response_json, run_validation
 from ..versions import (
@@ -174,14 +175,10 @@ def parse_request_config(
 
     `inserted` is how many keys the body had, which fixes how ES prints leftover keys.
     """
-    if config.get("service_settings") is None:
-        raise status_exception("Missing required field [service_settings]")
-    settings = config.pop("service_settings")
-    if not isinstance(settings, dict):
-        raise class_cast_exception(settings)
+    settings = remove_service_settings(config)
     settings_inserted = len(settings)
     if task_type not in supported_task_types(version):
-        raise status_exception(f"The [{SERVICE}] service does not support task type [{task_type}]")
+        raise unsupported_task_type(SERVICE, task_type)
     task_map: dict[str, Any] | None = None
     if TASK_SETTINGS_CONSUMED(version):
         task_map = remove_map_or_default_empty(config, "task_settings")
