@@ -5,7 +5,8 @@ retried at most twice more), maps transport failures to ES's "Http client failed
 request…" error and never leaves the machine (hosts outside `allowed_hosts` fail like an
 unresolvable name). `unsuccessful_response` is `BaseResponseHandler`'s wording for a non-2xx
 answer. `run_validation` wraps a failure in ES's 400 "Could not complete inference endpoint
-creation…" error.
+creation…" error. `TEST_INPUT` and `TEST_QUERY` are what every validation call sends
+(`SimpleServiceIntegrationValidator`: `how big`, and `test query` for rerank).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from .settings import java_type
 __all__ = [
     "EMBEDDING_SIZE_UNKNOWN",
     "LOOPBACK_HOSTS",
+    "TEST_INPUT",
+    "TEST_QUERY",
     "VALIDATION_FAILED",
     "ValidationSettings",
     "parsing_error",
@@ -40,6 +43,8 @@ VALIDATION_FAILED = (
     " an exception."
 )
 EMBEDDING_SIZE_UNKNOWN = "Could not determine embedding size"
+TEST_INPUT = "how big"
+TEST_QUERY = "test query"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 _RETRYABLE = (429, 502, 503)
 T = TypeVar("T")

@@ -81,6 +81,7 @@ from ..settings import (
     remove_as_type,
 )
 from ..validation import (
+    TEST_INPUT,
     parsing_error,
     response_json,
     run_validation,
@@ -96,7 +97,6 @@ __all__ = ["PROVIDERS", "AmazonBedrockService", "sign"]
 PROVIDERS = ("amazontitan", "anthropic", "ai21labs", "cohere", "meta", "mistral")
 EMBEDDING_PROVIDERS = ("amazontitan", "cohere")
 TOP_K_PROVIDERS = ("anthropic", "cohere", "mistral")
-TEST_INPUT = "how big"
 SCOPE = "service_settings"
 TASK_SCOPE = "task_settings"
 CHAT_COMPLETION = Gate(None, (9, 4))

@@ -22,7 +22,7 @@ from urllib.parse import urljoin
 
 from ..errors import status_exception
 from ..settings import Problems, extract_required_string
-from ..validation import EMBEDDING_SIZE_UNKNOWN, parsing_error
+from ..validation import EMBEDDING_SIZE_UNKNOWN, TEST_INPUT, TEST_QUERY, parsing_error
 from ..versions import EsVersion, Gate
 from .base import EndpointConfig, ServiceCall
 from .external import SIMILARITIES, ExternalService, Field, Validation, embedding_details, list_at
@@ -30,8 +30,6 @@ from .external import SIMILARITIES, ExternalService, Field, Validation, embeddin
 __all__ = ["CohereService"]
 
 BASE_URL = "https://api.cohere.com"
-TEST_INPUT = "how big"
-TEST_QUERY = "test query"
 _ALWAYS = Gate((8, 11))
 _LATER = Gate((8, 14))
 _MODEL_REQUIRED = Gate(None, (9, 2))

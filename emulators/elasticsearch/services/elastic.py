@@ -82,6 +82,8 @@ from ..errors import EsError, status_exception
 from ..settings import Problems, unknown_settings_error
 from ..validation import (
     EMBEDDING_SIZE_UNKNOWN,
+    TEST_INPUT,
+    TEST_QUERY,
     ValidationSettings,
     parsing_error,
     response_json,
@@ -99,8 +101,6 @@ __all__ = ["ELASTIC_URL_SETTING", "ElasticService", "eis_url"]
 
 ELASTIC_URL_SETTING = "xpack.inference.elastic.url"
 _DEPRECATED_URL_SETTING = "xpack.inference.eis.gateway.url"
-TEST_INPUT = "how big"
-TEST_QUERY = "test query"
 _SERVICE = Gate((8, 18))
 _DENSE = Gate((8, 19), (9, 1))
 _RERANK = Gate((8, 19), (9, 1))

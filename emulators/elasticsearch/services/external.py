@@ -15,6 +15,12 @@ layer (`api/inference.py`) then drops a changed embedding endpoint's chunking on
 9.3.0 (#139574, behaviour rule `update.chunking_reset`), for these services as for every other:
 `combineExistingModelConfigurationsWithNewSettings` is shared.
 
+The pieces of a validation call several APIs share are here too: `Authorization: Bearer
+<api_key>` (`bearer_api_key`), OpenAI's embeddings answer, whose first vector's size becomes
+`dimensions` (`embedding_size`, `OpenAiEmbeddingsResponseEntity`; Azure OpenAI, Jina AI, Voyage
+AI and Mistral answer in that shape), and a rerank call with the test query and one document
+(`rerank_body`, `rerank_validation`).
+
 Choices where the sources could not settle it (the same for every third-party service here):
 - the order of `extract*` calls follows each `*ServiceSettings.fromMap` as read, which varies
   across versions; the messages are `ServiceUtils`'s;
@@ -29,6 +35,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..chunking import parse_chunking_settings
+from ..errors import status_exception
 from ..settings import (
     Problems,
     extract_optional_boolean,
@@ -43,11 +50,29 @@ from ..settings import (
     unknown_settings_error,
     unsupported_task_type,
 )
-from ..validation import parsing_error, response_json, run_validation
+from ..validation import (
+    EMBEDDING_SIZE_UNKNOWN,
+    TEST_INPUT,
+    TEST_QUERY,
+    parsing_error,
+    response_json,
+    run_validation,
+)
 from ..versions import CHUNKING, RATE_LIMIT, EsVersion, Gate
 from .base import ABSENT, EndpointConfig, EndpointUpdate, InferenceService, ServiceCall, Setting
 
-__all__ = ["ExternalService", "Field", "Validation", "embedding_details", "list_at", "rerank_body"]
+__all__ = [
+    "ExternalService",
+    "Field",
+    "Validation",
+    "bearer_api_key",
+    "embedding_details",
+    "embedding_size",
+    "embeddings_validation",
+    "list_at",
+    "rerank_body",
+    "rerank_validation",
+]
 
 EMBEDDING_TASKS = ("text_embedding", "sparse_embedding")
 SIMILARITIES = ("cosine", "dot_product", "l2_norm")
@@ -332,3 +357,33 @@ def list_at(key: str) -> Callable[[Any], None]:
             raise parsing_error("START_OBJECT", payload)
 
     return check
+
+
+def bearer_api_key(config: EndpointConfig) -> dict[str, str]:
+    """`Authorization: Bearer <api_key>`, how most third-party APIs take the key."""
+    return {"Authorization": f"Bearer {config.secret_settings['api_key']}"}
+
+
+def embedding_size(payload: Any) -> int:
+    """The size of the first vector of an OpenAI-shaped embeddings response."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("data"), list):
+        raise parsing_error("START_OBJECT", payload)
+    data = payload["data"]
+    if not data or not isinstance(data[0], dict) or not isinstance(data[0].get("embedding"), list):
+        raise status_exception(EMBEDDING_SIZE_UNKNOWN)
+    return len(data[0]["embedding"])
+
+
+def embeddings_validation(url: str, body: Callable[[EndpointConfig], Any]) -> Validation:
+    """An embeddings call at PUT to `url` with a Bearer key, answered in OpenAI's shape."""
+    return Validation(lambda c: url, body, bearer_api_key, embedding_size)
+
+
+def rerank_validation(url: str, results: str) -> Validation:
+    """A rerank call at PUT to `url` with a Bearer key; the answer's `results` key is a list."""
+    return Validation(
+        lambda c: url,
+        lambda c: rerank_body(c, TEST_QUERY, TEST_INPUT),
+        bearer_api_key,
+        list_at(results),
+    )

@@ -71,6 +71,8 @@ from ..settings import (
     remove_as_type,
 )
 from ..validation import (
+    TEST_INPUT,
+    TEST_QUERY,
     parsing_error,
     response_json,
     run_validation,
@@ -84,8 +86,6 @@ from .google_auth import access_token
 
 __all__ = ["GoogleVertexAiService"]
 
-TEST_INPUT = "how big"
-TEST_QUERY = "test query"
 SCOPE = "service_settings"
 MAX_BATCH_SIZE = Gate(None, (9, 3))
 EMBEDDING_MAX_BATCH_SIZE = 250

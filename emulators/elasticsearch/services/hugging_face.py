@@ -45,7 +45,14 @@ from ..settings import (
     unknown_settings_error,
     unsupported_task_type,
 )
-from ..validation import EMBEDDING_SIZE_UNKNOWN, parsing_error, response_json, run_validation
+from ..validation import (
+    EMBEDDING_SIZE_UNKNOWN,
+    TEST_INPUT,
+    TEST_QUERY,
+    parsing_error,
+    response_json,
+    run_validation,
+)
 from ..versions import (
     CHUNKING,
     HF_CHAT_AND_RERANK,
@@ -259,10 +266,6 @@ def update_config(
         new.chunking_settings = parse_chunking_settings(chunking_settings, version)
     new.service_settings = order_service_settings(new.task_type, new.service_settings)
     return new
-
-
-TEST_INPUT = "how big"
-TEST_QUERY = "test query"
 
 
 def _validation_body(config: EndpointConfig) -> dict[str, Any]:

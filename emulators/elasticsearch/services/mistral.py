@@ -14,20 +14,15 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from ..validation import TEST_INPUT
 from ..versions import Gate
 from .base import EndpointConfig
-from .external import ExternalService, Field, Validation
-from .openai import embedding_size
+from .external import ExternalService, Field, Validation, bearer_api_key, embeddings_validation
 
 __all__ = ["MistralService"]
 
 API = "https://api.mistral.ai/v1"
-TEST_INPUT = "how big"
 _EMBED = ("text_embedding",)
-
-
-def _headers(config: EndpointConfig) -> dict[str, str]:
-    return {"Authorization": f"Bearer {config.secret_settings['api_key']}"}
 
 
 def _embed_body(config: EndpointConfig) -> dict[str, Any]:
@@ -68,12 +63,10 @@ class MistralService(ExternalService):
     )
     default_similarity = "dot_product"
     validations: ClassVar[dict[str, Validation]] = {
-        "text_embedding": Validation(
-            lambda c: f"{API}/embeddings", _embed_body, _headers, embedding_size
-        ),
+        "text_embedding": embeddings_validation(f"{API}/embeddings", _embed_body),
         **{
             task: Validation(
-                lambda c: f"{API}/chat/completions", _chat_body, _headers, lambda _: None
+                lambda c: f"{API}/chat/completions", _chat_body, bearer_api_key, lambda _: None
             )
             for task in ("completion", "chat_completion")
         },
