@@ -89,7 +89,14 @@ from ..validation import (
     unreadable_response,
 )
 from ..versions import SECRET_REQUIRED_ON_UPDATE, EsVersion, Gate
-from .base import EndpointConfig, EndpointUpdate, ServiceCall, Setting
+from .base import (
+    EndpointConfig,
+    EndpointUpdate,
+    ServiceCall,
+    Setting,
+    rate_limit_setting,
+    secret_setting,
+)
 from .external import SIMILARITIES, ExternalService, embedding_details
 
 __all__ = ["PROVIDERS", "AmazonBedrockService", "sign"]
@@ -377,30 +384,17 @@ class AmazonBedrockService(ExternalService):
                 type="int",
                 task_types=("text_embedding",),
             ),
-            "access_key": Setting(
-                label="Access Key",
-                description="A valid AWS access key that has permissions to use Amazon Bedrock.",
-                required=True,
-                sensitive=True,
-                updatable=True,
-                task_types=every,
+            "access_key": secret_setting(
+                "Access Key",
+                "A valid AWS access key that has permissions to use Amazon Bedrock.",
+                every,
             ),
-            "secret_key": Setting(
-                label="Secret Key",
-                description="A valid AWS secret key that is paired with the access_key.",
-                required=True,
-                sensitive=True,
-                updatable=True,
-                task_types=every,
+            "secret_key": secret_setting(
+                "Secret Key", "A valid AWS secret key that is paired with the access_key.", every
             ),
-            "rate_limit.requests_per_minute": Setting(
-                label="Rate Limit",
-                description=(
-                    "By default, the amazonbedrock service sets the number of requests allowed"
-                    " per minute to 240."
-                ),
-                updatable=False,
-                type="int",
+            "rate_limit.requests_per_minute": rate_limit_setting(
+                "By default, the amazonbedrock service sets the number of requests allowed"
+                " per minute to 240."
             ),
         }
         return described

@@ -29,6 +29,8 @@ __all__ = [
     "ServiceCall",
     "Setting",
     "describe_service",
+    "rate_limit_setting",
+    "secret_setting",
 ]
 
 TASK_TYPES = ("text_embedding", "sparse_embedding", "rerank", "completion", "chat_completion")
@@ -113,6 +115,34 @@ class Setting:
     type: str | None = "str"
     default_value: Any = None
     task_types: tuple[str, ...] | None = None
+
+
+API_KEY_DESCRIPTION = "API Key for the provider you're connecting to."
+"""`DefaultSecretSettings`' description of its key, which other credentials reuse."""
+
+
+def secret_setting(
+    label: str,
+    description: str = API_KEY_DESCRIPTION,
+    task_types: tuple[str, ...] | None = None,
+) -> Setting:
+    """A credential's field (`DefaultSecretSettings.toSettingsConfiguration` and its kin).
+
+    Required, sensitive and updatable.
+    """
+    return Setting(
+        label=label,
+        description=description,
+        required=True,
+        sensitive=True,
+        updatable=True,
+        task_types=task_types,
+    )
+
+
+def rate_limit_setting(description: str = "Minimize the number of rate limit errors.") -> Setting:
+    """`rate_limit.requests_per_minute` (`RateLimitSettings.toSettingsConfiguration`)."""
+    return Setting(label="Rate Limit", description=description, type="int")
 
 
 class InferenceService:

@@ -80,7 +80,14 @@ from ..validation import (
     unsuccessful_response,
 )
 from ..versions import SECRET_REQUIRED_ON_UPDATE, EsVersion, Gate
-from .base import EndpointConfig, EndpointUpdate, ServiceCall, Setting
+from .base import (
+    EndpointConfig,
+    EndpointUpdate,
+    ServiceCall,
+    Setting,
+    rate_limit_setting,
+    secret_setting,
+)
 from .external import SIMILARITIES, ExternalService, embedding_details
 from .google_auth import access_token
 
@@ -337,16 +344,6 @@ class GoogleVertexAiService(ExternalService):
                 ),
                 required=True,
             ),
-            "service_account_json": Setting(
-                label="Credentials JSON",
-                description="API Key for the provider you're connecting to.",
-                required=True,
-                sensitive=True,
-                updatable=True,
-            ),
-            "rate_limit.requests_per_minute": Setting(
-                label="Rate Limit",
-                description="Minimize the number of rate limit errors.",
-                type="int",
-            ),
+            "service_account_json": secret_setting("Credentials JSON"),
+            "rate_limit.requests_per_minute": rate_limit_setting(),
         }

@@ -65,7 +65,16 @@ from ..versions import (
     EsVersion,
 )
 from . import hugging_face_infer
-from .base import ABSENT, EndpointConfig, EndpointUpdate, InferenceService, ServiceCall, Setting
+from .base import (
+    ABSENT,
+    EndpointConfig,
+    EndpointUpdate,
+    InferenceService,
+    ServiceCall,
+    Setting,
+    rate_limit_setting,
+    secret_setting,
+)
 
 __all__ = [
     "DEFAULT_RATE_LIMIT",
@@ -377,18 +386,8 @@ class HuggingFaceService(InferenceService):
                 required=True,
                 default_value=url_default,
             ),
-            "api_key": Setting(
-                label="API Key",
-                description="API Key for the provider you're connecting to.",
-                required=True,
-                sensitive=True,
-                updatable=True,
-            ),
-            "rate_limit.requests_per_minute": Setting(
-                label="Rate Limit",
-                description="Minimize the number of rate limit errors.",
-                type="int",
-            ),
+            "api_key": secret_setting("API Key"),
+            "rate_limit.requests_per_minute": rate_limit_setting(),
         }
 
     def infer(self, call: ServiceCall, body: dict[str, Any]) -> dict[str, Any]:
