@@ -330,16 +330,8 @@ class ElasticService(ExternalService):
             out["rate_limit"] = {"requests_per_minute": _rate_limit(task_type, version)}
         return out
 
-    def filtered(self, config: EndpointConfig) -> dict[str, Any]:
-        out = super().filtered(config)
-        order = (
-            *self._ORDERS.get(config.task_type, ("model_id", "max_input_tokens")),
-            "rate_limit",
-        )
-        settings = out["service_settings"]
-        known = {k: settings[k] for k in order if k in settings}
-        out["service_settings"] = {**known, **{k: v for k, v in settings.items() if k not in known}}
-        return out
+    def output_order_for(self, task_type: str) -> tuple[str, ...]:
+        return self._ORDERS.get(task_type, ("model_id", "max_input_tokens"))
 
     # --- the validation call ---------------------------------------------------------------
 

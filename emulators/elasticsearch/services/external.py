@@ -149,6 +149,11 @@ class ExternalService(InferenceService):
     output_order: ClassVar[tuple[str, ...]] = ()
     """The order GET shows the service settings in (`toXContentFragmentOfExposedFields`)."""
 
+    def output_order_for(self, task_type: str) -> tuple[str, ...]:
+        """`output_order` for one task type (then `rate_limit`, then the rest as stored)."""
+        del task_type
+        return self.output_order
+
     def parse_secrets(self, settings: dict[str, Any], problems: Problems) -> dict[str, Any]:
         """The secrets of `settings` (removed from it), as `DefaultSecretSettings.fromMap`."""
         return {
@@ -168,7 +173,7 @@ class ExternalService(InferenceService):
     def filtered(self, config: EndpointConfig) -> dict[str, Any]:
         out = super().filtered(config)
         settings = out["service_settings"]
-        order = [*self.output_order, "rate_limit"]
+        order = [*self.output_order_for(config.task_type), "rate_limit"]
         known = {k: settings[k] for k in order if k in settings}
         out["service_settings"] = {**known, **{k: v for k, v in settings.items() if k not in known}}
         return out

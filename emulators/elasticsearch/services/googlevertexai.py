@@ -88,7 +88,7 @@ from .base import (
     rate_limit_setting,
     secret_setting,
 )
-from .external import SIMILARITIES, ExternalService, embedding_details
+from .external import SIMILARITIES, ExternalService, Field, embedding_details
 from .google_auth import access_token
 
 __all__ = ["GoogleVertexAiService"]
@@ -106,11 +106,10 @@ _OUTPUT_ORDER = {
         "dimensions",
         "max_batch_size",
         "similarity",
-        "rate_limit",
     ),
-    "rerank": ("project_id", "model_id", "rate_limit"),
-    "completion": ("project_id", "location", "model_id", "rate_limit"),
-    "chat_completion": ("project_id", "location", "model_id", "rate_limit"),
+    "rerank": ("project_id", "model_id"),
+    "completion": ("project_id", "location", "model_id"),
+    "chat_completion": ("project_id", "location", "model_id"),
 }
 _REQUIRED = {
     "text_embedding": ("location", "project_id", "model_id"),
@@ -201,6 +200,10 @@ class GoogleVertexAiService(ExternalService):
         "completion": _CHAT,
         "chat_completion": _CHAT,
     }
+    task_fields = (
+        Field("auto_truncate", "bool", ("text_embedding",)),
+        Field("top_n", "int", ("rerank",)),
+    )
     rate_limits: ClassVar[dict[str, int]] = {
         "text_embedding": 30000,
         "rerank": 300,
@@ -260,34 +263,19 @@ class GoogleVertexAiService(ExternalService):
     def _task_settings(
         self, task_type: str, settings: dict[str, Any], version: EsVersion
     ) -> dict[str, Any]:
-        problems = Problems()
-        out: dict[str, Any] = {}
-        if task_type == "text_embedding":
-            truncate = extract_optional_boolean(settings, "auto_truncate", problems)
-            if truncate is not None:
-                out["auto_truncate"] = truncate
-        elif task_type == "rerank":
-            top_n = extract_optional_positive_integer(settings, "top_n", "task_settings", problems)
-            if top_n is not None:
-                out["top_n"] = top_n
-        else:
+        out = super()._task_settings(task_type, settings, version)
+        if task_type in ("completion", "chat_completion"):
+            problems = Problems()
             thinking = remove_as_type(settings, "thinking_config", ["Map"], problems)
             if thinking is not None:
                 inner = dict(thinking)
                 budget = remove_as_type(inner, "thinking_budget", ["Integer"], problems)
                 out["thinking_config"] = {} if budget is None else {"thinking_budget": budget}
-        problems.raise_if_any()
+            problems.raise_if_any()
         return out
 
-    def filtered(self, config: EndpointConfig) -> dict[str, Any]:
-        out = super().filtered(config)
-        settings = out["service_settings"]
-        order = _OUTPUT_ORDER[config.task_type]
-        out["service_settings"] = {
-            **{k: settings[k] for k in order if k in settings},
-            **{k: v for k, v in settings.items() if k not in order},
-        }
-        return out
+    def output_order_for(self, task_type: str) -> tuple[str, ...]:
+        return _OUTPUT_ORDER[task_type]
 
     def update_config(
         self, current: EndpointConfig, update: EndpointUpdate, version: EsVersion
