@@ -24,6 +24,7 @@ __all__ = [
     "extract_required_string",
     "extract_uri",
     "java_type",
+    "present",
     "remove_as_type",
     "remove_map_or_default_empty",
     "remove_service_settings",
@@ -72,6 +73,11 @@ def java_type(value: Any) -> str:
     if isinstance(value, list):
         return "List"
     return "Object"
+
+
+def present(found: dict[str, Any]) -> dict[str, Any]:
+    """The entries of `found` (what extractors returned, in ES's order) that have a value."""
+    return {k: v for k, v in found.items() if v is not None}
 
 
 def class_cast_exception(value: Any, target: str = "java.util.Map") -> EsError:

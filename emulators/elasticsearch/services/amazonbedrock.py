@@ -78,6 +78,7 @@ from ..settings import (
     extract_optional_positive_integer,
     extract_optional_string,
     extract_required_string,
+    present,
     remove_as_type,
 )
 from ..validation import (
@@ -237,11 +238,12 @@ class AmazonBedrockService(ExternalService):
     def _service_settings(
         self, task_type: str, settings: dict[str, Any], version: EsVersion, problems: Problems
     ) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key in ("model", "region"):
-            value = extract_required_string(settings, key, SCOPE, problems)
-            if value is not None:
-                out[key] = value
+        out = present(
+            {
+                key: extract_required_string(settings, key, SCOPE, problems)
+                for key in ("model", "region")
+            }
+        )
         before = len(problems)
         provider = extract_optional_enum(settings, "provider", SCOPE, PROVIDERS, problems)
         if provider is None and len(problems) == before:
@@ -262,10 +264,7 @@ class AmazonBedrockService(ExternalService):
                 problems.add(f"[{SCOPE}] does not allow the setting [dimensions_set_by_user]")
             if dimensions is not None:
                 problems.add(f"[{SCOPE}] does not allow the setting [dimensions]")
-            if tokens is not None:
-                out["max_input_tokens"] = tokens
-            if similarity is not None:
-                out["similarity"] = similarity
+            out.update(present({"max_input_tokens": tokens, "similarity": similarity}))
         return out
 
     def _task_settings(
@@ -280,7 +279,7 @@ class AmazonBedrockService(ExternalService):
             settings, "max_new_tokens", TASK_SCOPE, problems
         )
         problems.raise_if_any()
-        return {k: v for k, v in found.items() if v is not None}
+        return present(found)
 
     def parse_request_config(
         self, config: dict[str, Any], task_type: str, version: EsVersion, *, inserted: int

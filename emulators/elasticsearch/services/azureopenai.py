@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from ..settings import Problems, extract_optional_string
+from ..settings import Problems, extract_optional_string, present
 from ..validation import TEST_INPUT
 from ..versions import Gate
 from .base import EndpointConfig
@@ -139,7 +139,7 @@ class AzureOpenAiService(OAuth2Service):
             key: extract_optional_string(settings, key, "secret_settings", problems)
             for key in ("api_key", "entra_id")
         }
-        provided = {k: v for k, v in found.items() if v is not None}
+        provided = present(found)
         if not provided:
             problems.add(EXACTLY_ONE)
         elif len(provided) > 1:

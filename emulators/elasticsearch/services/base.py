@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 from ..errors import status_exception
+from ..settings import remove_map_or_default_empty, remove_service_settings, unsupported_task_type
 from ..validation import ValidationSettings
 from ..versions import EsVersion
 
@@ -171,6 +172,21 @@ class InferenceService:
         had, which fixes how ES prints leftover keys (`java_map_repr`).
         """
         raise NotImplementedError
+
+    def take_settings_maps(
+        self, config: dict[str, Any], task_type: str, version: EsVersion
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """A PUT body's `service_settings` and `task_settings` maps, removed from it.
+
+        ES's `parseRequestConfig` prelude: `service_settings` must be there
+        (`removeFromMapOrThrowIfNull`), `task_settings` may be missing
+        (`removeFromMapOrDefaultEmpty`), then the task type must be one the service offers.
+        """
+        settings = remove_service_settings(config)
+        task_map = remove_map_or_default_empty(config, "task_settings")
+        if task_type not in self.task_types(version):
+            raise unsupported_task_type(self.name, task_type)
+        return settings, task_map
 
     def filtered(self, config: EndpointConfig) -> dict[str, Any]:
         """What GET shows besides the id, task type and service (`toFilteredXContent`)."""

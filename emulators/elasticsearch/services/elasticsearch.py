@@ -43,11 +43,9 @@ from ..settings import (
     class_cast_exception,
     extract_optional_positive_integer,
     extract_optional_string,
+    present,
     remove_as_type,
-    remove_map_or_default_empty,
-    remove_service_settings,
     unknown_settings_error,
-    unsupported_task_type,
 )
 from ..versions import CHUNKING, EsVersion, Gate
 from .base import EndpointConfig, EndpointUpdate, InferenceService, ServiceCall, Setting
@@ -83,20 +81,14 @@ def _adaptive(settings: dict[str, Any], problems: Problems) -> dict[str, Any] | 
         return None
     if not isinstance(raw, dict):
         raise class_cast_exception(raw)
-    out: dict[str, Any] = {}
     enabled = remove_as_type(raw, "enabled", ["Boolean"], problems)
     low = remove_as_type(raw, "min_number_of_allocations", ["Integer"], problems)
     high = remove_as_type(raw, "max_number_of_allocations", ["Integer"], problems)
     if raw:
         problems.add(f"[adaptive_allocations] unknown settings {sorted(raw)}")
-    for key, value in (
-        ("enabled", enabled),
-        ("min_number_of_allocations", low),
-        ("max_number_of_allocations", high),
-    ):
-        if value is not None:
-            out[key] = value
-    return out
+    return present(
+        {"enabled": enabled, "min_number_of_allocations": low, "max_number_of_allocations": high}
+    )
 
 
 class ElasticsearchService(InferenceService):
@@ -116,11 +108,8 @@ class ElasticsearchService(InferenceService):
     def parse_request_config(
         self, config: dict[str, Any], task_type: str, version: EsVersion, *, inserted: int
     ) -> EndpointConfig:
-        settings = remove_service_settings(config)
+        settings, task_map = self.take_settings_maps(config, task_type, version)
         settings_inserted = len(settings)
-        task_map = remove_map_or_default_empty(config, "task_settings")
-        if task_type not in self.task_types(version):
-            raise unsupported_task_type(self.name, task_type)
         chunking = None
         if task_type in ("text_embedding", "sparse_embedding") and CHUNKING(version):
             chunking = parse_chunking_settings(config.pop("chunking_settings", None), version)

@@ -44,11 +44,10 @@ from ..settings import (
     extract_optional_string,
     extract_required_string,
     extract_uri,
+    present,
     remove_as_type,
     remove_map_or_default_empty,
-    remove_service_settings,
     unknown_settings_error,
-    unsupported_task_type,
 )
 from ..validation import (
     EMBEDDING_SIZE_UNKNOWN,
@@ -131,6 +130,19 @@ def _extract(f: Field, settings: dict[str, Any], scope: str, problems: Problems)
     return extract_optional_string(settings, f.name, scope, problems)
 
 
+def _extract_all(
+    fields: tuple[Field, ...],
+    task_type: str,
+    version: EsVersion,
+    settings: dict[str, Any],
+    scope: str,
+    problems: Problems,
+) -> dict[str, Any]:
+    """The `fields` ES reads for the task type on `version`, in order, those that are set."""
+    read = [f for f in fields if f.applies(task_type, version)]
+    return present({f.name: _extract(f, settings, scope, problems) for f in read})
+
+
 class ExternalService(InferenceService):
     """A third-party service described by its class attributes; the module docstring has the order.
 
@@ -181,12 +193,9 @@ class ExternalService(InferenceService):
     def _service_settings(
         self, task_type: str, settings: dict[str, Any], version: EsVersion, problems: Problems
     ) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for f in self.service_fields:
-            if f.applies(task_type, version):
-                value = _extract(f, settings, "service_settings", problems)
-                if value is not None:
-                    out[f.name] = value
+        out = _extract_all(
+            self.service_fields, task_type, version, settings, "service_settings", problems
+        )
         if RATE_LIMIT(version):
             limits = remove_map_or_default_empty(settings, "rate_limit")
             inserted = len(limits)
@@ -209,12 +218,9 @@ class ExternalService(InferenceService):
         self, task_type: str, settings: dict[str, Any], version: EsVersion
     ) -> dict[str, Any]:
         problems = Problems()
-        out: dict[str, Any] = {}
-        for f in self.task_fields:
-            if f.applies(task_type, version):
-                value = _extract(f, settings, "task_settings", problems)
-                if value is not None:
-                    out[f.name] = value
+        out = _extract_all(
+            self.task_fields, task_type, version, settings, "task_settings", problems
+        )
         problems.raise_if_any()
         return out
 
@@ -222,17 +228,13 @@ class ExternalService(InferenceService):
         problems = Problems()
         found = self.parse_secrets_on(settings, problems, version)
         problems.raise_if_any()
-        return {k: v for k, v in found.items() if v is not None}
+        return present(found)
 
     def parse_request_config(
         self, config: dict[str, Any], task_type: str, version: EsVersion, *, inserted: int
     ) -> EndpointConfig:
-        settings = remove_service_settings(config)
-        settings_inserted = len(settings)
-        task_map = remove_map_or_default_empty(config, "task_settings")
-        task_inserted = len(task_map)
-        if task_type not in self.task_types(version):
-            raise unsupported_task_type(self.name, task_type)
+        settings, task_map = self.take_settings_maps(config, task_type, version)
+        settings_inserted, task_inserted = len(settings), len(task_map)
         chunking = None
         if task_type in EMBEDDING_TASKS and CHUNKING(version):
             chunking = parse_chunking_settings(config.pop("chunking_settings", None), version)

@@ -68,6 +68,7 @@ from ..settings import (
     extract_optional_positive_integer,
     extract_optional_string,
     extract_required_string,
+    present,
     remove_as_type,
 )
 from ..validation import (
@@ -218,11 +219,12 @@ class GoogleVertexAiService(ExternalService):
     def _service_settings(
         self, task_type: str, settings: dict[str, Any], version: EsVersion, problems: Problems
     ) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key in _REQUIRED[task_type]:
-            value = extract_required_string(settings, key, SCOPE, problems)
-            if value is not None:
-                out[key] = value
+        out = present(
+            {
+                key: extract_required_string(settings, key, SCOPE, problems)
+                for key in _REQUIRED[task_type]
+            }
+        )
         if task_type == "rerank":
             model = extract_optional_string(settings, "model_id", SCOPE, problems)
             if model is not None:
@@ -252,7 +254,7 @@ class GoogleVertexAiService(ExternalService):
                 "max_batch_size": batch,
                 "similarity": similarity or "dot_product",
             }
-            out.update({k: v for k, v in found.items() if v is not None})
+            out.update(present(found))
         out.update(super()._service_settings(task_type, settings, version, problems))
         if task_type == "text_embedding":
             by_user = extract_optional_boolean(settings, "dimensions_set_by_user", problems)

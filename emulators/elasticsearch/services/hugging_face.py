@@ -39,6 +39,7 @@ from ..settings import (
     extract_optional_string,
     extract_required_string,
     extract_uri,
+    present,
     remove_as_type,
     remove_map_or_default_empty,
     remove_service_settings,
@@ -173,15 +174,10 @@ def _api_key(settings: dict[str, Any]) -> str:
 
 def _rerank_task_settings(settings: dict[str, Any]) -> dict[str, Any]:
     problems = Problems()
-    out: dict[str, Any] = {}
     returned = extract_optional_boolean(settings, "return_documents", problems)
     top_n = extract_optional_positive_integer(settings, "top_n", "task_settings", problems)
     problems.raise_if_any()
-    if returned is not None:
-        out["return_documents"] = returned
-    if top_n is not None:
-        out["top_n"] = top_n
-    return out
+    return present({"return_documents": returned, "top_n": top_n})
 
 
 def parse_request_config(

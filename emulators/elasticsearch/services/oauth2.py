@@ -64,6 +64,7 @@ from ..settings import (
     Problems,
     extract_optional_string,
     extract_uri,
+    present,
     remove_as_type,
 )
 from ..validation import VALIDATION_FAILED, send
@@ -265,7 +266,7 @@ class OAuth2Service(ExternalService):
             key: extract_optional_string(settings, key, "secret_settings", problems)
             for key in flavour.credentials
         }
-        provided = {k: v for k, v in found.items() if v is not None}
+        provided = present(found)
         if not provided:
             problems.add(flavour.exactly_one)
         elif len(provided) > 1:
