@@ -21,6 +21,7 @@ __all__ = [
     "extract_optional_enum",
     "extract_optional_positive_integer",
     "extract_optional_string",
+    "extract_rate_limit",
     "extract_required_string",
     "extract_uri",
     "java_type",
@@ -272,3 +273,24 @@ def unknown_settings_error(
     return status_exception(
         f"{prefix} contains settings [{rendered}] unknown to the [{service}] service"
     )
+
+
+def extract_rate_limit(
+    settings: dict[str, Any], service: str, version: EsVersion, problems: Problems
+) -> int | None:
+    """`RateLimitSettings.of`: the `rate_limit.requests_per_minute` asked for, removed.
+
+    None when absent or not positive (the caller's default applies; a non-positive value is
+    also a problem). Another key in `rate_limit` fails at once, not accumulated.
+    """
+    limits = remove_map_or_default_empty(settings, "rate_limit")
+    inserted = len(limits)
+    before = len(problems)
+    rpm = remove_as_type(limits, "requests_per_minute", ["Integer", "Long"], problems)
+    if len(problems) == before and rpm is not None and rpm <= 0:
+        problems.add(
+            f"[rate_limit] Invalid value [{rpm}]. [requests_per_minute] must be a positive long"
+        )
+    if limits:
+        raise unknown_settings_error(limits, service, version, inserted=inserted)
+    return None if rpm is None or rpm <= 0 else int(rpm)

@@ -42,11 +42,11 @@ from ..settings import (
     extract_optional_enum,
     extract_optional_positive_integer,
     extract_optional_string,
+    extract_rate_limit,
     extract_required_string,
     extract_uri,
     present,
     remove_as_type,
-    remove_map_or_default_empty,
     unknown_settings_error,
 )
 from ..validation import (
@@ -197,21 +197,9 @@ class ExternalService(InferenceService):
             self.service_fields, task_type, version, settings, "service_settings", problems
         )
         if RATE_LIMIT(version):
-            limits = remove_map_or_default_empty(settings, "rate_limit")
-            inserted = len(limits)
-            before = len(problems)
-            rpm = remove_as_type(limits, "requests_per_minute", ["Integer", "Long"], problems)
-            if len(problems) == before and rpm is not None and rpm <= 0:
-                problems.add(
-                    f"[rate_limit] Invalid value [{rpm}]. [requests_per_minute] must be a"
-                    " positive long"
-                )
-            if limits:
-                raise unknown_settings_error(limits, self.name, version, inserted=inserted)
+            rpm = extract_rate_limit(settings, self.name, version, problems)
             default = self.rate_limits[task_type]
-            out["rate_limit"] = {
-                "requests_per_minute": default if rpm is None or rpm <= 0 else int(rpm)
-            }
+            out["rate_limit"] = {"requests_per_minute": default if rpm is None else rpm}
         return out
 
     def _task_settings(

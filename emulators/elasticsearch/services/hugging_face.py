@@ -37,10 +37,10 @@ from ..settings import (
     extract_optional_enum,
     extract_optional_positive_integer,
     extract_optional_string,
+    extract_rate_limit,
     extract_required_string,
     extract_uri,
     present,
-    remove_as_type,
     remove_map_or_default_empty,
     remove_service_settings,
     unknown_settings_error,
@@ -122,18 +122,8 @@ def order_service_settings(task_type: str, settings: dict[str, Any]) -> dict[str
 def _rate_limit(settings: dict[str, Any], problems: Problems, version: EsVersion) -> int | None:
     if not RATE_LIMIT(version):
         return None
-    limits = remove_map_or_default_empty(settings, "rate_limit")
-    inserted = len(limits)
-    before = len(problems)
-    rpm = remove_as_type(limits, "requests_per_minute", ["Integer", "Long"], problems)
-    if len(problems) == before and rpm is not None and rpm <= 0:
-        problems.add(
-            f"[rate_limit] Invalid value [{rpm}]. [requests_per_minute] must be a positive long"
-        )
-    if limits:
-        # Request-context parsing rejects unknown rate_limit keys at once, not accumulated.
-        raise unknown_settings_error(limits, SERVICE, version, inserted=inserted)
-    return DEFAULT_RATE_LIMIT if rpm is None or rpm <= 0 else int(rpm)
+    rpm = extract_rate_limit(settings, SERVICE, version, problems)
+    return DEFAULT_RATE_LIMIT if rpm is None else rpm
 
 
 def _service_settings(
