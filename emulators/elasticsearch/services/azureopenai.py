@@ -34,7 +34,7 @@ from ..settings import Problems, extract_optional_string, present
 from ..validation import TEST_INPUT
 from ..versions import Gate
 from .base import EndpointConfig
-from .external import SIMILARITIES, Field, Validation, embedding_size
+from .external import SIMILARITIES, Field, Validation, chat_body, embedding_size
 from .oauth2 import OAuth2, OAuth2Service
 from .openai import with_embedding_options, with_task_headers
 
@@ -66,14 +66,6 @@ def _headers(config: EndpointConfig) -> dict[str, str]:
 
 def _embed_body(config: EndpointConfig) -> dict[str, Any]:
     return with_embedding_options(config, {"input": [TEST_INPUT]})
-
-
-def _chat_body(config: EndpointConfig) -> dict[str, Any]:
-    return {
-        "messages": [{"role": "user", "content": TEST_INPUT}],
-        "n": 1,
-        "stream": config.task_type == "chat_completion",
-    }
 
 
 class AzureOpenAiService(OAuth2Service):
@@ -128,7 +120,7 @@ class AzureOpenAiService(OAuth2Service):
         ),
         **{
             task: Validation(
-                lambda c: _url(c, "chat/completions"), _chat_body, _headers, lambda _: None
+                lambda c: _url(c, "chat/completions"), chat_body, _headers, lambda _: None
             )
             for task in ("completion", "chat_completion")
         },

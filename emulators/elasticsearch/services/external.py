@@ -19,7 +19,8 @@ The pieces of a validation call several APIs share are here too: `Authorization:
 <api_key>` (`bearer_api_key`), OpenAI's embeddings answer, whose first vector's size becomes
 `dimensions` (`embedding_size`, `OpenAiEmbeddingsResponseEntity`; Azure OpenAI, Jina AI, Voyage
 AI and Mistral answer in that shape), and a rerank call with the test query and one document
-(`rerank_body`, `rerank_validation`).
+(`rerank_body`, `rerank_validation`), and OpenAI's chat request, which Azure OpenAI and
+Mistral take too (`chat_body`).
 
 Choices where the sources could not settle it (the same for every third-party service here):
 - the order of `extract*` calls follows each `*ServiceSettings.fromMap` as read, which varies
@@ -65,6 +66,7 @@ __all__ = [
     "Field",
     "Validation",
     "bearer_api_key",
+    "chat_body",
     "embedding_details",
     "embedding_size",
     "embeddings_validation",
@@ -382,3 +384,16 @@ def rerank_validation(url: str, results: str) -> Validation:
         bearer_api_key,
         list_at(results),
     )
+
+
+def chat_body(config: EndpointConfig, model: str | None = None) -> dict[str, Any]:
+    """The chat call at PUT in OpenAI's shape.
+
+    The test input as the user's one message, `model` when given, one choice, streamed for
+    chat_completion.
+    """
+    body: dict[str, Any] = {"messages": [{"role": "user", "content": TEST_INPUT}]}
+    if model is not None:
+        body["model"] = model
+    body.update(n=1, stream=config.task_type == "chat_completion")
+    return body

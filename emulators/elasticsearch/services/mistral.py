@@ -17,7 +17,14 @@ from typing import Any, ClassVar
 from ..validation import TEST_INPUT
 from ..versions import Gate
 from .base import EndpointConfig
-from .external import ExternalService, Field, Validation, bearer_api_key, embeddings_validation
+from .external import (
+    ExternalService,
+    Field,
+    Validation,
+    bearer_api_key,
+    chat_body,
+    embeddings_validation,
+)
 
 __all__ = ["MistralService"]
 
@@ -34,12 +41,7 @@ def _embed_body(config: EndpointConfig) -> dict[str, Any]:
 
 
 def _chat_body(config: EndpointConfig) -> dict[str, Any]:
-    return {
-        "model": config.service_settings["model"],
-        "messages": [{"role": "user", "content": TEST_INPUT}],
-        "n": 1,
-        "stream": config.task_type == "chat_completion",
-    }
+    return {"model": config.service_settings["model"], **chat_body(config)}
 
 
 class MistralService(ExternalService):

@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 from ..validation import TEST_INPUT, parsing_error
 from ..versions import EsVersion, Gate
 from .base import EndpointConfig
-from .external import SIMILARITIES, Field, Validation, embedding_size
+from .external import SIMILARITIES, Field, Validation, chat_body, embedding_size
 from .oauth2 import OAuth2, OAuth2Service
 
 __all__ = ["OpenAiService", "with_embedding_options", "with_task_headers"]
@@ -74,12 +74,7 @@ def _embed_body(config: EndpointConfig) -> dict[str, Any]:
 
 
 def _chat_body(config: EndpointConfig) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "messages": [{"role": "user", "content": TEST_INPUT}],
-        "model": config.service_settings["model_id"],
-        "n": 1,
-        "stream": config.task_type == "chat_completion",
-    }
+    body = chat_body(config, config.service_settings["model_id"])
     if config.task_settings.get("user"):
         body["user"] = config.task_settings["user"]
     return body
