@@ -70,6 +70,7 @@ __all__ = [
     "embedding_details",
     "embedding_size",
     "embeddings_validation",
+    "extract_fields",
     "list_at",
     "rerank_body",
     "rerank_validation",
@@ -132,7 +133,7 @@ def _extract(f: Field, settings: dict[str, Any], scope: str, problems: Problems)
     return extract_optional_string(settings, f.name, scope, problems)
 
 
-def _extract_all(
+def extract_fields(
     fields: tuple[Field, ...],
     task_type: str,
     version: EsVersion,
@@ -195,7 +196,7 @@ class ExternalService(InferenceService):
     def _service_settings(
         self, task_type: str, settings: dict[str, Any], version: EsVersion, problems: Problems
     ) -> dict[str, Any]:
-        out = _extract_all(
+        out = extract_fields(
             self.service_fields, task_type, version, settings, "service_settings", problems
         )
         if RATE_LIMIT(version):
@@ -208,7 +209,7 @@ class ExternalService(InferenceService):
         self, task_type: str, settings: dict[str, Any], version: EsVersion
     ) -> dict[str, Any]:
         problems = Problems()
-        out = _extract_all(
+        out = extract_fields(
             self.task_fields, task_type, version, settings, "task_settings", problems
         )
         problems.raise_if_any()

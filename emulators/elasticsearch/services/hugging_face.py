@@ -33,14 +33,9 @@ from ..chunking import parse_chunking_settings
 from ..errors import status_exception
 from ..settings import (
     Problems,
-    extract_optional_boolean,
-    extract_optional_enum,
     extract_optional_positive_integer,
-    extract_optional_string,
     extract_rate_limit,
     extract_required_string,
-    extract_uri,
-    present,
     remove_map_or_default_empty,
     remove_service_settings,
     unknown_settings_error,
@@ -76,6 +71,7 @@ from .base import (
     rate_limit_setting,
     secret_setting,
 )
+from .external import SIMILARITIES, Field, extract_fields
 
 __all__ = [
     "DEFAULT_RATE_LIMIT",
@@ -90,7 +86,6 @@ __all__ = [
 SERVICE = "hugging_face"
 DEFAULT_RATE_LIMIT = 3000
 ELSER_TOKEN_LIMIT = 512
-SIMILARITIES = ("cosine", "dot_product", "l2_norm")
 
 _OUTPUT_ORDER = {
     "text_embedding": ("url", "similarity", "dimensions", "max_input_tokens", "rate_limit"),
@@ -99,6 +94,19 @@ _OUTPUT_ORDER = {
     "chat_completion": ("model_id", "url", "rate_limit"),
     "rerank": ("url", "rate_limit"),
 }
+
+
+_EMBED = ("text_embedding",)
+_SERVICE_FIELDS = (
+    Field("model_id", task_types=("completion", "chat_completion")),
+    Field("url", "uri"),
+    Field("similarity", "enum", _EMBED, SIMILARITIES),
+    Field("dimensions", "int", _EMBED),
+    Field("max_input_tokens", "int", _EMBED),
+)
+"""The service settings ES reads for each task type, in its order."""
+_RERANK_FIELDS = (Field("return_documents", "bool"), Field("top_n", "int"))
+"""The rerank task settings (`HuggingFaceRerankTaskSettings.fromMap`)."""
 
 
 def supported_task_types(version: EsVersion) -> tuple[str, ...]:
@@ -130,21 +138,9 @@ def _service_settings(
     task_type: str, settings: dict[str, Any], version: EsVersion
 ) -> dict[str, Any]:
     problems = Problems()
-    out: dict[str, Any] = {}
-    scope = "service_settings"
-    if task_type in ("completion", "chat_completion"):
-        out["model_id"] = extract_optional_string(settings, "model_id", scope, problems)
-    out["url"] = extract_uri(settings, "url", scope, problems)
-    if task_type == "text_embedding":
-        out["similarity"] = extract_optional_enum(
-            settings, "similarity", scope, SIMILARITIES, problems
-        )
-        out["dimensions"] = extract_optional_positive_integer(
-            settings, "dimensions", scope, problems
-        )
-        out["max_input_tokens"] = extract_optional_positive_integer(
-            settings, "max_input_tokens", scope, problems
-        )
+    out = extract_fields(
+        _SERVICE_FIELDS, task_type, version, settings, "service_settings", problems
+    )
     if task_type == "sparse_embedding":
         out["max_input_tokens"] = ELSER_TOKEN_LIMIT
     rpm = _rate_limit(settings, problems, version)
@@ -162,12 +158,11 @@ def _api_key(settings: dict[str, Any]) -> str:
     return key
 
 
-def _rerank_task_settings(settings: dict[str, Any]) -> dict[str, Any]:
+def _rerank_task_settings(settings: dict[str, Any], version: EsVersion) -> dict[str, Any]:
     problems = Problems()
-    returned = extract_optional_boolean(settings, "return_documents", problems)
-    top_n = extract_optional_positive_integer(settings, "top_n", "task_settings", problems)
+    found = extract_fields(_RERANK_FIELDS, "rerank", version, settings, "task_settings", problems)
     problems.raise_if_any()
-    return present({"return_documents": returned, "top_n": top_n})
+    return found
 
 
 def parse_request_config(
@@ -192,7 +187,7 @@ def parse_request_config(
     api_key = _api_key(settings)
     task_settings: dict[str, Any] = {}
     if task_type == "rerank" and task_map is not None:
-        task_settings = _rerank_task_settings(task_map)
+        task_settings = _rerank_task_settings(task_map, version)
     if config:
         raise unknown_settings_error(config, SERVICE, version, inserted=inserted)
     if settings:
@@ -251,7 +246,7 @@ def update_config(
     if task_settings:
         task_map = dict(task_settings)
         if current.task_type == "rerank":
-            parsed = _rerank_task_settings(task_map)
+            parsed = _rerank_task_settings(task_map, version)
             new.task_settings = _merged_task_settings(current.task_settings, parsed)
         if UPDATE_REJECTS_UNKNOWN_KEYS(version) and task_map:
             raise unknown_settings_error(task_map, SERVICE, version, inserted=len(task_settings))
