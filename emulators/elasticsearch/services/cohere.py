@@ -25,7 +25,15 @@ from ..settings import Problems, extract_required_string
 from ..validation import EMBEDDING_SIZE_UNKNOWN, TEST_INPUT, TEST_QUERY, parsing_error
 from ..versions import EsVersion, Gate
 from .base import EndpointConfig, ServiceCall
-from .external import SIMILARITIES, ExternalService, Field, Validation, embedding_details, list_at
+from .external import (
+    SIMILARITIES,
+    ExternalService,
+    Field,
+    Validation,
+    embedding_details,
+    list_at,
+    object_with,
+)
 
 __all__ = ["CohereService"]
 
@@ -67,11 +75,6 @@ def _embedding_size(payload: Any) -> int:
     if not isinstance(embeddings, list) or not embeddings or not isinstance(embeddings[0], list):
         raise status_exception(EMBEDDING_SIZE_UNKNOWN)
     return len(embeddings[0])
-
-
-def _chat_read(payload: Any) -> None:
-    if not isinstance(payload, dict) or "text" not in payload:
-        raise parsing_error("START_OBJECT", payload)
 
 
 class CohereService(ExternalService):
@@ -134,7 +137,7 @@ class CohereService(ExternalService):
             lambda c: _url(c, "v1/chat"),
             lambda c: {"message": TEST_INPUT, "model": c.service_settings.get("model_id")},
             _headers,
-            lambda payload: _chat_read(payload),
+            object_with("text"),
         ),
     }
 

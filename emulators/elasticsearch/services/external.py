@@ -72,6 +72,7 @@ __all__ = [
     "embeddings_validation",
     "extract_fields",
     "list_at",
+    "object_with",
     "rerank_body",
     "rerank_validation",
 ]
@@ -352,6 +353,16 @@ def list_at(key: str) -> Callable[[Any], None]:
 
     def check(payload: Any) -> None:
         if not isinstance(payload, dict) or not isinstance(payload.get(key), list):
+            raise parsing_error("START_OBJECT", payload)
+
+    return check
+
+
+def object_with(key: str) -> Callable[[Any], None]:
+    """A response check: a JSON object that has ``key``, else ES's parsing error."""
+
+    def check(payload: Any) -> None:
+        if not isinstance(payload, dict) or key not in payload:
             raise parsing_error("START_OBJECT", payload)
 
     return check

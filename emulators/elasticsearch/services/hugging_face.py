@@ -71,7 +71,7 @@ from .base import (
     rate_limit_setting,
     secret_setting,
 )
-from .external import SIMILARITIES, Field, extract_fields
+from .external import SIMILARITIES, Field, extract_fields, object_with
 
 __all__ = [
     "DEFAULT_RATE_LIMIT",
@@ -296,8 +296,8 @@ def _check_payload(task_type: str, payload: Any) -> None:
         for item in payload:
             if not isinstance(item, dict):
                 raise parsing_error("START_OBJECT", item)
-    elif task_type == "completion" and not (isinstance(payload, dict) and "choices" in payload):
-        raise parsing_error("START_OBJECT", payload)
+    elif task_type == "completion":
+        object_with("choices")(payload)
 
 
 def _validation_call(call: ServiceCall, seconds: float) -> int | None:

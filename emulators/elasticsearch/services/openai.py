@@ -26,10 +26,10 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from ..validation import TEST_INPUT, parsing_error
+from ..validation import TEST_INPUT
 from ..versions import EsVersion, Gate
 from .base import EndpointConfig
-from .external import SIMILARITIES, Field, Validation, chat_body, embedding_size
+from .external import SIMILARITIES, Field, Validation, chat_body, embedding_size, object_with
 from .oauth2 import OAuth2, OAuth2Service
 
 __all__ = ["OpenAiService", "with_embedding_options", "with_task_headers"]
@@ -78,11 +78,6 @@ def _chat_body(config: EndpointConfig) -> dict[str, Any]:
     if config.task_settings.get("user"):
         body["user"] = config.task_settings["user"]
     return body
-
-
-def _chat_read(payload: Any) -> None:
-    if not isinstance(payload, dict) or "choices" not in payload:
-        raise parsing_error("START_OBJECT", payload)
 
 
 class OpenAiService(OAuth2Service):
@@ -142,7 +137,7 @@ class OpenAiService(OAuth2Service):
                 lambda c: str(c.service_settings.get("url") or CHAT_URL),
                 _chat_body,
                 _headers,
-                lambda payload: _chat_read(payload),
+                object_with("choices"),
             )
             for task in ("completion", "chat_completion")
         },
