@@ -11,6 +11,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
@@ -61,6 +62,21 @@ def _serve_until_signalled(
             signal.signal(sig, handler)
 
 
+def _build_and_serve(command: str, args: argparse.Namespace, build: Callable[[], Any]) -> int:
+    """Build the app from `args` and serve it until a signal.
+
+    A bad option (`ValueError`) prints `es-inference <command>: error: …` and returns 2; a
+    model that cannot be loaded (`ModelUnavailable`) the same with 1.
+    """
+    try:
+        app = build()
+        tls = _tls(args)
+    except (ValueError, ModelUnavailable) as exc:
+        print(f"es-inference {command}: error: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, ValueError) else 1
+    return _serve_until_signalled(app, args.host, args.port, tls, args.verbose)
+
+
 def _tls(args: argparse.Namespace) -> tuple[str, str] | None:
     if bool(args.tls_cert) != bool(args.tls_key):
         raise ValueError("--tls-cert and --tls-key go together")
@@ -84,9 +100,8 @@ def run_emulator(args: argparse.Namespace) -> int:
             return value
         return os.environ.get(ENV_PREFIX_ES + name.upper()) or None
 
-    try:
-        node_settings = dict(_node_setting(text) for text in args.node_setting)
-        app = ElasticsearchEmulator(
+    def build() -> ElasticsearchEmulator:
+        return ElasticsearchEmulator(
             version=args.es_version,
             default_endpoints=not args.no_default_endpoints,
             api_key=pick("api_key"),
@@ -95,13 +110,10 @@ def run_emulator(args: argparse.Namespace) -> int:
             bearer_token=pick("bearer_token"),
             validation_timeout=args.validation_timeout,
             data_dir=args.data_dir,
-            node_settings=node_settings,
+            node_settings=dict(_node_setting(text) for text in args.node_setting),
         )
-        tls = _tls(args)
-    except ValueError as exc:
-        print(f"es-inference emulator: error: {exc}", file=sys.stderr)
-        return 2
-    return _serve_until_signalled(app, args.host, args.port, tls, args.verbose)
+
+    return _build_and_serve("emulator", args, build)
 
 
 def run_hf_server(args: argparse.Namespace) -> int:
@@ -109,13 +121,13 @@ def run_hf_server(args: argparse.Namespace) -> int:
     keys = args.api_key
     if not keys and os.environ.get(HF_API_KEYS_ENV):
         keys = [k.strip() for k in os.environ[HF_API_KEYS_ENV].split(",") if k.strip()]
-    try:
-        app = HuggingFaceServer(api_keys=keys or None, dimensions=args.dimensions, model=args.model)
-        tls = _tls(args)
-    except (ValueError, ModelUnavailable) as exc:
-        print(f"es-inference hf-server: error: {exc}", file=sys.stderr)
-        return 2 if isinstance(exc, ValueError) else 1
-    return _serve_until_signalled(app, args.host, args.port, tls, args.verbose)
+    return _build_and_serve(
+        "hf-server",
+        args,
+        lambda: HuggingFaceServer(
+            api_keys=keys or None, dimensions=args.dimensions, model=args.model
+        ),
+    )
 
 
 def _accounts(specs: list[str]) -> dict[str, HubAccount]:
@@ -134,17 +146,15 @@ def run_hf_endpoints(args: argparse.Namespace) -> int:
     specs = list(args.account)
     if not specs and os.environ.get(HF_ENDPOINTS_ACCOUNTS_ENV):
         specs = [s.strip() for s in os.environ[HF_ENDPOINTS_ACCOUNTS_ENV].split(";") if s.strip()]
-    try:
+
+    def build() -> EndpointsApi:
         accounts = _accounts(specs)
         if not accounts:
             raise ValueError(f"name at least one --account (or set {HF_ENDPOINTS_ACCOUNTS_ENV})")
         timing = Timing(args.pending, args.initializing, args.updating, args.cold_start)
-        app = EndpointsApi(accounts=accounts, timing=timing, data_dir=args.data_dir)
-        tls = _tls(args)
-    except ValueError as exc:
-        print(f"es-inference hf-endpoints: error: {exc}", file=sys.stderr)
-        return 2
-    return _serve_until_signalled(app, args.host, args.port, tls, args.verbose)
+        return EndpointsApi(accounts=accounts, timing=timing, data_dir=args.data_dir)
+
+    return _build_and_serve("hf-endpoints", args, build)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:

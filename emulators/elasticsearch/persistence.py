@@ -15,11 +15,12 @@ import contextlib
 import itertools
 import json
 import os
-import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from emulators.state_files import write_atomically
 
 from .endpoints import StoredEndpoint
 from .services.base import EndpointConfig
@@ -234,20 +235,8 @@ class StateFile:
             # Every ticket up to here was taken after its change, so this snapshot holds them.
             covered = next(self._tickets) - 1
             text = snapshot()
-            # mkstemp creates the file 0600; os.replace keeps that mode and is atomic, so a
-            # reader (or a killed emulator) sees the old file or the new one, never a torn one.
-            # No fsync: this guards against the emulator dying, not against power loss.
-            fd, temp = tempfile.mkstemp(
-                prefix=_TEMP_PREFIX, suffix=_TEMP_SUFFIX, dir=self.directory
-            )
-            try:
-                with os.fdopen(fd, "wb") as out:
-                    out.write(text.encode("utf-8"))
-                os.replace(temp, self.path)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(temp)
-                raise
+            # 0600 and atomic: a reader (or a killed emulator) sees the old file or the new one.
+            write_atomically(self.path, text, prefix=_TEMP_PREFIX, suffix=_TEMP_SUFFIX)
             self._saved_through = covered
 
     def _unloadable(self, reason: str) -> ValueError:

@@ -21,12 +21,16 @@ __all__ = [
     "extract_optional_enum",
     "extract_optional_positive_integer",
     "extract_optional_string",
+    "extract_rate_limit",
     "extract_required_string",
     "extract_uri",
     "java_type",
+    "present",
     "remove_as_type",
     "remove_map_or_default_empty",
+    "remove_service_settings",
     "unknown_settings_error",
+    "unsupported_task_type",
 ]
 
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
@@ -72,6 +76,11 @@ def java_type(value: Any) -> str:
     return "Object"
 
 
+def present(found: dict[str, Any]) -> dict[str, Any]:
+    """The entries of `found` (what extractors returned, in ES's order) that have a value."""
+    return {k: v for k, v in found.items() if v is not None}
+
+
 def class_cast_exception(value: Any, target: str = "java.util.Map") -> EsError:
     """What ES answers when a value has a type its code casts blindly (a 500)."""
     source = (
@@ -93,6 +102,21 @@ def remove_map_or_default_empty(config: dict[str, Any], key: str) -> dict[str, A
     if not isinstance(value, dict):
         raise class_cast_exception(value)
     return value
+
+
+def remove_service_settings(config: dict[str, Any]) -> dict[str, Any]:
+    """`removeFromMapOrThrowIfNull` for a PUT's `service_settings`, which ES then casts to a map."""
+    if config.get("service_settings") is None:
+        raise status_exception("Missing required field [service_settings]")
+    settings = config.pop("service_settings")
+    if not isinstance(settings, dict):
+        raise class_cast_exception(settings)
+    return settings
+
+
+def unsupported_task_type(service: str, task_type: str) -> EsError:
+    """`ServiceUtils.createInvalidTaskTypeException`: the service does not offer the task type."""
+    return status_exception(f"The [{service}] service does not support task type [{task_type}]")
 
 
 def remove_as_type(
@@ -249,3 +273,24 @@ def unknown_settings_error(
     return status_exception(
         f"{prefix} contains settings [{rendered}] unknown to the [{service}] service"
     )
+
+
+def extract_rate_limit(
+    settings: dict[str, Any], service: str, version: EsVersion, problems: Problems
+) -> int | None:
+    """`RateLimitSettings.of`: the `rate_limit.requests_per_minute` asked for, removed.
+
+    None when absent or not positive (the caller's default applies; a non-positive value is
+    also a problem). Another key in `rate_limit` fails at once, not accumulated.
+    """
+    limits = remove_map_or_default_empty(settings, "rate_limit")
+    inserted = len(limits)
+    before = len(problems)
+    rpm = remove_as_type(limits, "requests_per_minute", ["Integer", "Long"], problems)
+    if len(problems) == before and rpm is not None and rpm <= 0:
+        problems.add(
+            f"[rate_limit] Invalid value [{rpm}]. [requests_per_minute] must be a positive long"
+        )
+    if limits:
+        raise unknown_settings_error(limits, service, version, inserted=inserted)
+    return None if rpm is None or rpm <= 0 else int(rpm)

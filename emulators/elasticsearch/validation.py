@@ -5,7 +5,8 @@ retried at most twice more), maps transport failures to ES's "Http client failed
 request…" error and never leaves the machine (hosts outside `allowed_hosts` fail like an
 unresolvable name). `unsuccessful_response` is `BaseResponseHandler`'s wording for a non-2xx
 answer. `run_validation` wraps a failure in ES's 400 "Could not complete inference endpoint
-creation…" error.
+creation…" error. `TEST_INPUT` and `TEST_QUERY` are what every validation call sends
+(`SimpleServiceIntegrationValidator`: `how big`, and `test query` for rerank).
 """
 
 from __future__ import annotations
@@ -24,12 +25,17 @@ from .settings import java_type
 __all__ = [
     "EMBEDDING_SIZE_UNKNOWN",
     "LOOPBACK_HOSTS",
+    "TEST_INPUT",
+    "TEST_QUERY",
     "VALIDATION_FAILED",
     "ValidationSettings",
     "parsing_error",
+    "response_json",
     "run_validation",
     "send",
+    "unreadable_response",
     "unsuccessful_response",
+    "with_error_message",
 ]
 
 VALIDATION_FAILED = (
@@ -37,6 +43,8 @@ VALIDATION_FAILED = (
     " an exception."
 )
 EMBEDDING_SIZE_UNKNOWN = "Could not determine embedding size"
+TEST_INPUT = "how big"
+TEST_QUERY = "test query"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 _RETRYABLE = (429, 502, 503)
 T = TypeVar("T")
@@ -165,14 +173,33 @@ def unsuccessful_response(inference_id: str, response: httpx.Response) -> EsErro
     else:
         prefix = "Received an unsuccessful status code"
     message = f"{prefix} for request from inference entity id [{inference_id}] status [{code}]"
+    message = with_error_message(message, response)
+    error_type = "content_too_large_exception" if code == 413 else "status_exception"
+    return EsError(error_type, message, status=code if code < 500 else 400)
+
+
+def with_error_message(message: str, response: httpx.Response) -> str:
+    """`message` followed by the answer's `error` string, when it carries one (ES's form)."""
     try:
         detail = response.json().get("error")
     except (ValueError, AttributeError):
         detail = None
     if isinstance(detail, str):
         message += f". Error message: [{detail}]"
-    error_type = "content_too_large_exception" if code == 413 else "status_exception"
-    return EsError(error_type, message, status=code if code < 500 else 400)
+    return message
+
+
+def unreadable_response() -> EsError:
+    """ES's error for a service answer that is not the JSON it expects."""
+    return EsError("parsing_exception", "Failed to parse the response from the service")
+
+
+def response_json(response: httpx.Response) -> Any:
+    """The answer's JSON; `unreadable_response` when it is not JSON."""
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise unreadable_response() from exc
 
 
 _TOKENS = {"Map": "START_OBJECT", "List": "START_ARRAY", "String": "VALUE_STRING"}
@@ -192,17 +219,14 @@ def parsing_error(expected: str, found: Any) -> EsError:
     )
 
 
-def run_validation(
-    call: Callable[[float], T], settings: ValidationSettings, timeout: float | None
-) -> T:
-    """Run `call(seconds)` with PUT's `timeout` capped by the emulator's; wrap its failure.
+def run_validation(call: Callable[[float], T], seconds: float) -> T:
+    """Run `call(seconds)` (PUT's `timeout` capped by the emulator's); wrap its failure.
 
     The failure becomes ES's 400 "Could not complete inference endpoint creation…" around the
     service's error, except an unreadable embedding size, which ES reports bare.
     """
-    limit = settings.timeout if timeout is None else min(timeout, settings.timeout)
     try:
-        return call(max(limit, 0.001))
+        return call(seconds)
     except EsError as exc:
         if exc.reason == EMBEDDING_SIZE_UNKNOWN:
             raise

@@ -31,15 +31,12 @@ endpoint of the namespace on that instance type; the illustrative prices of ``DE
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import dataclasses
 import fnmatch
 import hashlib
 import json
-import os
 import re
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -54,6 +51,7 @@ from werkzeug.wrappers import Request, Response
 
 from emulators.admin import AdminHandler, EmulatorApp, json_response, mark_mutated
 from emulators.faults import FaultSpecError
+from emulators.state_files import write_atomically
 
 from .inference_server import HuggingFaceServer
 
@@ -341,15 +339,7 @@ class EndpointsApi(EmulatorApp):
                     "endpoints": [dataclasses.asdict(e) for e in self._endpoints.values()],
                 }
             )
-        fd, temp = tempfile.mkstemp(prefix=".hf-", suffix=".tmp", dir=self._state_file.parent)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(text.encode("utf-8"))
-            os.replace(temp, self._state_file)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
-            raise
+        write_atomically(self._state_file, text, prefix=".hf-")
 
     # --- admin API -----------------------------------------------------------------------------
     def admin_routes(self) -> list[tuple[Rule, AdminHandler]]:

@@ -56,7 +56,13 @@ from ..rest import (
     required_content,
 )
 from ..services import SERVICES
-from ..services.base import ABSENT, EndpointUpdate, InferenceService, describe_service
+from ..services.base import (
+    ABSENT,
+    EndpointUpdate,
+    InferenceService,
+    ServiceCall,
+    describe_service,
+)
 from ..versions import (
     CHUNKING_RESET_ON_UPDATE,
     DELETE_DEFAULT_WITH_FORCE,
@@ -154,7 +160,9 @@ def put_endpoint(
         body, task_type, cluster.version, inserted=inserted
     )
     if not store.skip_validation:
-        config = implementation.validate(inference_id, config, cluster.validation, timeout)
+        config = implementation.validate(
+            ServiceCall(inference_id, config, cluster.validation, timeout)
+        )
     with store.lock:
         if inference_id in store.endpoints:
             raise EsError(
@@ -326,7 +334,7 @@ def update_endpoint(
         # reads back as the pre-8.16 default.
         new.chunking_settings = dict(LEGACY_CHUNKING)
     if full and new != stored.config and not store.skip_validation:
-        new = implementation.validate(inference_id, new, cluster.validation, timeout)
+        new = implementation.validate(ServiceCall(inference_id, new, cluster.validation, timeout))
     with store.lock:
         current = store.endpoints.get(inference_id)
         if current is None:
@@ -376,14 +384,17 @@ def _inference_request(
     return stored, parse_json_map(required_content(request), cluster.version), timeout
 
 
+def _call(cluster: Cluster, stored: StoredEndpoint, timeout: float | None) -> ServiceCall:
+    """The call to `stored`'s service for a perform-inference request (on a copy of its config)."""
+    return ServiceCall(stored.inference_id, stored.config.copy(), cluster.validation, timeout)
+
+
 def perform_inference(
     cluster: Cluster, request: Request, first: str, second: str | None = None
 ) -> tuple[Any, int]:
     """`POST _inference/[<task_type>/]<id>`: the service's answer for the body's input."""
     stored, body, timeout = _inference_request(cluster, request, first, second)
-    answer = _service_of(stored).infer(
-        stored.inference_id, stored.config.copy(), body, cluster.validation, timeout
-    )
+    answer = _service_of(stored).infer(_call(cluster, stored, timeout), body)
     return answer, 200
 
 
@@ -392,9 +403,7 @@ def stream_inference(
 ) -> tuple[Any, int]:
     """`POST _inference/[<task_type>/]<id>/_stream`: server-sent events, then `[DONE]`."""
     stored, body, timeout = _inference_request(cluster, request, first, second)
-    chunks = _service_of(stored).stream(
-        stored.inference_id, stored.config.copy(), body, cluster.validation, timeout
-    )
+    chunks = _service_of(stored).stream(_call(cluster, stored, timeout), body)
     events = [f"event: message\ndata: {json.dumps(c, separators=(',', ':'))}\n\n" for c in chunks]
     events.append("event: message\ndata: [DONE]\n\n")
     response = Response("".join(events), status=200, content_type="text/event-stream")

@@ -9,12 +9,18 @@ To add a service:
    (the `service` value ES accepts), `display_name` and `secret_keys`, and implement
    `task_types`, `parse_request_config` (ES's order of checks and its messages; use the
    extractors of `settings.py` and `chunking.py`), `update_config` (the per-version `_update`
-   rules), `validate` (the call ES makes at PUT; `validation.send` does the HTTP) and
+   rules), `validate(call)` (the call ES makes at PUT; `validation.send` does the HTTP,
+   `validation.run_validation(..., call.seconds)` wraps its failure) and
    `settings_description` (the fields of `GET _inference/_services`). Override `filtered`
-   only when GET shows more than the stored service, task and chunking settings, `infer`
-   when the emulator serves perform-inference calls for the service, and `node_started` and
+   only when GET shows more than the stored service, task and chunking settings,
+   `infer(call, body)` and `stream(call, body)` when the emulator serves perform-inference
+   calls for the service, and `node_started` and
    `offered_task_types` when the node learns at start what it may use
    (`elastic`: EIS's authorization, read from the node setting `xpack.inference.elastic.url`).
+   `validate`, `infer` and `stream` take a `ServiceCall` (`base.py`): the endpoint's id and
+   config, how the emulator reaches services and the request's `timeout`. A third-party API
+   is usually shorter as an `ExternalService` (`external.py`): field tables and one
+   `Validation` per task type.
 2. Add an instance to `SERVICES` below.
 3. Cite, in the module docstring, the ES source each rule follows and the versions it holds for.
 """

@@ -78,11 +78,26 @@ from ..settings import (
     extract_optional_positive_integer,
     extract_optional_string,
     extract_required_string,
+    present,
     remove_as_type,
 )
-from ..validation import ValidationSettings, parsing_error, run_validation, send
+from ..validation import (
+    TEST_INPUT,
+    parsing_error,
+    response_json,
+    run_validation,
+    send,
+    unreadable_response,
+)
 from ..versions import SECRET_REQUIRED_ON_UPDATE, EsVersion, Gate
-from .base import EndpointConfig, EndpointUpdate, Setting
+from .base import (
+    EndpointConfig,
+    EndpointUpdate,
+    ServiceCall,
+    Setting,
+    rate_limit_setting,
+    secret_setting,
+)
 from .external import SIMILARITIES, ExternalService, embedding_details
 
 __all__ = ["PROVIDERS", "AmazonBedrockService", "sign"]
@@ -90,7 +105,6 @@ __all__ = ["PROVIDERS", "AmazonBedrockService", "sign"]
 PROVIDERS = ("amazontitan", "anthropic", "ai21labs", "cohere", "meta", "mistral")
 EMBEDDING_PROVIDERS = ("amazontitan", "cohere")
 TOP_K_PROVIDERS = ("anthropic", "cohere", "mistral")
-TEST_INPUT = "how big"
 SCOPE = "service_settings"
 TASK_SCOPE = "task_settings"
 CHAT_COMPLETION = Gate(None, (9, 4))
@@ -196,7 +210,7 @@ def _event_stream(content: bytes) -> list[Any]:
     try:
         return list(buffer)
     except ParserError as exc:
-        raise EsError("parsing_exception", "Failed to parse the response from the service") from exc
+        raise unreadable_response() from exc
 
 
 class AmazonBedrockService(ExternalService):
@@ -224,11 +238,12 @@ class AmazonBedrockService(ExternalService):
     def _service_settings(
         self, task_type: str, settings: dict[str, Any], version: EsVersion, problems: Problems
     ) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key in ("model", "region"):
-            value = extract_required_string(settings, key, SCOPE, problems)
-            if value is not None:
-                out[key] = value
+        out = present(
+            {
+                key: extract_required_string(settings, key, SCOPE, problems)
+                for key in ("model", "region")
+            }
+        )
         before = len(problems)
         provider = extract_optional_enum(settings, "provider", SCOPE, PROVIDERS, problems)
         if provider is None and len(problems) == before:
@@ -249,10 +264,7 @@ class AmazonBedrockService(ExternalService):
                 problems.add(f"[{SCOPE}] does not allow the setting [dimensions_set_by_user]")
             if dimensions is not None:
                 problems.add(f"[{SCOPE}] does not allow the setting [dimensions]")
-            if tokens is not None:
-                out["max_input_tokens"] = tokens
-            if similarity is not None:
-                out["similarity"] = similarity
+            out.update(present({"max_input_tokens": tokens, "similarity": similarity}))
         return out
 
     def _task_settings(
@@ -267,7 +279,7 @@ class AmazonBedrockService(ExternalService):
             settings, "max_new_tokens", TASK_SCOPE, problems
         )
         problems.raise_if_any()
-        return {k: v for k, v in found.items() if v is not None}
+        return present(found)
 
     def parse_request_config(
         self, config: dict[str, Any], task_type: str, version: EsVersion, *, inserted: int
@@ -309,17 +321,12 @@ class AmazonBedrockService(ExternalService):
                 problems.raise_if_any()
         return super().update_config(current, update, version)
 
-    def validate(
-        self,
-        inference_id: str,
-        config: EndpointConfig,
-        settings: ValidationSettings,
-        timeout: float | None,
-    ) -> EndpointConfig:
+    def validate(self, call: ServiceCall) -> EndpointConfig:
+        config = call.config
         action, method, read = _CALLS[config.task_type]
         body = _embed_body(config) if action == "invoke" else _converse_body(config)
 
-        def call(seconds: float) -> int | None:
+        def attempt(seconds: float) -> int | None:
             url = _url(config, action)
             secrets = config.secret_settings
             headers = sign(
@@ -330,7 +337,7 @@ class AmazonBedrockService(ExternalService):
                 str(config.service_settings["region"]),
             )
             try:
-                response = send(inference_id, url, body, headers, settings, seconds)
+                response = send(call.inference_id, url, body, headers, call.settings, seconds)
             except EsError as exc:
                 raise EsError(
                     "exception", f"Amazon Bedrock {method} call failed", cause=exc
@@ -341,15 +348,9 @@ class AmazonBedrockService(ExternalService):
                 if not _event_stream(response.content):
                     raise parsing_error("START_OBJECT", None)
                 return None
-            try:
-                payload = response.json()
-            except ValueError as exc:
-                raise EsError(
-                    "parsing_exception", "Failed to parse the response from the service"
-                ) from exc
-            return read(payload)
+            return read(response_json(response))
 
-        size = run_validation(call, settings, timeout)
+        size = run_validation(attempt, call.seconds)
         return embedding_details(config, size, "cosine")
 
     def settings_description(self, version: EsVersion) -> dict[str, Setting]:
@@ -382,30 +383,17 @@ class AmazonBedrockService(ExternalService):
                 type="int",
                 task_types=("text_embedding",),
             ),
-            "access_key": Setting(
-                label="Access Key",
-                description="A valid AWS access key that has permissions to use Amazon Bedrock.",
-                required=True,
-                sensitive=True,
-                updatable=True,
-                task_types=every,
+            "access_key": secret_setting(
+                "Access Key",
+                "A valid AWS access key that has permissions to use Amazon Bedrock.",
+                every,
             ),
-            "secret_key": Setting(
-                label="Secret Key",
-                description="A valid AWS secret key that is paired with the access_key.",
-                required=True,
-                sensitive=True,
-                updatable=True,
-                task_types=every,
+            "secret_key": secret_setting(
+                "Secret Key", "A valid AWS secret key that is paired with the access_key.", every
             ),
-            "rate_limit.requests_per_minute": Setting(
-                label="Rate Limit",
-                description=(
-                    "By default, the amazonbedrock service sets the number of requests allowed"
-                    " per minute to 240."
-                ),
-                updatable=False,
-                type="int",
+            "rate_limit.requests_per_minute": rate_limit_setting(
+                "By default, the amazonbedrock service sets the number of requests allowed"
+                " per minute to 240."
             ),
         }
         return described

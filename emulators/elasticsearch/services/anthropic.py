@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 from ..errors import status_exception
 from ..settings import Problems
+from ..validation import TEST_INPUT
 from ..versions import EsVersion, Gate
 from .base import EndpointConfig
 from .external import ExternalService, Field, Validation
@@ -23,7 +24,6 @@ from .external import ExternalService, Field, Validation
 __all__ = ["AnthropicService"]
 
 MESSAGES_URL = "https://api.anthropic.com/v1/messages"
-TEST_INPUT = "how big"
 
 
 def _headers(config: EndpointConfig) -> dict[str, str]:

@@ -6,8 +6,10 @@ default 1440, completion 120) and `AzureOpenAiSecretSettings.fromMap`: exactly o
 `api_key` and `entra_id` ("[secret_settings] must have exactly one of …"). Azure has no URL
 override: ES calls `https://<resource_name>.openai.azure.com/openai/deployments/<deployment_id>/
 embeddings?api-version=<api_version>` with `api-key: <api_key>` or `Authorization: Bearer
-<entra_id>`; the emulator routes that host to a loopback stand-in (`service_routes`), and a
-host nobody routed fails as unresolvable. The response is OpenAI's shape.
+<entra_id>` (then the task setting `headers`), the body OpenAI's without `model` (`dimensions`
+when the user set it, `user`; `openai.py` builds both); the emulator routes that host to a
+loopback stand-in (`service_routes`), and a host nobody routed fails as unresolvable. The
+response is OpenAI's shape.
 
 From 9.4 (elastic/elasticsearch#143896, 9.4.0 changelog bundle) OAuth2 client credentials are
 a third credential: `client_id`, `scopes` and `tenant_id` in the service settings
@@ -28,16 +30,16 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from ..settings import Problems, extract_optional_string
+from ..settings import Problems, extract_optional_string, present
+from ..validation import TEST_INPUT
 from ..versions import Gate
 from .base import EndpointConfig
-from .external import SIMILARITIES, Field, Validation
+from .external import SIMILARITIES, Field, Validation, chat_body, embedding_size
 from .oauth2 import OAuth2, OAuth2Service
-from .openai import embedding_size
+from .openai import with_embedding_options, with_task_headers
 
 __all__ = ["AzureOpenAiService"]
 
-TEST_INPUT = "how big"
 _ALWAYS = Gate((8, 14))
 _CHAT = Gate(None, (9, 2))
 _EMBED = ("text_embedding",)
@@ -59,27 +61,11 @@ def _headers(config: EndpointConfig) -> dict[str, str]:
         if "api_key" in secrets
         else {"Authorization": f"Bearer {secrets.get('entra_id') or secrets['access_token']}"}
     )
-    extra = config.task_settings.get("headers")
-    if isinstance(extra, dict):
-        headers.update({str(k): str(v) for k, v in extra.items()})
-    return headers
+    return with_task_headers(config, headers)
 
 
 def _embed_body(config: EndpointConfig) -> dict[str, Any]:
-    body: dict[str, Any] = {"input": [TEST_INPUT]}
-    if config.service_settings.get("dimensions") is not None:
-        body["dimensions"] = config.service_settings["dimensions"]
-    if config.task_settings.get("user"):
-        body["user"] = config.task_settings["user"]
-    return body
-
-
-def _chat_body(config: EndpointConfig) -> dict[str, Any]:
-    return {
-        "messages": [{"role": "user", "content": TEST_INPUT}],
-        "n": 1,
-        "stream": config.task_type == "chat_completion",
-    }
+    return with_embedding_options(config, {"input": [TEST_INPUT]})
 
 
 class AzureOpenAiService(OAuth2Service):
@@ -134,7 +120,7 @@ class AzureOpenAiService(OAuth2Service):
         ),
         **{
             task: Validation(
-                lambda c: _url(c, "chat/completions"), _chat_body, _headers, lambda _: None
+                lambda c: _url(c, "chat/completions"), chat_body, _headers, lambda _: None
             )
             for task in ("completion", "chat_completion")
         },
@@ -145,7 +131,7 @@ class AzureOpenAiService(OAuth2Service):
             key: extract_optional_string(settings, key, "secret_settings", problems)
             for key in ("api_key", "entra_id")
         }
-        provided = {k: v for k, v in found.items() if v is not None}
+        provided = present(found)
         if not provided:
             problems.add(EXACTLY_ONE)
         elif len(provided) > 1:

@@ -5,16 +5,19 @@ An `InferenceService` is the emulator's twin of ES's `InferenceService` interfac
 config (`parseRequestConfig`), shows an endpoint without its secrets (`toFilteredXContent`),
 merges an `_update` (`updateModelWithEmbeddingDetails`/`buildModelFromConfigAndSecrets`), makes
 the validation call at PUT (`ModelValidatorBuilder`), performs inference (`infer`) and
-describes itself for `GET _inference/_services` (`getConfiguration`).
+describes itself for `GET _inference/_services` (`getConfiguration`). The calls it makes to
+the service for an endpoint (validation, inference, streaming) take a `ServiceCall`: the
+endpoint's id and config, how the emulator reaches services and the request's `timeout`.
 """
 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 from ..errors import status_exception
+from ..settings import remove_map_or_default_empty, remove_service_settings, unsupported_task_type
 from ..validation import ValidationSettings
 from ..versions import EsVersion
 
@@ -24,8 +27,11 @@ __all__ = [
     "EndpointConfig",
     "EndpointUpdate",
     "InferenceService",
+    "ServiceCall",
     "Setting",
     "describe_service",
+    "rate_limit_setting",
+    "secret_setting",
 ]
 
 TASK_TYPES = ("text_embedding", "sparse_embedding", "rerank", "completion", "chat_completion")
@@ -52,6 +58,32 @@ class EndpointConfig:
     def copy(self) -> EndpointConfig:
         """A deep copy."""
         return copy.deepcopy(self)
+
+
+@dataclass(frozen=True)
+class ServiceCall:
+    """One call ES makes to a service for an endpoint: validation at PUT, inference, streaming.
+
+    `timeout` is the request's `timeout` parameter (None when absent or when the version
+    takes none); `settings` is how the emulator reaches services.
+    """
+
+    inference_id: str
+    config: EndpointConfig
+    settings: ValidationSettings
+    timeout: float | None = None
+
+    @property
+    def seconds(self) -> float:
+        """How long the call may take: `timeout` capped by the emulator's, at least 1 ms."""
+        limit = self.settings.timeout
+        if self.timeout is not None:
+            limit = min(self.timeout, limit)
+        return max(limit, 0.001)
+
+    def on(self, config: EndpointConfig) -> ServiceCall:
+        """The same call for another config (a probe with other secrets, say)."""
+        return replace(self, config=config)
 
 
 @dataclass(frozen=True)
@@ -86,6 +118,34 @@ class Setting:
     task_types: tuple[str, ...] | None = None
 
 
+API_KEY_DESCRIPTION = "API Key for the provider you're connecting to."
+"""`DefaultSecretSettings`' description of its key, which other credentials reuse."""
+
+
+def secret_setting(
+    label: str,
+    description: str = API_KEY_DESCRIPTION,
+    task_types: tuple[str, ...] | None = None,
+) -> Setting:
+    """A credential's field (`DefaultSecretSettings.toSettingsConfiguration` and its kin).
+
+    Required, sensitive and updatable.
+    """
+    return Setting(
+        label=label,
+        description=description,
+        required=True,
+        sensitive=True,
+        updatable=True,
+        task_types=task_types,
+    )
+
+
+def rate_limit_setting(description: str = "Minimize the number of rate limit errors.") -> Setting:
+    """`rate_limit.requests_per_minute` (`RateLimitSettings.toSettingsConfiguration`)."""
+    return Setting(label="Rate Limit", description=description, type="int")
+
+
 class InferenceService:
     """One Elasticsearch inference service (`hugging_face`, `openai`, …) as the emulator runs it.
 
@@ -113,6 +173,21 @@ class InferenceService:
         """
         raise NotImplementedError
 
+    def take_settings_maps(
+        self, config: dict[str, Any], task_type: str, version: EsVersion
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """A PUT body's `service_settings` and `task_settings` maps, removed from it.
+
+        ES's `parseRequestConfig` prelude: `service_settings` must be there
+        (`removeFromMapOrThrowIfNull`), `task_settings` may be missing
+        (`removeFromMapOrDefaultEmpty`), then the task type must be one the service offers.
+        """
+        settings = remove_service_settings(config)
+        task_map = remove_map_or_default_empty(config, "task_settings")
+        if task_type not in self.task_types(version):
+            raise unsupported_task_type(self.name, task_type)
+        return settings, task_map
+
     def filtered(self, config: EndpointConfig) -> dict[str, Any]:
         """What GET shows besides the id, task type and service (`toFilteredXContent`)."""
         out: dict[str, Any] = {"service_settings": copy.deepcopy(config.service_settings)}
@@ -128,44 +203,24 @@ class InferenceService:
         """Apply an `_update` to `current` and return the new config; never mutate `current`."""
         raise NotImplementedError
 
-    def validate(
-        self,
-        inference_id: str,
-        config: EndpointConfig,
-        settings: ValidationSettings,
-        timeout: float | None,
-    ) -> EndpointConfig:
-        """Make the validation call at PUT and return the config with what it discovered.
+    def validate(self, call: ServiceCall) -> EndpointConfig:
+        """Make the validation call at PUT and return `call.config` with what it discovered.
 
-        Only called when `xpack.inference.skip_validate_and_start` is off. `timeout` is the
-        request's `timeout` parameter, when the version takes one.
+        Only called when `xpack.inference.skip_validate_and_start` is off.
         """
         raise NotImplementedError
 
-    def infer(
-        self,
-        inference_id: str,
-        config: EndpointConfig,
-        body: dict[str, Any],
-        settings: ValidationSettings,
-        timeout: float | None,
-    ) -> dict[str, Any]:
+    def infer(self, call: ServiceCall, body: dict[str, Any]) -> dict[str, Any]:
         """Perform inference (`POST _inference/...`) and return ES's response body."""
-        del inference_id, config, body, settings, timeout
+        del call, body
         raise status_exception(f"The [{self.name}] service does not support inference here")
 
-    def stream(
-        self,
-        inference_id: str,
-        config: EndpointConfig,
-        body: dict[str, Any],
-        settings: ValidationSettings,
-        timeout: float | None,
-    ) -> list[dict[str, Any]]:
+    def stream(self, call: ServiceCall, body: dict[str, Any]) -> list[dict[str, Any]]:
         """Perform streamed inference (`POST _inference/.../_stream`): the chunks, in order."""
-        del inference_id, body, settings, timeout
+        del body
         raise status_exception(
-            f"Streaming is not allowed for service [{self.name}] and task [{config.task_type}]",
+            f"Streaming is not allowed for service [{self.name}] and task"
+            f" [{call.config.task_type}]",
             status=405,
         )
 

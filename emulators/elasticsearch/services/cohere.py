@@ -22,16 +22,22 @@ from urllib.parse import urljoin
 
 from ..errors import status_exception
 from ..settings import Problems, extract_required_string
-from ..validation import EMBEDDING_SIZE_UNKNOWN, ValidationSettings, parsing_error
+from ..validation import EMBEDDING_SIZE_UNKNOWN, TEST_INPUT, TEST_QUERY, parsing_error
 from ..versions import EsVersion, Gate
-from .base import EndpointConfig
-from .external import SIMILARITIES, ExternalService, Field, Validation, embedding_details, list_at
+from .base import EndpointConfig, ServiceCall
+from .external import (
+    SIMILARITIES,
+    ExternalService,
+    Field,
+    Validation,
+    embedding_details,
+    list_at,
+    object_with,
+)
 
 __all__ = ["CohereService"]
 
 BASE_URL = "https://api.cohere.com"
-TEST_INPUT = "how big"
-TEST_QUERY = "test query"
 _ALWAYS = Gate((8, 11))
 _LATER = Gate((8, 14))
 _MODEL_REQUIRED = Gate(None, (9, 2))
@@ -69,11 +75,6 @@ def _embedding_size(payload: Any) -> int:
     if not isinstance(embeddings, list) or not embeddings or not isinstance(embeddings[0], list):
         raise status_exception(EMBEDDING_SIZE_UNKNOWN)
     return len(embeddings[0])
-
-
-def _chat_read(payload: Any) -> None:
-    if not isinstance(payload, dict) or "text" not in payload:
-        raise parsing_error("START_OBJECT", payload)
 
 
 class CohereService(ExternalService):
@@ -136,7 +137,7 @@ class CohereService(ExternalService):
             lambda c: _url(c, "v1/chat"),
             lambda c: {"message": TEST_INPUT, "model": c.service_settings.get("model_id")},
             _headers,
-            lambda payload: _chat_read(payload),
+            object_with("text"),
         ),
     }
 
@@ -156,14 +157,8 @@ class CohereService(ExternalService):
                     parsed.task_settings[f] = str(parsed.task_settings[f]).upper()
         return parsed
 
-    def validate(
-        self,
-        inference_id: str,
-        config: EndpointConfig,
-        settings: ValidationSettings,
-        timeout: float | None,
-    ) -> EndpointConfig:
-        validated = super().validate(inference_id, config, settings, timeout)
+    def validate(self, call: ServiceCall) -> EndpointConfig:
+        validated = super().validate(call)
         if validated.task_type != "text_embedding":
             return validated
         kind = validated.service_settings.get("embedding_type", "float")

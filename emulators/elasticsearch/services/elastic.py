@@ -82,23 +82,25 @@ from ..errors import EsError, status_exception
 from ..settings import Problems, unknown_settings_error
 from ..validation import (
     EMBEDDING_SIZE_UNKNOWN,
+    TEST_INPUT,
+    TEST_QUERY,
     ValidationSettings,
     parsing_error,
+    response_json,
     run_validation,
     send,
     unsuccessful_response,
+    with_error_message,
 )
 from ..versions import EsVersion, Gate
 from . import elastic_infer
-from .base import EndpointConfig, Setting
+from .base import EndpointConfig, ServiceCall, Setting
 from .external import SIMILARITIES, ExternalService, Field, embedding_details
 
 __all__ = ["ELASTIC_URL_SETTING", "ElasticService", "eis_url"]
 
 ELASTIC_URL_SETTING = "xpack.inference.elastic.url"
 _DEPRECATED_URL_SETTING = "xpack.inference.eis.gateway.url"
-TEST_INPUT = "how big"
-TEST_QUERY = "test query"
 _SERVICE = Gate((8, 18))
 _DENSE = Gate((8, 19), (9, 1))
 _RERANK = Gate((8, 19), (9, 1))
@@ -184,13 +186,7 @@ def _bad_request(inference_id: str, response: httpx.Response) -> EsError:
         "Received a bad request status code for request from inference entity id"
         f" [{inference_id}] status [400]"
     )
-    try:
-        detail = response.json().get("error")
-    except (ValueError, AttributeError):
-        detail = None
-    if isinstance(detail, str):
-        message += f". Error message: [{detail}]"
-    return status_exception(message)
+    return status_exception(with_error_message(message, response))
 
 
 def _rate_limit(task_type: str, version: EsVersion) -> int:
@@ -334,16 +330,8 @@ class ElasticService(ExternalService):
             out["rate_limit"] = {"requests_per_minute": _rate_limit(task_type, version)}
         return out
 
-    def filtered(self, config: EndpointConfig) -> dict[str, Any]:
-        out = super().filtered(config)
-        order = (
-            *self._ORDERS.get(config.task_type, ("model_id", "max_input_tokens")),
-            "rate_limit",
-        )
-        settings = out["service_settings"]
-        known = {k: settings[k] for k in order if k in settings}
-        out["service_settings"] = {**known, **{k: v for k, v in settings.items() if k not in known}}
-        return out
+    def output_order_for(self, task_type: str) -> tuple[str, ...]:
+        return self._ORDERS.get(task_type, ("model_id", "max_input_tokens"))
 
     # --- the validation call ---------------------------------------------------------------
 
@@ -366,12 +354,7 @@ class ElasticService(ExternalService):
         """The embedding size of the answer (None for other task types); raise on a bad shape."""
         if task_type == "chat_completion":
             return None
-        try:
-            payload = response.json()
-        except ValueError as exc:
-            raise EsError(
-                "parsing_exception", "Failed to parse the response from the service"
-            ) from exc
+        payload = response_json(response)
         key = "results" if task_type == "rerank" else "data"
         if not isinstance(payload, dict) or not isinstance(payload.get(key), list):
             raise parsing_error("START_OBJECT", payload)
@@ -382,70 +365,44 @@ class ElasticService(ExternalService):
             raise status_exception(EMBEDDING_SIZE_UNKNOWN)
         return len(data[0])
 
-    def _poster(
-        self,
-        inference_id: str,
-        settings: ValidationSettings,
-        timeout: float | None,
-    ) -> elastic_infer.Post:
+    @staticmethod
+    def _poster(call: ServiceCall, seconds: float) -> elastic_infer.Post:
         """Posts to EIS as ES's sender does; a refusal is `ElasticInferenceServiceResponseHandler`'s."""
         # Without a URL ES builds `null/api/...`, a URI with no host (`createUri`).
-        base = eis_url(settings) or "null"
+        base = eis_url(call.settings) or "null"
 
         def post(task_type: str, body: dict[str, Any]) -> httpx.Response:
-            seconds = settings.timeout if timeout is None else min(timeout, settings.timeout)
             url = base + _PATHS[task_type]
-            response = send(inference_id, url, body, {}, settings, max(seconds, 0.001))
+            response = send(call.inference_id, url, body, {}, call.settings, seconds)
             if response.status_code == 400:
-                raise _bad_request(inference_id, response)
+                raise _bad_request(call.inference_id, response)
             if not 200 <= response.status_code < 300:
-                raise unsuccessful_response(inference_id, response)
+                raise unsuccessful_response(call.inference_id, response)
             return response
 
         return post
 
-    def validate(
-        self,
-        inference_id: str,
-        config: EndpointConfig,
-        settings: ValidationSettings,
-        timeout: float | None,
-    ) -> EndpointConfig:
-        def call(seconds: float) -> int | None:
-            post = self._poster(inference_id, settings, seconds)
+    def validate(self, call: ServiceCall) -> EndpointConfig:
+        config = call.config
+
+        def attempt(seconds: float) -> int | None:
+            post = self._poster(call, seconds)
             return self._read(config.task_type, post(config.task_type, self._body(config)))
 
-        size = run_validation(call, settings, timeout)
+        size = run_validation(attempt, call.seconds)
         return embedding_details(config, size, self.default_similarity)
 
     # --- perform inference (`elastic_infer.py`) ------------------------------------------
 
-    def infer(
-        self,
-        inference_id: str,
-        config: EndpointConfig,
-        body: dict[str, Any],
-        settings: ValidationSettings,
-        timeout: float | None,
-    ) -> dict[str, Any]:
-        post = self._poster(inference_id, settings, timeout)
-        result: dict[str, Any] = elastic_infer.infer(inference_id, config, body, post)
+    def infer(self, call: ServiceCall, body: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = elastic_infer.infer(call, body, self._poster(call, call.seconds))
         return result
 
-    def stream(
-        self,
-        inference_id: str,
-        config: EndpointConfig,
-        body: dict[str, Any],
-        settings: ValidationSettings,
-        timeout: float | None,
-    ) -> list[dict[str, Any]]:
-        if config.task_type != "chat_completion":
+    def stream(self, call: ServiceCall, body: dict[str, Any]) -> list[dict[str, Any]]:
+        if call.config.task_type != "chat_completion":
             # supportedStreamingTasks: chat_completion only.
-            return super().stream(inference_id, config, body, settings, timeout)
-        return elastic_infer.stream_chat(
-            config, body, self._poster(inference_id, settings, timeout)
-        )
+            return super().stream(call, body)
+        return elastic_infer.stream_chat(call.config, body, self._poster(call, call.seconds))
 
     # --- GET _inference/_services ----------------------------------------------------------
 

@@ -18,15 +18,14 @@ Not reproduced: truncation to `max_input_tokens` (`is_truncated` is always false
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 
-from ..errors import EsError, status_exception
-from .base import EndpointConfig
-from .hugging_face_infer import validate_request
+from ..validation import response_json, unreadable_response
+from .base import EndpointConfig, ServiceCall
+from .hugging_face_infer import check_task_type, unified_chunks, unified_messages, validate_request
 
 __all__ = ["INFER_TASK_TYPES", "infer", "stream_chat"]
 
@@ -38,39 +37,23 @@ Post = Callable[[str, dict[str, Any]], httpx.Response]
 """(task type, body) → EIS's answer at that task type's path, already checked for a 2xx."""
 
 
-def _parsing_failure() -> EsError:
-    return EsError("parsing_exception", "Failed to parse the response from the service")
-
-
-def _json(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError as exc:
-        raise _parsing_failure() from exc
-
-
 def _listed(payload: Any, key: str, kind: type) -> list[Any]:
     items = payload.get(key) if isinstance(payload, dict) else None
     if not isinstance(items, list) or not all(isinstance(i, kind) for i in items):
-        raise _parsing_failure()
+        raise unreadable_response()
     return items
 
 
-def infer(inference_id: str, config: EndpointConfig, body: dict[str, Any], post: Post) -> Any:
+def infer(call: ServiceCall, body: dict[str, Any], post: Post) -> Any:
     """Answer `POST _inference/<task_type>/<inference_id>` with EIS's results."""
+    config = call.config
     task_type = config.task_type
-    if task_type not in INFER_TASK_TYPES:
-        raise status_exception(
-            f"Inference entity [{inference_id}] does not support task type [{task_type}] for "
-            f"inference, the task type must be one of [{', '.join(INFER_TASK_TYPES)}]. The task "
-            f"type for the inference entity is {task_type}, please use the "
-            f"_inference/{task_type}/{inference_id}/_stream URL."
-        )
+    check_task_type(call, INFER_TASK_TYPES)
     inputs, query = validate_request(task_type, body)
     model = config.service_settings["model_id"]
     if task_type == "rerank":
         request = {"query": query, "model": model, "documents": inputs}
-        results = _listed(_json(post(task_type, request)), "results", dict)
+        results = _listed(response_json(post(task_type, request)), "results", dict)
         return {
             "rerank": [
                 {"index": r.get("index"), "relevance_score": r.get("relevance_score")}
@@ -79,7 +62,7 @@ def infer(inference_id: str, config: EndpointConfig, body: dict[str, Any], post:
         }
     usage = _USAGE.get(str(body.get("input_type", "")).lower(), "unspecified")
     request = {"input": inputs, "model": model, "usage_context": usage}
-    payload = _json(post(task_type, request))
+    payload = response_json(post(task_type, request))
     if task_type == "sparse_embedding":
         sparse = _listed(payload, "data", dict)
         return {"sparse_embedding": [{"is_truncated": False, "embedding": e} for e in sparse]}
@@ -89,30 +72,6 @@ def infer(inference_id: str, config: EndpointConfig, body: dict[str, Any], post:
 
 def stream_chat(config: EndpointConfig, body: dict[str, Any], post: Post) -> list[dict[str, Any]]:
     """Answer `POST _inference/chat_completion/<id>/_stream`: EIS's chunks, in order."""
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not messages:
-        raise EsError(
-            "action_request_validation_exception",
-            "Validation Failed: 1: Field [messages] cannot be null if using the unified schema;",
-        )
-    request = {"messages": messages, "model": config.service_settings["model_id"]}
+    request = {"messages": unified_messages(body), "model": config.service_settings["model_id"]}
     request.update(n=1, stream=True)
-    response = post("chat_completion", request)
-    chunks: list[dict[str, Any]] = []
-    for line in response.text.splitlines():
-        data = line.removeprefix("data:").strip() if line.startswith("data:") else ""
-        if not data or data == "[DONE]":
-            continue
-        try:
-            chunk = json.loads(data)
-        except ValueError as exc:
-            raise _parsing_failure() from exc
-        chunks.append(
-            {
-                "id": chunk.get("id"),
-                "choices": chunk.get("choices") or [],
-                "model": chunk.get("model"),
-                "object": "chat.completion.chunk",
-            }
-        )
-    return chunks
+    return unified_chunks(post("chat_completion", request), with_usage=False)

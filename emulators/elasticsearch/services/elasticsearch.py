@@ -43,13 +43,12 @@ from ..settings import (
     class_cast_exception,
     extract_optional_positive_integer,
     extract_optional_string,
+    present,
     remove_as_type,
-    remove_map_or_default_empty,
     unknown_settings_error,
 )
-from ..validation import ValidationSettings
 from ..versions import CHUNKING, EsVersion, Gate
-from .base import EndpointConfig, EndpointUpdate, InferenceService, Setting
+from .base import EndpointConfig, EndpointUpdate, InferenceService, ServiceCall, Setting
 
 __all__ = ["ElasticsearchService"]
 
@@ -82,20 +81,14 @@ def _adaptive(settings: dict[str, Any], problems: Problems) -> dict[str, Any] | 
         return None
     if not isinstance(raw, dict):
         raise class_cast_exception(raw)
-    out: dict[str, Any] = {}
     enabled = remove_as_type(raw, "enabled", ["Boolean"], problems)
     low = remove_as_type(raw, "min_number_of_allocations", ["Integer"], problems)
     high = remove_as_type(raw, "max_number_of_allocations", ["Integer"], problems)
     if raw:
         problems.add(f"[adaptive_allocations] unknown settings {sorted(raw)}")
-    for key, value in (
-        ("enabled", enabled),
-        ("min_number_of_allocations", low),
-        ("max_number_of_allocations", high),
-    ):
-        if value is not None:
-            out[key] = value
-    return out
+    return present(
+        {"enabled": enabled, "min_number_of_allocations": low, "max_number_of_allocations": high}
+    )
 
 
 class ElasticsearchService(InferenceService):
@@ -115,17 +108,8 @@ class ElasticsearchService(InferenceService):
     def parse_request_config(
         self, config: dict[str, Any], task_type: str, version: EsVersion, *, inserted: int
     ) -> EndpointConfig:
-        if config.get("service_settings") is None:
-            raise status_exception("Missing required field [service_settings]")
-        settings = config.pop("service_settings")
-        if not isinstance(settings, dict):
-            raise class_cast_exception(settings)
+        settings, task_map = self.take_settings_maps(config, task_type, version)
         settings_inserted = len(settings)
-        task_map = remove_map_or_default_empty(config, "task_settings")
-        if task_type not in self.task_types(version):
-            raise status_exception(
-                f"The [{self.name}] service does not support task type [{task_type}]"
-            )
         chunking = None
         if task_type in ("text_embedding", "sparse_embedding") and CHUNKING(version):
             chunking = parse_chunking_settings(config.pop("chunking_settings", None), version)
@@ -278,16 +262,9 @@ class ElasticsearchService(InferenceService):
         new.service_settings = _ordered(new.service_settings)
         return new
 
-    def validate(
-        self,
-        inference_id: str,
-        config: EndpointConfig,
-        settings: ValidationSettings,
-        timeout: float | None,
-    ) -> EndpointConfig:
+    def validate(self, call: ServiceCall) -> EndpointConfig:
         # In-cluster models make no outside call: PUT starts (or attaches to) the deployment.
-        del inference_id, settings, timeout
-        return config
+        return call.config
 
     def settings_description(self, version: EsVersion) -> dict[str, Setting]:
         del version

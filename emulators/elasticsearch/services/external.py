@@ -15,6 +15,13 @@ layer (`api/inference.py`) then drops a changed embedding endpoint's chunking on
 9.3.0 (#139574, behaviour rule `update.chunking_reset`), for these services as for every other:
 `combineExistingModelConfigurationsWithNewSettings` is shared.
 
+The pieces of a validation call several APIs share are here too: `Authorization: Bearer
+<api_key>` (`bearer_api_key`), OpenAI's embeddings answer, whose first vector's size becomes
+`dimensions` (`embedding_size`, `OpenAiEmbeddingsResponseEntity`; Azure OpenAI, Jina AI, Voyage
+AI and Mistral answer in that shape), and a rerank call with the test query and one document
+(`rerank_body`, `rerank_validation`), and OpenAI's chat request, which Azure OpenAI and
+Mistral take too (`chat_body`).
+
 Choices where the sources could not settle it (the same for every third-party service here):
 - the order of `extract*` calls follows each `*ServiceSettings.fromMap` as read, which varies
   across versions; the messages are `ServiceUtils`'s;
@@ -29,25 +36,46 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from ..chunking import parse_chunking_settings
-from ..errors import EsError, status_exception
+from ..errors import status_exception
 from ..settings import (
     Problems,
-    class_cast_exception,
     extract_optional_boolean,
     extract_optional_enum,
     extract_optional_positive_integer,
     extract_optional_string,
+    extract_rate_limit,
     extract_required_string,
     extract_uri,
+    present,
     remove_as_type,
-    remove_map_or_default_empty,
     unknown_settings_error,
 )
-from ..validation import ValidationSettings, parsing_error, run_validation
+from ..validation import (
+    EMBEDDING_SIZE_UNKNOWN,
+    TEST_INPUT,
+    TEST_QUERY,
+    parsing_error,
+    response_json,
+    run_validation,
+)
 from ..versions import CHUNKING, RATE_LIMIT, EsVersion, Gate
-from .base import ABSENT, EndpointConfig, EndpointUpdate, InferenceService, Setting
+from .base import ABSENT, EndpointConfig, EndpointUpdate, InferenceService, ServiceCall, Setting
 
-__all__ = ["ExternalService", "Field", "Validation", "embedding_details", "list_at", "rerank_body"]
+__all__ = [
+    "ExternalService",
+    "Field",
+    "Validation",
+    "bearer_api_key",
+    "chat_body",
+    "embedding_details",
+    "embedding_size",
+    "embeddings_validation",
+    "extract_fields",
+    "list_at",
+    "object_with",
+    "rerank_body",
+    "rerank_validation",
+]
 
 EMBEDDING_TASKS = ("text_embedding", "sparse_embedding")
 SIMILARITIES = ("cosine", "dot_product", "l2_norm")
@@ -106,6 +134,19 @@ def _extract(f: Field, settings: dict[str, Any], scope: str, problems: Problems)
     return extract_optional_string(settings, f.name, scope, problems)
 
 
+def extract_fields(
+    fields: tuple[Field, ...],
+    task_type: str,
+    version: EsVersion,
+    settings: dict[str, Any],
+    scope: str,
+    problems: Problems,
+) -> dict[str, Any]:
+    """The `fields` ES reads for the task type on `version`, in order, those that are set."""
+    read = [f for f in fields if f.applies(task_type, version)]
+    return present({f.name: _extract(f, settings, scope, problems) for f in read})
+
+
 class ExternalService(InferenceService):
     """A third-party service described by its class attributes; the module docstring has the order.
 
@@ -123,6 +164,11 @@ class ExternalService(InferenceService):
     default_similarity: ClassVar[str | None] = None
     output_order: ClassVar[tuple[str, ...]] = ()
     """The order GET shows the service settings in (`toXContentFragmentOfExposedFields`)."""
+
+    def output_order_for(self, task_type: str) -> tuple[str, ...]:
+        """`output_order` for one task type (then `rate_limit`, then the rest as stored)."""
+        del task_type
+        return self.output_order
 
     def parse_secrets(self, settings: dict[str, Any], problems: Problems) -> dict[str, Any]:
         """The secrets of `settings` (removed from it), as `DefaultSecretSettings.fromMap`."""
@@ -143,7 +189,7 @@ class ExternalService(InferenceService):
     def filtered(self, config: EndpointConfig) -> dict[str, Any]:
         out = super().filtered(config)
         settings = out["service_settings"]
-        order = [*self.output_order, "rate_limit"]
+        order = [*self.output_order_for(config.task_type), "rate_limit"]
         known = {k: settings[k] for k in order if k in settings}
         out["service_settings"] = {**known, **{k: v for k, v in settings.items() if k not in known}}
         return out
@@ -151,40 +197,22 @@ class ExternalService(InferenceService):
     def _service_settings(
         self, task_type: str, settings: dict[str, Any], version: EsVersion, problems: Problems
     ) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for f in self.service_fields:
-            if f.applies(task_type, version):
-                value = _extract(f, settings, "service_settings", problems)
-                if value is not None:
-                    out[f.name] = value
+        out = extract_fields(
+            self.service_fields, task_type, version, settings, "service_settings", problems
+        )
         if RATE_LIMIT(version):
-            limits = remove_map_or_default_empty(settings, "rate_limit")
-            inserted = len(limits)
-            before = len(problems)
-            rpm = remove_as_type(limits, "requests_per_minute", ["Integer", "Long"], problems)
-            if len(problems) == before and rpm is not None and rpm <= 0:
-                problems.add(
-                    f"[rate_limit] Invalid value [{rpm}]. [requests_per_minute] must be a"
-                    " positive long"
-                )
-            if limits:
-                raise unknown_settings_error(limits, self.name, version, inserted=inserted)
+            rpm = extract_rate_limit(settings, self.name, version, problems)
             default = self.rate_limits[task_type]
-            out["rate_limit"] = {
-                "requests_per_minute": default if rpm is None or rpm <= 0 else int(rpm)
-            }
+            out["rate_limit"] = {"requests_per_minute": default if rpm is None else rpm}
         return out
 
     def _task_settings(
         self, task_type: str, settings: dict[str, Any], version: EsVersion
     ) -> dict[str, Any]:
         problems = Problems()
-        out: dict[str, Any] = {}
-        for f in self.task_fields:
-            if f.applies(task_type, version):
-                value = _extract(f, settings, "task_settings", problems)
-                if value is not None:
-                    out[f.name] = value
+        out = extract_fields(
+            self.task_fields, task_type, version, settings, "task_settings", problems
+        )
         problems.raise_if_any()
         return out
 
@@ -192,23 +220,13 @@ class ExternalService(InferenceService):
         problems = Problems()
         found = self.parse_secrets_on(settings, problems, version)
         problems.raise_if_any()
-        return {k: v for k, v in found.items() if v is not None}
+        return present(found)
 
     def parse_request_config(
         self, config: dict[str, Any], task_type: str, version: EsVersion, *, inserted: int
     ) -> EndpointConfig:
-        if config.get("service_settings") is None:
-            raise status_exception("Missing required field [service_settings]")
-        settings = config.pop("service_settings")
-        if not isinstance(settings, dict):
-            raise class_cast_exception(settings)
-        settings_inserted = len(settings)
-        task_map = remove_map_or_default_empty(config, "task_settings")
-        task_inserted = len(task_map)
-        if task_type not in self.task_types(version):
-            raise status_exception(
-                f"The [{self.name}] service does not support task type [{task_type}]"
-            )
+        settings, task_map = self.take_settings_maps(config, task_type, version)
+        settings_inserted, task_inserted = len(settings), len(task_map)
         chunking = None
         if task_type in EMBEDDING_TASKS and CHUNKING(version):
             chunking = parse_chunking_settings(config.pop("chunking_settings", None), version)
@@ -262,37 +280,26 @@ class ExternalService(InferenceService):
             new.chunking_settings = parse_chunking_settings(update.chunking_settings, version)
         return new
 
-    def validate(
-        self,
-        inference_id: str,
-        config: EndpointConfig,
-        settings: ValidationSettings,
-        timeout: float | None,
-    ) -> EndpointConfig:
+    def validate(self, call: ServiceCall) -> EndpointConfig:
         from ..validation import send, unsuccessful_response
 
+        config = call.config
         spec = self.validations[config.task_type]
 
-        def call(seconds: float) -> int | None:
+        def attempt(seconds: float) -> int | None:
             response = send(
-                inference_id,
+                call.inference_id,
                 spec.url(config),
                 spec.body(config),
                 spec.headers(config),
-                settings,
+                call.settings,
                 seconds,
             )
             if not 200 <= response.status_code < 300:
-                raise unsuccessful_response(inference_id, response)
-            try:
-                payload = response.json()
-            except ValueError as exc:
-                raise EsError(
-                    "parsing_exception", "Failed to parse the response from the service"
-                ) from exc
-            return spec.read(payload)
+                raise unsuccessful_response(call.inference_id, response)
+            return spec.read(response_json(response))
 
-        size = run_validation(call, settings, timeout)
+        size = run_validation(attempt, call.seconds)
         return embedding_details(config, size, self.default_similarity)
 
     def settings_description(self, version: EsVersion) -> dict[str, Setting]:
@@ -349,3 +356,56 @@ def list_at(key: str) -> Callable[[Any], None]:
             raise parsing_error("START_OBJECT", payload)
 
     return check
+
+
+def object_with(key: str) -> Callable[[Any], None]:
+    """A response check: a JSON object that has ``key``, else ES's parsing error."""
+
+    def check(payload: Any) -> None:
+        if not isinstance(payload, dict) or key not in payload:
+            raise parsing_error("START_OBJECT", payload)
+
+    return check
+
+
+def bearer_api_key(config: EndpointConfig) -> dict[str, str]:
+    """`Authorization: Bearer <api_key>`, how most third-party APIs take the key."""
+    return {"Authorization": f"Bearer {config.secret_settings['api_key']}"}
+
+
+def embedding_size(payload: Any) -> int:
+    """The size of the first vector of an OpenAI-shaped embeddings response."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("data"), list):
+        raise parsing_error("START_OBJECT", payload)
+    data = payload["data"]
+    if not data or not isinstance(data[0], dict) or not isinstance(data[0].get("embedding"), list):
+        raise status_exception(EMBEDDING_SIZE_UNKNOWN)
+    return len(data[0]["embedding"])
+
+
+def embeddings_validation(url: str, body: Callable[[EndpointConfig], Any]) -> Validation:
+    """An embeddings call at PUT to `url` with a Bearer key, answered in OpenAI's shape."""
+    return Validation(lambda c: url, body, bearer_api_key, embedding_size)
+
+
+def rerank_validation(url: str, results: str) -> Validation:
+    """A rerank call at PUT to `url` with a Bearer key; the answer's `results` key is a list."""
+    return Validation(
+        lambda c: url,
+        lambda c: rerank_body(c, TEST_QUERY, TEST_INPUT),
+        bearer_api_key,
+        list_at(results),
+    )
+
+
+def chat_body(config: EndpointConfig, model: str | None = None) -> dict[str, Any]:
+    """The chat call at PUT in OpenAI's shape.
+
+    The test input as the user's one message, `model` when given, one choice, streamed for
+    chat_completion.
+    """
+    body: dict[str, Any] = {"messages": [{"role": "user", "content": TEST_INPUT}]}
+    if model is not None:
+        body["model"] = model
+    body.update(n=1, stream=config.task_type == "chat_completion")
+    return body

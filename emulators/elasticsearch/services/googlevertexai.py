@@ -68,24 +68,32 @@ from ..settings import (
     extract_optional_positive_integer,
     extract_optional_string,
     extract_required_string,
+    present,
     remove_as_type,
 )
 from ..validation import (
-    ValidationSettings,
+    TEST_INPUT,
+    TEST_QUERY,
     parsing_error,
+    response_json,
     run_validation,
     send,
     unsuccessful_response,
 )
 from ..versions import SECRET_REQUIRED_ON_UPDATE, EsVersion, Gate
-from .base import EndpointConfig, EndpointUpdate, Setting
-from .external import SIMILARITIES, ExternalService, embedding_details
+from .base import (
+    EndpointConfig,
+    EndpointUpdate,
+    ServiceCall,
+    Setting,
+    rate_limit_setting,
+    secret_setting,
+)
+from .external import SIMILARITIES, ExternalService, Field, embedding_details
 from .google_auth import access_token
 
 __all__ = ["GoogleVertexAiService"]
 
-TEST_INPUT = "how big"
-TEST_QUERY = "test query"
 SCOPE = "service_settings"
 MAX_BATCH_SIZE = Gate(None, (9, 3))
 EMBEDDING_MAX_BATCH_SIZE = 250
@@ -99,11 +107,10 @@ _OUTPUT_ORDER = {
         "dimensions",
         "max_batch_size",
         "similarity",
-        "rate_limit",
     ),
-    "rerank": ("project_id", "model_id", "rate_limit"),
-    "completion": ("project_id", "location", "model_id", "rate_limit"),
-    "chat_completion": ("project_id", "location", "model_id", "rate_limit"),
+    "rerank": ("project_id", "model_id"),
+    "completion": ("project_id", "location", "model_id"),
+    "chat_completion": ("project_id", "location", "model_id"),
 }
 _REQUIRED = {
     "text_embedding": ("location", "project_id", "model_id"),
@@ -194,6 +201,10 @@ class GoogleVertexAiService(ExternalService):
         "completion": _CHAT,
         "chat_completion": _CHAT,
     }
+    task_fields = (
+        Field("auto_truncate", "bool", ("text_embedding",)),
+        Field("top_n", "int", ("rerank",)),
+    )
     rate_limits: ClassVar[dict[str, int]] = {
         "text_embedding": 30000,
         "rerank": 300,
@@ -208,11 +219,12 @@ class GoogleVertexAiService(ExternalService):
     def _service_settings(
         self, task_type: str, settings: dict[str, Any], version: EsVersion, problems: Problems
     ) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key in _REQUIRED[task_type]:
-            value = extract_required_string(settings, key, SCOPE, problems)
-            if value is not None:
-                out[key] = value
+        out = present(
+            {
+                key: extract_required_string(settings, key, SCOPE, problems)
+                for key in _REQUIRED[task_type]
+            }
+        )
         if task_type == "rerank":
             model = extract_optional_string(settings, "model_id", SCOPE, problems)
             if model is not None:
@@ -242,7 +254,7 @@ class GoogleVertexAiService(ExternalService):
                 "max_batch_size": batch,
                 "similarity": similarity or "dot_product",
             }
-            out.update({k: v for k, v in found.items() if v is not None})
+            out.update(present(found))
         out.update(super()._service_settings(task_type, settings, version, problems))
         if task_type == "text_embedding":
             by_user = extract_optional_boolean(settings, "dimensions_set_by_user", problems)
@@ -253,34 +265,19 @@ class GoogleVertexAiService(ExternalService):
     def _task_settings(
         self, task_type: str, settings: dict[str, Any], version: EsVersion
     ) -> dict[str, Any]:
-        problems = Problems()
-        out: dict[str, Any] = {}
-        if task_type == "text_embedding":
-            truncate = extract_optional_boolean(settings, "auto_truncate", problems)
-            if truncate is not None:
-                out["auto_truncate"] = truncate
-        elif task_type == "rerank":
-            top_n = extract_optional_positive_integer(settings, "top_n", "task_settings", problems)
-            if top_n is not None:
-                out["top_n"] = top_n
-        else:
+        out = super()._task_settings(task_type, settings, version)
+        if task_type in ("completion", "chat_completion"):
+            problems = Problems()
             thinking = remove_as_type(settings, "thinking_config", ["Map"], problems)
             if thinking is not None:
                 inner = dict(thinking)
                 budget = remove_as_type(inner, "thinking_budget", ["Integer"], problems)
                 out["thinking_config"] = {} if budget is None else {"thinking_budget": budget}
-        problems.raise_if_any()
+            problems.raise_if_any()
         return out
 
-    def filtered(self, config: EndpointConfig) -> dict[str, Any]:
-        out = super().filtered(config)
-        settings = out["service_settings"]
-        order = _OUTPUT_ORDER[config.task_type]
-        out["service_settings"] = {
-            **{k: settings[k] for k in order if k in settings},
-            **{k: v for k, v in settings.items() if k not in order},
-        }
-        return out
+    def output_order_for(self, task_type: str) -> tuple[str, ...]:
+        return _OUTPUT_ORDER[task_type]
 
     def update_config(
         self, current: EndpointConfig, update: EndpointUpdate, version: EsVersion
@@ -289,13 +286,8 @@ class GoogleVertexAiService(ExternalService):
             self._secrets(copy.deepcopy(update.service_settings), version)
         return super().update_config(current, update, version)
 
-    def validate(
-        self,
-        inference_id: str,
-        config: EndpointConfig,
-        settings: ValidationSettings,
-        timeout: float | None,
-    ) -> EndpointConfig:
+    def validate(self, call: ServiceCall) -> EndpointConfig:
+        config = call.config
         task_type = config.task_type
         if task_type == "text_embedding":
             url, body = _model_url(config, "predict"), _embed_body(config)
@@ -305,25 +297,17 @@ class GoogleVertexAiService(ExternalService):
             url = _model_url(config, "streamGenerateContent") + "?alt=sse"
             body = _generate_body(config)
 
-        def call(seconds: float) -> int | None:
-            token = access_token(
-                str(config.secret_settings["service_account_json"]), settings, seconds
-            )
-            headers = {"Authorization": f"Bearer {token}"}
-            response = send(inference_id, url, body, headers, settings, seconds)
+        def attempt(seconds: float) -> int | None:
+            key = str(config.secret_settings["service_account_json"])
+            headers = {"Authorization": f"Bearer {access_token(key, call.settings, seconds)}"}
+            response = send(call.inference_id, url, body, headers, call.settings, seconds)
             if not 200 <= response.status_code < 300:
-                raise _google_failure(inference_id, response)
+                raise _google_failure(call.inference_id, response)
             if task_type != "text_embedding":
                 return None
-            try:
-                payload = response.json()
-            except ValueError as exc:
-                raise EsError(
-                    "parsing_exception", "Failed to parse the response from the service"
-                ) from exc
-            return _embedding_size(payload)
+            return _embedding_size(response_json(response))
 
-        size = run_validation(call, settings, timeout)
+        size = run_validation(attempt, call.seconds)
         return embedding_details(config, size, None)
 
     def settings_description(self, version: EsVersion) -> dict[str, Setting]:
@@ -350,16 +334,6 @@ class GoogleVertexAiService(ExternalService):
                 ),
                 required=True,
             ),
-            "service_account_json": Setting(
-                label="Credentials JSON",
-                description="API Key for the provider you're connecting to.",
-                required=True,
-                sensitive=True,
-                updatable=True,
-            ),
-            "rate_limit.requests_per_minute": Setting(
-                label="Rate Limit",
-                description="Minimize the number of rate limit errors.",
-                type="int",
-            ),
+            "service_account_json": secret_setting("Credentials JSON"),
+            "rate_limit.requests_per_minute": rate_limit_setting(),
         }

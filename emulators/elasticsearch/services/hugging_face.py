@@ -30,27 +30,24 @@ from __future__ import annotations
 from typing import Any
 
 from ..chunking import parse_chunking_settings
-from ..errors import EsError, status_exception
+from ..errors import status_exception
 from ..settings import (
     Problems,
-    class_cast_exception,
-    extract_optional_boolean,
-    extract_optional_enum,
     extract_optional_positive_integer,
-    extract_optional_string,
+    extract_rate_limit,
     extract_required_string,
-    extract_uri,
-    remove_as_type,
     remove_map_or_default_empty,
+    remove_service_settings,
     unknown_settings_error,
+    unsupported_task_type,
 )
 from ..validation import (
     EMBEDDING_SIZE_UNKNOWN,
-    ValidationSettings,
+    TEST_INPUT,
+    TEST_QUERY,
     parsing_error,
+    response_json,
     run_validation,
-    send,
-    unsuccessful_response,
 )
 from ..versions import (
     CHUNKING,
@@ -64,7 +61,17 @@ from ..versions import (
     EsVersion,
 )
 from . import hugging_face_infer
-from .base import ABSENT, EndpointConfig, EndpointUpdate, InferenceService, Setting
+from .base import (
+    ABSENT,
+    EndpointConfig,
+    EndpointUpdate,
+    InferenceService,
+    ServiceCall,
+    Setting,
+    rate_limit_setting,
+    secret_setting,
+)
+from .external import SIMILARITIES, Field, extract_fields, object_with
 
 __all__ = [
     "DEFAULT_RATE_LIMIT",
@@ -79,7 +86,6 @@ __all__ = [
 SERVICE = "hugging_face"
 DEFAULT_RATE_LIMIT = 3000
 ELSER_TOKEN_LIMIT = 512
-SIMILARITIES = ("cosine", "dot_product", "l2_norm")
 
 _OUTPUT_ORDER = {
     "text_embedding": ("url", "similarity", "dimensions", "max_input_tokens", "rate_limit"),
@@ -88,6 +94,19 @@ _OUTPUT_ORDER = {
     "chat_completion": ("model_id", "url", "rate_limit"),
     "rerank": ("url", "rate_limit"),
 }
+
+
+_EMBED = ("text_embedding",)
+_SERVICE_FIELDS = (
+    Field("model_id", task_types=("completion", "chat_completion")),
+    Field("url", "uri"),
+    Field("similarity", "enum", _EMBED, SIMILARITIES),
+    Field("dimensions", "int", _EMBED),
+    Field("max_input_tokens", "int", _EMBED),
+)
+"""The service settings ES reads for each task type, in its order."""
+_RERANK_FIELDS = (Field("return_documents", "bool"), Field("top_n", "int"))
+"""The rerank task settings (`HuggingFaceRerankTaskSettings.fromMap`)."""
 
 
 def supported_task_types(version: EsVersion) -> tuple[str, ...]:
@@ -111,39 +130,17 @@ def order_service_settings(task_type: str, settings: dict[str, Any]) -> dict[str
 def _rate_limit(settings: dict[str, Any], problems: Problems, version: EsVersion) -> int | None:
     if not RATE_LIMIT(version):
         return None
-    limits = remove_map_or_default_empty(settings, "rate_limit")
-    inserted = len(limits)
-    before = len(problems)
-    rpm = remove_as_type(limits, "requests_per_minute", ["Integer", "Long"], problems)
-    if len(problems) == before and rpm is not None and rpm <= 0:
-        problems.add(
-            f"[rate_limit] Invalid value [{rpm}]. [requests_per_minute] must be a positive long"
-        )
-    if limits:
-        # Request-context parsing rejects unknown rate_limit keys at once, not accumulated.
-        raise unknown_settings_error(limits, SERVICE, version, inserted=inserted)
-    return DEFAULT_RATE_LIMIT if rpm is None or rpm <= 0 else int(rpm)
+    rpm = extract_rate_limit(settings, SERVICE, version, problems)
+    return DEFAULT_RATE_LIMIT if rpm is None else rpm
 
 
 def _service_settings(
     task_type: str, settings: dict[str, Any], version: EsVersion
 ) -> dict[str, Any]:
     problems = Problems()
-    out: dict[str, Any] = {}
-    scope = "service_settings"
-    if task_type in ("completion", "chat_completion"):
-        out["model_id"] = extract_optional_string(settings, "model_id", scope, problems)
-    out["url"] = extract_uri(settings, "url", scope, problems)
-    if task_type == "text_embedding":
-        out["similarity"] = extract_optional_enum(
-            settings, "similarity", scope, SIMILARITIES, problems
-        )
-        out["dimensions"] = extract_optional_positive_integer(
-            settings, "dimensions", scope, problems
-        )
-        out["max_input_tokens"] = extract_optional_positive_integer(
-            settings, "max_input_tokens", scope, problems
-        )
+    out = extract_fields(
+        _SERVICE_FIELDS, task_type, version, settings, "service_settings", problems
+    )
     if task_type == "sparse_embedding":
         out["max_input_tokens"] = ELSER_TOKEN_LIMIT
     rpm = _rate_limit(settings, problems, version)
@@ -161,17 +158,11 @@ def _api_key(settings: dict[str, Any]) -> str:
     return key
 
 
-def _rerank_task_settings(settings: dict[str, Any]) -> dict[str, Any]:
+def _rerank_task_settings(settings: dict[str, Any], version: EsVersion) -> dict[str, Any]:
     problems = Problems()
-    out: dict[str, Any] = {}
-    returned = extract_optional_boolean(settings, "return_documents", problems)
-    top_n = extract_optional_positive_integer(settings, "top_n", "task_settings", problems)
+    found = extract_fields(_RERANK_FIELDS, "rerank", version, settings, "task_settings", problems)
     problems.raise_if_any()
-    if returned is not None:
-        out["return_documents"] = returned
-    if top_n is not None:
-        out["top_n"] = top_n
-    return out
+    return found
 
 
 def parse_request_config(
@@ -181,14 +172,10 @@ def parse_request_config(
 
     `inserted` is how many keys the body had, which fixes how ES prints leftover keys.
     """
-    if config.get("service_settings") is None:
-        raise status_exception("Missing required field [service_settings]")
-    settings = config.pop("service_settings")
-    if not isinstance(settings, dict):
-        raise class_cast_exception(settings)
+    settings = remove_service_settings(config)
     settings_inserted = len(settings)
     if task_type not in supported_task_types(version):
-        raise status_exception(f"The [{SERVICE}] service does not support task type [{task_type}]")
+        raise unsupported_task_type(SERVICE, task_type)
     task_map: dict[str, Any] | None = None
     if TASK_SETTINGS_CONSUMED(version):
         task_map = remove_map_or_default_empty(config, "task_settings")
@@ -200,7 +187,7 @@ def parse_request_config(
     api_key = _api_key(settings)
     task_settings: dict[str, Any] = {}
     if task_type == "rerank" and task_map is not None:
-        task_settings = _rerank_task_settings(task_map)
+        task_settings = _rerank_task_settings(task_map, version)
     if config:
         raise unknown_settings_error(config, SERVICE, version, inserted=inserted)
     if settings:
@@ -259,7 +246,7 @@ def update_config(
     if task_settings:
         task_map = dict(task_settings)
         if current.task_type == "rerank":
-            parsed = _rerank_task_settings(task_map)
+            parsed = _rerank_task_settings(task_map, version)
             new.task_settings = _merged_task_settings(current.task_settings, parsed)
         if UPDATE_REJECTS_UNKNOWN_KEYS(version) and task_map:
             raise unknown_settings_error(task_map, SERVICE, version, inserted=len(task_settings))
@@ -269,10 +256,6 @@ def update_config(
         new.chunking_settings = parse_chunking_settings(chunking_settings, version)
     new.service_settings = order_service_settings(new.task_type, new.service_settings)
     return new
-
-
-TEST_INPUT = "how big"
-TEST_QUERY = "test query"
 
 
 def _validation_body(config: EndpointConfig) -> dict[str, Any]:
@@ -313,25 +296,17 @@ def _check_payload(task_type: str, payload: Any) -> None:
         for item in payload:
             if not isinstance(item, dict):
                 raise parsing_error("START_OBJECT", item)
-    elif task_type == "completion" and not (isinstance(payload, dict) and "choices" in payload):
-        raise parsing_error("START_OBJECT", payload)
+    elif task_type == "completion":
+        object_with("choices")(payload)
 
 
-def _validation_call(
-    inference_id: str, config: EndpointConfig, settings: ValidationSettings, timeout: float
-) -> int | None:
+def _validation_call(call: ServiceCall, seconds: float) -> int | None:
     """The call's discovered embedding size (text_embedding only)."""
-    headers = {"Authorization": f"Bearer {config.secret_settings['api_key']}"}
-    url = str(config.service_settings.get("url", ""))
-    response = send(inference_id, url, _validation_body(config), headers, settings, timeout)
-    if not 200 <= response.status_code < 300:
-        raise unsuccessful_response(inference_id, response)
+    config = call.config
+    response = hugging_face_infer.post(call, _validation_body(config), seconds)
     if config.task_type == "chat_completion":
         return None
-    try:
-        payload = response.json()
-    except ValueError as exc:
-        raise EsError("parsing_exception", "Failed to parse the response from the service") from exc
+    payload = response_json(response)
     if config.task_type == "text_embedding":
         return _embedding_size(payload)
     _check_payload(config.task_type, payload)
@@ -377,19 +352,9 @@ class HuggingFaceService(InferenceService):
             version=version,
         )
 
-    def validate(
-        self,
-        inference_id: str,
-        config: EndpointConfig,
-        settings: ValidationSettings,
-        timeout: float | None,
-    ) -> EndpointConfig:
-        size = run_validation(
-            lambda seconds: _validation_call(inference_id, config, settings, seconds),
-            settings,
-            timeout,
-        )
-        return _with_embedding_details(config, size)
+    def validate(self, call: ServiceCall) -> EndpointConfig:
+        size = run_validation(lambda seconds: _validation_call(call, seconds), call.seconds)
+        return _with_embedding_details(call.config, size)
 
     def settings_description(self, version: EsVersion) -> dict[str, Setting]:
         url_default = (
@@ -402,39 +367,15 @@ class HuggingFaceService(InferenceService):
                 required=True,
                 default_value=url_default,
             ),
-            "api_key": Setting(
-                label="API Key",
-                description="API Key for the provider you're connecting to.",
-                required=True,
-                sensitive=True,
-                updatable=True,
-            ),
-            "rate_limit.requests_per_minute": Setting(
-                label="Rate Limit",
-                description="Minimize the number of rate limit errors.",
-                type="int",
-            ),
+            "api_key": secret_setting("API Key"),
+            "rate_limit.requests_per_minute": rate_limit_setting(),
         }
 
-    def infer(
-        self,
-        inference_id: str,
-        config: EndpointConfig,
-        body: dict[str, Any],
-        settings: ValidationSettings,
-        timeout: float | None,
-    ) -> dict[str, Any]:
-        return hugging_face_infer.infer(inference_id, config, body, settings, timeout)
+    def infer(self, call: ServiceCall, body: dict[str, Any]) -> dict[str, Any]:
+        return hugging_face_infer.infer(call, body)
 
-    def stream(
-        self,
-        inference_id: str,
-        config: EndpointConfig,
-        body: dict[str, Any],
-        settings: ValidationSettings,
-        timeout: float | None,
-    ) -> list[dict[str, Any]]:
-        if config.task_type != "chat_completion":
+    def stream(self, call: ServiceCall, body: dict[str, Any]) -> list[dict[str, Any]]:
+        if call.config.task_type != "chat_completion":
             # HuggingFaceService.supportedStreamingTasks: chat_completion (unified API) only here.
-            return super().stream(inference_id, config, body, settings, timeout)
-        return hugging_face_infer.stream_chat(inference_id, config, body, settings, timeout)
+            return super().stream(call, body)
+        return hugging_face_infer.stream_chat(call, body)

@@ -22,6 +22,10 @@ elasticsearch-specification, from ES's result classes:
   stream is server-sent events, `event: message` with OpenAI-style `chat.completion.chunk` data,
   then `[DONE]`. A body without `messages` is refused with a message worded here (unconfirmed).
 
+`elastic_infer.py` shares the request checks (`validate_request`), the refusal of a streamed
+task type on a plain POST (`check_task_type`) and the unified chat stream (`unified_messages`,
+`unified_chunks`); `hugging_face.py`'s validation call posts through `post`.
+
 Not reproduced: per-request `task_settings` and `input_type`, chunking of long inputs, truncation (`is_truncated` is always false), and the 9.x `return_documents`/`top_n`
 request fields.
 """
@@ -34,10 +38,19 @@ from typing import Any
 import httpx
 
 from ..errors import EsError, status_exception
-from ..validation import ValidationSettings, send, unsuccessful_response
-from .base import EndpointConfig
+from ..validation import response_json, send, unreadable_response, unsuccessful_response
+from .base import ServiceCall
 
-__all__ = ["INFER_TASK_TYPES", "infer", "stream_chat", "validate_request"]
+__all__ = [
+    "INFER_TASK_TYPES",
+    "check_task_type",
+    "infer",
+    "post",
+    "stream_chat",
+    "unified_chunks",
+    "unified_messages",
+    "validate_request",
+]
 
 # What a plain POST serves; chat_completion streams only.
 INFER_TASK_TYPES = ("text_embedding", "sparse_embedding", "rerank", "completion")
@@ -94,39 +107,30 @@ def _hf_body(
     return body
 
 
-def _post(
-    inference_id: str,
-    config: EndpointConfig,
-    body: dict[str, Any],
-    settings: ValidationSettings,
-    timeout: float | None,
-) -> httpx.Response:
+def post(call: ServiceCall, body: dict[str, Any], seconds: float) -> httpx.Response:
+    """POST `body` to the endpoint's `url` with its key; `unsuccessful_response` unless 2xx."""
+    config = call.config
     headers = {"Authorization": f"Bearer {config.secret_settings['api_key']}"}
     url = str(config.service_settings.get("url", ""))
-    seconds = settings.timeout if timeout is None else min(timeout, settings.timeout)
-    response = send(inference_id, url, body, headers, settings, max(seconds, 0.001))
+    response = send(call.inference_id, url, body, headers, call.settings, seconds)
     if not 200 <= response.status_code < 300:
-        raise unsuccessful_response(inference_id, response)
+        raise unsuccessful_response(call.inference_id, response)
     return response
-
-
-def _parsing_failure() -> EsError:
-    return EsError("parsing_exception", "Failed to parse the response from the service")
 
 
 def _es_result(task_type: str, payload: Any) -> dict[str, Any]:
     if task_type == "text_embedding":
         vectors = payload.get("embeddings") if isinstance(payload, dict) else payload
         if not isinstance(vectors, list) or not all(isinstance(v, list) for v in vectors):
-            raise _parsing_failure()
+            raise unreadable_response()
         return {"text_embedding": [{"embedding": v} for v in vectors]}
     if task_type == "sparse_embedding":
         if not isinstance(payload, list) or not all(isinstance(v, dict) for v in payload):
-            raise _parsing_failure()
+            raise unreadable_response()
         return {"sparse_embedding": [{"is_truncated": False, "embedding": v} for v in payload]}
     if task_type == "rerank":
         if not isinstance(payload, list) or not all(isinstance(v, dict) for v in payload):
-            raise _parsing_failure()
+            raise unreadable_response()
         ranked = []
         for item in payload:
             document: dict[str, Any] = {
@@ -139,7 +143,7 @@ def _es_result(task_type: str, payload: Any) -> dict[str, Any]:
         return {"rerank": ranked}
     choices = payload.get("choices") if isinstance(payload, dict) else None
     if not isinstance(choices, list) or not choices:
-        raise _parsing_failure()
+        raise unreadable_response()
     return {
         "completion": [
             {"result": str((c.get("message") or {}).get("content", ""))}
@@ -149,52 +153,31 @@ def _es_result(task_type: str, payload: Any) -> dict[str, Any]:
     }
 
 
-def infer(
-    inference_id: str,
-    config: EndpointConfig,
-    body: dict[str, Any],
-    settings: ValidationSettings,
-    timeout: float | None,
-) -> dict[str, Any]:
-    """Answer `POST _inference/<task_type>/<inference_id>` by calling the endpoint's `url`."""
-    task_type = config.task_type
-    if task_type not in INFER_TASK_TYPES:
+def check_task_type(call: ServiceCall, served: tuple[str, ...]) -> None:
+    """ES's 400 for a plain POST on a task type the service only streams (or does not serve)."""
+    task_type, inference_id = call.config.task_type, call.inference_id
+    if task_type not in served:
         raise status_exception(
             f"Inference entity [{inference_id}] does not support task type [{task_type}] for "
-            f"inference, the task type must be one of [{', '.join(INFER_TASK_TYPES)}]. The task "
+            f"inference, the task type must be one of [{', '.join(served)}]. The task "
             f"type for the inference entity is {task_type}, please use the "
             f"_inference/{task_type}/{inference_id}/_stream URL."
         )
-    inputs, query = validate_request(task_type, body)
-    request = _hf_body(task_type, inputs, query, config.service_settings, config.task_settings)
-    response = _post(inference_id, config, request, settings, timeout)
-    try:
-        payload = response.json()
-    except ValueError as exc:
-        raise _parsing_failure() from exc
-    return _es_result(task_type, payload)
 
 
-def stream_chat(
-    inference_id: str,
-    config: EndpointConfig,
-    body: dict[str, Any],
-    settings: ValidationSettings,
-    timeout: float | None,
-) -> list[dict[str, Any]]:
-    """Answer `POST _inference/chat_completion/<id>/_stream`: the chunks, in order.
-
-    The unified request's `messages` go to the endpoint's `url` with `stream: true`; each chunk
-    Hugging Face streams back is passed on in the unified format.
-    """
+def unified_messages(body: dict[str, Any]) -> list[Any]:
+    """The `messages` of a unified chat request; ES's 400 when there are none."""
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         raise _validation_failed("Field [messages] cannot be null if using the unified schema")
-    request: dict[str, Any] = {"messages": messages}
-    if config.service_settings.get("model_id"):
-        request["model"] = config.service_settings["model_id"]
-    request.update(n=1, stream=True, stream_options={"include_usage": True})
-    response = _post(inference_id, config, request, settings, timeout)
+    return messages
+
+
+def unified_chunks(response: httpx.Response, *, with_usage: bool) -> list[dict[str, Any]]:
+    """The server-sent events of a streamed chat answer as unified chunks, in order.
+
+    `with_usage` passes on a chunk's `usage` (Hugging Face's; EIS's chunks show none).
+    """
     chunks: list[dict[str, Any]] = []
     for line in response.text.splitlines():
         data = line.removeprefix("data:").strip() if line.startswith("data:") else ""
@@ -203,14 +186,37 @@ def stream_chat(
         try:
             chunk = json.loads(data)
         except ValueError as exc:
-            raise _parsing_failure() from exc
-        chunks.append(
-            {
-                "id": chunk.get("id"),
-                "choices": chunk.get("choices") or [],
-                "model": chunk.get("model"),
-                "object": "chat.completion.chunk",
-                **({"usage": chunk["usage"]} if chunk.get("usage") else {}),
-            }
-        )
+            raise unreadable_response() from exc
+        unified = {
+            "id": chunk.get("id"),
+            "choices": chunk.get("choices") or [],
+            "model": chunk.get("model"),
+            "object": "chat.completion.chunk",
+        }
+        if with_usage and chunk.get("usage"):
+            unified["usage"] = chunk["usage"]
+        chunks.append(unified)
     return chunks
+
+
+def infer(call: ServiceCall, body: dict[str, Any]) -> dict[str, Any]:
+    """Answer `POST _inference/<task_type>/<inference_id>` by calling the endpoint's `url`."""
+    config = call.config
+    task_type = config.task_type
+    check_task_type(call, INFER_TASK_TYPES)
+    inputs, query = validate_request(task_type, body)
+    request = _hf_body(task_type, inputs, query, config.service_settings, config.task_settings)
+    return _es_result(task_type, response_json(post(call, request, call.seconds)))
+
+
+def stream_chat(call: ServiceCall, body: dict[str, Any]) -> list[dict[str, Any]]:
+    """Answer `POST _inference/chat_completion/<id>/_stream`: the chunks, in order.
+
+    The unified request's `messages` go to the endpoint's `url` with `stream: true`; each chunk
+    Hugging Face streams back is passed on in the unified format.
+    """
+    request: dict[str, Any] = {"messages": unified_messages(body)}
+    if call.config.service_settings.get("model_id"):
+        request["model"] = call.config.service_settings["model_id"]
+    request.update(n=1, stream=True, stream_options={"include_usage": True})
+    return unified_chunks(post(call, request, call.seconds), with_usage=True)

@@ -16,21 +16,22 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from ..validation import TEST_INPUT
 from ..versions import EsVersion, Gate
 from .base import EndpointConfig
-from .external import SIMILARITIES, ExternalService, Field, Validation, list_at, rerank_body
-from .openai import embedding_size
+from .external import (
+    SIMILARITIES,
+    ExternalService,
+    Field,
+    Validation,
+    embeddings_validation,
+    rerank_validation,
+)
 
 __all__ = ["JinaAiService"]
 
 API = "https://api.jina.ai/v1"
-TEST_INPUT = "how big"
-TEST_QUERY = "test query"
 _EMBED = ("text_embedding",)
-
-
-def _headers(config: EndpointConfig) -> dict[str, str]:
-    return {"Authorization": f"Bearer {config.secret_settings['api_key']}"}
 
 
 def _embed_body(config: EndpointConfig) -> dict[str, Any]:
@@ -70,15 +71,8 @@ class JinaAiService(ExternalService):
     rate_limits: ClassVar[dict[str, int]] = {"text_embedding": 2000, "rerank": 2000}
     default_similarity = "dot_product"
     validations: ClassVar[dict[str, Validation]] = {
-        "text_embedding": Validation(
-            lambda c: f"{API}/embeddings", _embed_body, _headers, embedding_size
-        ),
-        "rerank": Validation(
-            lambda c: f"{API}/rerank",
-            lambda c: rerank_body(c, TEST_QUERY, TEST_INPUT),
-            _headers,
-            list_at("results"),
-        ),
+        "text_embedding": embeddings_validation(f"{API}/embeddings", _embed_body),
+        "rerank": rerank_validation(f"{API}/rerank", "results"),
     }
 
     def parse_request_config(

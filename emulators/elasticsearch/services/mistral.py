@@ -14,20 +14,22 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from ..validation import TEST_INPUT
 from ..versions import Gate
 from .base import EndpointConfig
-from .external import ExternalService, Field, Validation
-from .openai import embedding_size
+from .external import (
+    ExternalService,
+    Field,
+    Validation,
+    bearer_api_key,
+    chat_body,
+    embeddings_validation,
+)
 
 __all__ = ["MistralService"]
 
 API = "https://api.mistral.ai/v1"
-TEST_INPUT = "how big"
 _EMBED = ("text_embedding",)
-
-
-def _headers(config: EndpointConfig) -> dict[str, str]:
-    return {"Authorization": f"Bearer {config.secret_settings['api_key']}"}
 
 
 def _embed_body(config: EndpointConfig) -> dict[str, Any]:
@@ -39,12 +41,7 @@ def _embed_body(config: EndpointConfig) -> dict[str, Any]:
 
 
 def _chat_body(config: EndpointConfig) -> dict[str, Any]:
-    return {
-        "model": config.service_settings["model"],
-        "messages": [{"role": "user", "content": TEST_INPUT}],
-        "n": 1,
-        "stream": config.task_type == "chat_completion",
-    }
+    return {"model": config.service_settings["model"], **chat_body(config)}
 
 
 class MistralService(ExternalService):
@@ -68,12 +65,10 @@ class MistralService(ExternalService):
     )
     default_similarity = "dot_product"
     validations: ClassVar[dict[str, Validation]] = {
-        "text_embedding": Validation(
-            lambda c: f"{API}/embeddings", _embed_body, _headers, embedding_size
-        ),
+        "text_embedding": embeddings_validation(f"{API}/embeddings", _embed_body),
         **{
             task: Validation(
-                lambda c: f"{API}/chat/completions", _chat_body, _headers, lambda _: None
+                lambda c: f"{API}/chat/completions", _chat_body, bearer_api_key, lambda _: None
             )
             for task in ("completion", "chat_completion")
         },

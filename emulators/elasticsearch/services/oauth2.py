@@ -64,11 +64,12 @@ from ..settings import (
     Problems,
     extract_optional_string,
     extract_uri,
+    present,
     remove_as_type,
 )
-from ..validation import VALIDATION_FAILED, ValidationSettings, send
+from ..validation import VALIDATION_FAILED, send
 from ..versions import EsVersion, Gate
-from .base import EndpointConfig, EndpointUpdate, Setting
+from .base import EndpointConfig, EndpointUpdate, ServiceCall, Setting
 from .external import ExternalService
 
 __all__ = ["CLIENT_SECRET", "OAuth2", "OAuth2Service", "fetch_token"]
@@ -184,14 +185,9 @@ def _scopes(settings: dict[str, Any], problems: Problems) -> list[str] | None:
     return [str(s) for s in value]
 
 
-def fetch_token(
-    flavour: OAuth2,
-    inference_id: str,
-    config: EndpointConfig,
-    settings: ValidationSettings,
-    timeout: float,
-) -> str:
+def fetch_token(flavour: OAuth2, call: ServiceCall) -> str:
     """Ask the token endpoint for a client-credentials token; ES's errors when it refuses."""
+    inference_id, config = call.inference_id, call.config
     service = config.service_settings
     client_id = str(service["client_id"])
     secret = str(config.secret_settings[CLIENT_SECRET])
@@ -211,7 +207,13 @@ def fetch_token(
         )
     try:
         response = send(
-            inference_id, flavour.token_url(config), None, headers, settings, timeout, form=form
+            inference_id,
+            flavour.token_url(config),
+            None,
+            headers,
+            call.settings,
+            call.seconds,
+            form=form,
         )
     except EsError as exc:
         raise _validation_failed(EsError("exception", failed, cause=exc)) from exc
@@ -264,7 +266,7 @@ class OAuth2Service(ExternalService):
             key: extract_optional_string(settings, key, "secret_settings", problems)
             for key in flavour.credentials
         }
-        provided = {k: v for k, v in found.items() if v is not None}
+        provided = present(found)
         if not provided:
             problems.add(flavour.exactly_one)
         elif len(provided) > 1:
@@ -333,19 +335,13 @@ class OAuth2Service(ExternalService):
             )
         return described
 
-    def validate(
-        self,
-        inference_id: str,
-        config: EndpointConfig,
-        settings: ValidationSettings,
-        timeout: float | None,
-    ) -> EndpointConfig:
+    def validate(self, call: ServiceCall) -> EndpointConfig:
+        config = call.config
         if CLIENT_SECRET not in config.secret_settings:
-            return super().validate(inference_id, config, settings, timeout)
-        limit = settings.timeout if timeout is None else min(timeout, settings.timeout)
-        token = fetch_token(self.oauth2, inference_id, config, settings, max(limit, 0.001))
+            return super().validate(call)
+        token = fetch_token(self.oauth2, call)
         probe = config.copy()
         probe.secret_settings = {"access_token": token}
-        checked = super().validate(inference_id, probe, settings, timeout)
+        checked = super().validate(call.on(probe))
         checked.secret_settings = dict(config.secret_settings)
         return checked

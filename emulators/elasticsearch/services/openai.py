@@ -26,22 +26,37 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from ..errors import status_exception
-from ..validation import EMBEDDING_SIZE_UNKNOWN, parsing_error
+from ..validation import TEST_INPUT
 from ..versions import EsVersion, Gate
 from .base import EndpointConfig
-from .external import SIMILARITIES, Field, Validation
+from .external import SIMILARITIES, Field, Validation, chat_body, embedding_size, object_with
 from .oauth2 import OAuth2, OAuth2Service
 
-__all__ = ["OpenAiService"]
+__all__ = ["OpenAiService", "with_embedding_options", "with_task_headers"]
 
 EMBEDDINGS_URL = "https://api.openai.com/v1/embeddings"
 CHAT_URL = "https://api.openai.com/v1/chat/completions"
-TEST_INPUT = "how big"
 _ALWAYS = Gate((8, 11))
 _CHAT = Gate((8, 18), (9, 0))
 _HEADERS = Gate((8, 19), (9, 1))
 _EMBED = ("text_embedding",)
+
+
+def with_task_headers(config: EndpointConfig, headers: dict[str, str]) -> dict[str, str]:
+    """`headers` and then the endpoint's task setting `headers` (OpenAI and Azure OpenAI)."""
+    extra = config.task_settings.get("headers")
+    if isinstance(extra, dict):
+        headers.update({str(k): str(v) for k, v in extra.items()})
+    return headers
+
+
+def with_embedding_options(config: EndpointConfig, body: dict[str, Any]) -> dict[str, Any]:
+    """An embeddings `body` with `dimensions` when the user set it, and `user` when given."""
+    if config.service_settings.get("dimensions") is not None:
+        body["dimensions"] = config.service_settings["dimensions"]
+    if config.task_settings.get("user"):
+        body["user"] = config.task_settings["user"]
+    return body
 
 
 def _headers(config: EndpointConfig) -> dict[str, str]:
@@ -50,46 +65,19 @@ def _headers(config: EndpointConfig) -> dict[str, str]:
     organization = config.service_settings.get("organization_id")
     if organization:
         headers["OpenAI-Organization"] = str(organization)
-    extra = config.task_settings.get("headers")
-    if isinstance(extra, dict):
-        headers.update({str(k): str(v) for k, v in extra.items()})
-    return headers
+    return with_task_headers(config, headers)
 
 
 def _embed_body(config: EndpointConfig) -> dict[str, Any]:
-    body: dict[str, Any] = {"input": [TEST_INPUT], "model": config.service_settings["model_id"]}
-    if config.service_settings.get("dimensions") is not None:
-        body["dimensions"] = config.service_settings["dimensions"]
-    if config.task_settings.get("user"):
-        body["user"] = config.task_settings["user"]
-    return body
+    body = {"input": [TEST_INPUT], "model": config.service_settings["model_id"]}
+    return with_embedding_options(config, body)
 
 
 def _chat_body(config: EndpointConfig) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "messages": [{"role": "user", "content": TEST_INPUT}],
-        "model": config.service_settings["model_id"],
-        "n": 1,
-        "stream": config.task_type == "chat_completion",
-    }
+    body = chat_body(config, config.service_settings["model_id"])
     if config.task_settings.get("user"):
         body["user"] = config.task_settings["user"]
     return body
-
-
-def embedding_size(payload: Any) -> int:
-    """The size of the first vector of an OpenAI embeddings response."""
-    if not isinstance(payload, dict) or not isinstance(payload.get("data"), list):
-        raise parsing_error("START_OBJECT", payload)
-    data = payload["data"]
-    if not data or not isinstance(data[0], dict) or not isinstance(data[0].get("embedding"), list):
-        raise status_exception(EMBEDDING_SIZE_UNKNOWN)
-    return len(data[0]["embedding"])
-
-
-def _chat_read(payload: Any) -> None:
-    if not isinstance(payload, dict) or "choices" not in payload:
-        raise parsing_error("START_OBJECT", payload)
 
 
 class OpenAiService(OAuth2Service):
@@ -149,7 +137,7 @@ class OpenAiService(OAuth2Service):
                 lambda c: str(c.service_settings.get("url") or CHAT_URL),
                 _chat_body,
                 _headers,
-                lambda payload: _chat_read(payload),
+                object_with("choices"),
             )
             for task in ("completion", "chat_completion")
         },

@@ -16,22 +16,16 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from ..validation import TEST_INPUT
 from ..versions import Gate
 from .base import EndpointConfig
-from .external import ExternalService, Field, Validation, list_at, rerank_body
-from .openai import embedding_size
+from .external import ExternalService, Field, Validation, embeddings_validation, rerank_validation
 
 __all__ = ["VoyageAiService"]
 
 API = "https://api.voyageai.com/v1"
-TEST_INPUT = "how big"
-TEST_QUERY = "test query"
 _EMBED = ("text_embedding",)
 _INPUT_TYPES = {"ingest": "document", "search": "query"}
-
-
-def _headers(config: EndpointConfig) -> dict[str, str]:
-    return {"Authorization": f"Bearer {config.secret_settings['api_key']}"}
 
 
 def _embed_body(config: EndpointConfig) -> dict[str, Any]:
@@ -72,13 +66,6 @@ class VoyageAiService(ExternalService):
     rate_limits: ClassVar[dict[str, int]] = {"text_embedding": 2000, "rerank": 2000}
     default_similarity = "dot_product"
     validations: ClassVar[dict[str, Validation]] = {
-        "text_embedding": Validation(
-            lambda c: f"{API}/embeddings", _embed_body, _headers, embedding_size
-        ),
-        "rerank": Validation(
-            lambda c: f"{API}/rerank",
-            lambda c: rerank_body(c, TEST_QUERY, TEST_INPUT),
-            _headers,
-            list_at("data"),
-        ),
+        "text_embedding": embeddings_validation(f"{API}/embeddings", _embed_body),
+        "rerank": rerank_validation(f"{API}/rerank", "data"),
     }
