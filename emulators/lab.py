@@ -15,11 +15,11 @@ from typing import Any
 import httpx
 
 from emulators import ElasticsearchEmulator, HuggingFaceServer, serve
-from emulators.eis import EisServer
 from emulators.huggingface.endpoints_api import EndpointsApi, HubAccount, Timing
-from emulators.vendors import VendorServer
-from emulators.vendors_aws import BedrockStandIn
-from emulators.vendors_google import GoogleStandIn, ServiceAccount, new_service_account
+from emulators.vendors.aws import BedrockStandIn
+from emulators.vendors.eis import EisServer
+from emulators.vendors.google import GoogleStandIn, ServiceAccount, new_service_account
+from emulators.vendors.inference_apis import VendorServer
 
 __all__ = [
     "AWS_ACCESS_KEY",
@@ -319,7 +319,7 @@ def lab_servers(
     stand-in, which accepts VENDOR_KEY and VENDOR_KEY_ROTATED, and issues OAuth2 tokens to
     VENDOR_CLIENT_ID with VENDOR_CLIENT_SECRET or VENDOR_CLIENT_SECRET_ROTATED; AWS_HOSTS and
     GOOGLE_HOSTS to the Bedrock and Google stand-ins (`cloud_stand_ins`); the emulator reaches
-    the Elastic Inference Service stand-in (`emulators.eis`, its default models) through its
+    the Elastic Inference Service stand-in (`emulators.vendors.eis`, its default models) through its
     node setting `xpack.inference.elastic.url`. With ``endpoints_api`` (its transition timing),
     also the Inference Endpoints API emulator, whose endpoints accept HF_KEY and HF_KEY_ROTATED
     for the namespaces HF_USER, HF_NAMESPACE.

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from emulators import ElasticsearchEmulator, serve
-from emulators.eis import EisServer
+from emulators.vendors.eis import EisServer
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -2,7 +2,7 @@
 
 The classes each test follows are named in emulators/elasticsearch/services/amazonbedrock.py
 (with the versions and the choices the sources left open). The validation call is signed with
-AWS Signature Version 4 and checked by the Bedrock stand-in (emulators/vendors_aws.py), so a
+AWS Signature Version 4 and checked by the Bedrock stand-in (emulators/vendors/aws.py), so a
 created endpoint proves the signature; the refusals prove the stand-in checks it.
 """
 

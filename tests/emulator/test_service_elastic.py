@@ -1,6 +1,6 @@
 """The emulator's `elastic` service (the Elastic Inference Service) against ES's source.
 
-Each cluster reaches a loopback EIS stand-in (`emulators.eis`) through its node setting
+Each cluster reaches a loopback EIS stand-in (`emulators.vendors.eis`) through its node setting
 `xpack.inference.elastic.url`, asks it once which models it may use, and makes its validation
 calls there. The versions and the choices the sources left open are in
 emulators/elasticsearch/services/elastic.py.
@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from emulators import ElasticsearchEmulator, serve
-from emulators.eis import DEFAULT_MODELS, DENSE_DIMENSIONS, EisServer
+from emulators.vendors.eis import DEFAULT_MODELS, DENSE_DIMENSIONS, EisServer
 
 from ._helpers import error_of
 

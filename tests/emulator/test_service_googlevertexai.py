@@ -3,7 +3,7 @@
 The classes each test follows are named in emulators/elasticsearch/services/googlevertexai.py
 and google_auth.py (with the versions and the choices the sources left open). Every validation
 call first exchanges a JWT signed with the key JSON's private key at its token_uri; the Google
-stand-in (emulators/vendors_google.py) checks the signature against the public keys the lab
+stand-in (emulators/vendors/google.py) checks the signature against the public keys the lab
 generated at start, so a created endpoint proves the exchange and a refusal proves the check.
 """
 
@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from emulators.lab import Lab, google_service_account, lab_servers
-from emulators.vendors_google import new_service_account
+from emulators.vendors.google import new_service_account
 
 VALIDATION_FAILED = (
     "Could not complete inference endpoint creation as validation call to service threw an"

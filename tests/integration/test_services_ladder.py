@@ -4,7 +4,7 @@ googlevertexai services.
 The same provider code as for hugging_face, driven through Pulumi's dynamic-provider host; only
 the schemas differ. Each ladder: check -> create -> no diff -> refresh is no diff (server-filled
 values stay quiet) -> an in-place update -> a replacing change -> destroy. The third-party
-services' validation calls go to the loopback vendor stand-in (`emulators.vendors`; Bedrock's
+services' validation calls go to the loopback vendor stand-in (`emulators.vendors.inference_apis`; Bedrock's
 SigV4-signed calls and Google's token exchange to their own stand-ins). The cluster
 is 9.4, where an `_update` keeps an endpoint's chunking; on 9.1 (the behaviour matrix's chunking
 reset) the provider replaces an embedding endpoint instead, shown for openai and cohere, while a
@@ -27,7 +27,6 @@ import pytest
 from pulumi.runtime.proto import provider_pb2
 
 from emulators import ElasticsearchEmulator, HuggingFaceServer, serve
-from emulators.eis import EisServer
 from emulators.elasticsearch.services.elasticsearch import ElasticsearchService
 from emulators.lab import (
     AWS_ACCESS_KEY,
@@ -45,7 +44,8 @@ from emulators.lab import (
     cloud_stand_ins,
     google_service_account,
 )
-from emulators.vendors import VendorServer
+from emulators.vendors.eis import EisServer
+from emulators.vendors.inference_apis import VendorServer
 from harness.provider_host import serialized
 from providers.inference_endpoint import InferenceEndpointProvider
 from tests.integration.helpers import STACK_FILE, Hosts, RecordingLab, _BodyRecorder, public

@@ -34,7 +34,7 @@ embeddings body of the provider: `AmazonBedrockTitanEmbeddingsRequestEntity` `{"
 streamed call). The emulator signs with botocore's `SigV4Auth`, AWS's own signer: a kept
 library, because a hand-written SigV4 would only prove that the emulator agrees with itself.
 The host is routed to a loopback stand-in (`service_routes`, e.g. `*.amazonaws.com`;
-`emulators.vendors_aws` checks the signature). An AWS error answer becomes
+`emulators.vendors.aws` checks the signature). An AWS error answer becomes
 `AmazonBedrockInferenceClient.onFailure`'s "AmazonBedrock invoke model failure: [<SDK message>]"
 (`converse` for the Converse API), the SDK message being "<message> (Service: BedrockRuntime,
 Status Code: <code>, Request ID: <id>)", inside ES's 400 "Could not complete inference

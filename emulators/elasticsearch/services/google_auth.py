@@ -22,7 +22,7 @@ library's message. This module does what that library does:
   around google-http-client's `HttpResponseException` message).
 
 The token URI is routed like every fixed host (`ValidationSettings.route`), so the lab's
-stand-in (`emulators.vendors_google`) answers it. RS256 uses `cryptography` (PyCA's maintained
+stand-in (`emulators.vendors.google`) answers it. RS256 uses `cryptography` (PyCA's maintained
 library) rather than a hand-written signature.
 
 Choices where the sources could not settle it:

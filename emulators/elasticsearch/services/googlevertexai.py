@@ -33,7 +33,7 @@ The calls (`GoogleVertexAiUtils`, the request entities):
   `generationConfig.thinkingConfig`).
 
 The hosts are routed to a loopback stand-in (`service_routes`, e.g. `*.googleapis.com`;
-`emulators.vendors_google`). A non-2xx answer is `BaseResponseHandler`'s message with Google's
+`emulators.vendors.google`). A non-2xx answer is `BaseResponseHandler`'s message with Google's
 `error.message` (`GoogleVertexAiErrorResponseEntity`). `_update` follows ExternalService's
 per-version rules; until 9.5 non-empty `service_settings` must carry `service_account_json`
 again (`newSecretSettings` is `fromMap`, elastic/elasticsearch#139651).
