@@ -98,9 +98,14 @@ class Row:
     version_notes: list[str] = field(default_factory=list)
 
     @property
+    def is_hf_endpoint(self) -> bool:
+        """Whether the row is a Hugging Face Inference Endpoint (else an Elasticsearch one)."""
+        return self.service == HF_ENDPOINT
+
+    @property
     def why(self) -> str:
         """Why the endpoint changes, in a line."""
-        reasons = _HF_WHY if self.service == HF_ENDPOINT else _WHY
+        reasons = _HF_WHY if self.is_hf_endpoint else _WHY
         if self.action in reasons:
             return reasons[self.action]
         return "; ".join(f"{c.path}: {c.reason}" for c in self.changes)
@@ -149,7 +154,11 @@ def _with_changed_secrets(
     out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in inputs.items()}
     for path in secret_paths:
         group, _, name = path.partition(".")
-        if path in changed and isinstance(out.get(group), dict) and name in out[group]:
+        if path not in changed or group not in out:
+            continue
+        if not name:
+            out[group] = _CHANGED_SECRET
+        elif isinstance(out[group], dict) and name in out[group]:
             out[group][name] = _CHANGED_SECRET
     return out
 
@@ -214,11 +223,9 @@ def _hf_row(step: Mapping[str, Any], action: str) -> Row:
     name = str(current.get("name") or step["urn"].rsplit("::", 1)[-1])
     changes: list[Change] = []
     if action in ("update", "replace"):
-        changed = {*step.get("replaceReasons", []), *step.get("diffReasons", [])}
-        inputs = {
-            k: _CHANGED_SECRET if (k,) in hf_model.HIDDEN and k in changed else v
-            for k, v in news.items()
-        }
+        changed = [*step.get("replaceReasons", []), *step.get("diffReasons", [])]
+        secrets = [".".join(str(p) for p in path) for path in hf_model.HIDDEN]
+        inputs = _with_changed_secrets(news, changed, secrets)
         changes = hf_model.plan(olds, inputs, lambda v: v == _UNKNOWN).changes
     return Row(name, action, str(current.get("task", "")), HF_ENDPOINT, changes)
 
@@ -263,7 +270,8 @@ def summarize(
             continue
         hf = kind.endswith(_HF_RESOURCE_TYPE)
         if step.get("op") in ("create-replacement", "delete-replaced") and any(
-            r.inference_id == step["urn"].rsplit("::", 1)[-1] and _is_hf(r) == hf for r in rows
+            r.inference_id == step["urn"].rsplit("::", 1)[-1] and r.is_hf_endpoint == hf
+            for r in rows
         ):
             continue
         if hf:
@@ -272,7 +280,11 @@ def summarize(
             rows.append(_row(step, action, said, schemas, declared_force, cluster_version))
     checked: list[Row] = []
     for row in rows:
-        if references is not None and row.action in ("delete", "replace") and not _is_hf(row):
+        if (
+            references is not None
+            and row.action in ("delete", "replace")
+            and not row.is_hf_endpoint
+        ):
             olds = next(
                 (
                     (s.get("oldState") or {}).get("outputs") or {}
@@ -296,10 +308,6 @@ def summarize(
         failed = errors
     # The stack file's own problems say the same as the preview's, more precisely.
     return Summary(stack, checked, list(invalid) or declared_invalid, failed)
-
-
-def _is_hf(row: Row) -> bool:
-    return row.service == HF_ENDPOINT
 
 
 def _replace(row: Row, **changes: Any) -> Row:
@@ -398,7 +406,9 @@ def render_markdown(summary: Summary) -> str:
                 blocker = f"nothing (`force: true`; {_blocker(row)} fail until it exists again)"
             else:
                 blocker = ""
-            name = f"`{row.inference_id}`" + (" (Hugging Face endpoint)" if _is_hf(row) else "")
+            name = f"`{row.inference_id}`" + (
+                " (Hugging Face endpoint)" if row.is_hf_endpoint else ""
+            )
             lines.append(
                 f"| {name} | **{row.action}** | {_cell(fields)} | {_cell(why)} "
                 f"| {_cell(blocker)} | {_cell('; '.join(row.version_notes))} |"
