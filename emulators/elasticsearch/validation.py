@@ -12,6 +12,7 @@ creation…" error. `TEST_INPUT` and `TEST_QUERY` are what every validation call
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Collection, Mapping
 from typing import Any, TypeVar
@@ -47,6 +48,26 @@ TEST_INPUT = "how big"
 TEST_QUERY = "test query"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 _RETRYABLE = (429, 502, 503)
+# ES calls services through one pooled HTTP client per node (`HttpClientManager`,
+# x-pack/plugin/inference/src/main/java/org/elasticsearch/xpack/inference/external/http/
+# HttpClientManager.java; the settings are in the reference's "Inference API HTTP settings"):
+# `xpack.inference.http.max_total_connections` 50, idle connections evicted after
+# `xpack.inference.http.connection_eviction_interval`, 1 minute. So a connection to a service
+# is kept alive between calls and TLS is set up once, not per call. An emulator process serves
+# one node, so its pool lives as long as the process, as ES's lives as long as the node.
+_POOL = httpx.Limits(max_connections=50, max_keepalive_connections=50, keepalive_expiry=60.0)
+_client: httpx.Client | None = None
+_client_lock = threading.Lock()
+
+
+def _pooled_client() -> httpx.Client:
+    global _client
+    with _client_lock:
+        if _client is None:
+            _client = httpx.Client(trust_env=False, follow_redirects=False, limits=_POOL)
+        return _client
+
+
 T = TypeVar("T")
 
 
@@ -74,6 +95,11 @@ class ValidationSettings:
         # `xpack.inference.elastic.url`; and what services learned when the node started.
         self.node_settings = dict(node_settings or {})
         self.service_state: dict[str, Any] = {}
+
+    @property
+    def client(self) -> httpx.Client:
+        """The pooled HTTP client for the services the node calls."""
+        return _pooled_client()
 
     def route(self, url: str) -> str:
         """``url`` with its host replaced by its stand-in's, when one is routed."""
@@ -139,21 +165,21 @@ def send(
     content = json.dumps(body) if form is None else urlencode(form)
     kind = "application/json" if form is None else "application/x-www-form-urlencoded"
     all_headers = {"Content-Type": kind, **headers}
-    with httpx.Client(timeout=timeout, trust_env=False, follow_redirects=False) as client:
-        for attempt in range(settings.retries + 1):
-            try:
-                response = client.post(url, content=content, headers=all_headers)
-            except httpx.TransportError as exc:
-                raise _transport_failure(inference_id, exc) from exc
-            except httpx.InvalidURL as exc:
-                raise _send_failed(
-                    inference_id,
-                    EsError("client_protocol_exception", str(exc), elasticsearch=False),
-                ) from exc
-            if response.status_code in _RETRYABLE and attempt < settings.retries:
-                time.sleep(settings.backoff)
-                continue
-            break
+    client = settings.client
+    for attempt in range(settings.retries + 1):
+        try:
+            response = client.post(url, content=content, headers=all_headers, timeout=timeout)
+        except httpx.TransportError as exc:
+            raise _transport_failure(inference_id, exc) from exc
+        except httpx.InvalidURL as exc:
+            raise _send_failed(
+                inference_id,
+                EsError("client_protocol_exception", str(exc), elasticsearch=False),
+            ) from exc
+        if response.status_code in _RETRYABLE and attempt < settings.retries:
+            time.sleep(settings.backoff)
+            continue
+        break
     return response
 
 

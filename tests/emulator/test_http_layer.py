@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import http.client
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import httpx
 import pytest
 
-from emulators import ElasticsearchEmulator, serve
+from emulators import ElasticsearchEmulator, HuggingFaceServer, serve
+
+from ._helpers import HF_KEY, hf_body
 
 
 @contextmanager
@@ -111,3 +114,24 @@ def test_an_injected_fault_names_the_product_too(es: httpx.Client) -> None:
     ).raise_for_status()
     response = es.get("/")
     assert (response.status_code, response.headers["X-elastic-product"]) == (500, "Elasticsearch")
+
+
+def test_the_node_keeps_its_connection_to_a_service_alive_between_validation_calls(
+    make_es: Callable[..., httpx.Client],
+) -> None:
+    # ES sends service calls through one pooled client per node (HttpClientManager), so the
+    # validation calls of consecutive PUTs arrive on one kept-alive connection, not one each.
+    hf_app = HuggingFaceServer(api_keys=[HF_KEY], dimensions=384)
+    client_ports: list[str] = []
+
+    def recording(environ: dict[str, Any], start_response: Any) -> Any:
+        client_ports.append(environ["REMOTE_PORT"])
+        return hf_app(environ, start_response)
+
+    es = make_es(version="9.1.0")
+    with serve(recording) as hf:
+        for name in ("pooled-a", "pooled-b", "pooled-c"):
+            put = es.put(f"/_inference/rerank/{name}", json=hf_body(f"{hf.url}/rerank"))
+            assert put.status_code == 200, put.text
+    assert len(client_ports) == 3
+    assert len(set(client_ports)) == 1, client_ports

@@ -154,8 +154,7 @@ def _fetch_authorization(settings: ValidationSettings, version: EsVersion) -> di
         host = httpx.URL(target).host
         if settings.allowed_hosts is not None and host not in settings.allowed_hosts:
             return {}
-        with httpx.Client(timeout=settings.timeout, trust_env=False) as client:
-            response = client.get(target)
+        response = settings.client.get(target, timeout=settings.timeout)
         payload = response.json() if response.status_code == 200 else {}
     except (httpx.HTTPError, httpx.InvalidURL, ValueError):
         return {}

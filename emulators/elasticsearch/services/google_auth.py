@@ -123,8 +123,7 @@ def access_token(key_json: str, settings: ValidationSettings, timeout: float) ->
         raise _refused(f"Error getting access token for service account: {urlsplit(url).netloc}")
     form = {"grant_type": JWT_BEARER, "assertion": assertion}
     try:
-        with httpx.Client(timeout=timeout, trust_env=False, follow_redirects=False) as client:
-            response = client.post(url, data=form)
+        response = settings.client.post(url, data=form, timeout=timeout)
     except httpx.HTTPError as exc:
         raise _refused(
             f"Error getting access token for service account: {type(exc).__name__}"
