@@ -23,6 +23,7 @@ import pulumi
 from providers.errors import DeclarationError, SecretNotSet
 from providers.hf_stack import HfEndpointDeclaration, HfUrlReference
 from providers.inference_endpoint import InferenceEndpoint, InferenceEndpointProvider
+from providers.sdk_costs import reduce_sdk_costs
 from providers.secret_references import SecretReference
 from providers.stack import EndpointDeclaration, StackDeclaration, load_stack
 
@@ -126,24 +127,9 @@ def _summary(endpoint: EndpointDeclaration, url: Any) -> dict[str, Any]:
     }
 
 
-def _drop_sdk_debug_lines() -> None:
-    """Skip the SDK's debug lines unless ``ES_INFERENCE_PULUMI_DEBUG_LOG`` is set.
-
-    The SDK sends each one (four per resource) to the engine as a blocking gRPC call from the
-    program's event loop, and the CLI shows them only under ``--debug``; skipping them saves about
-    0.9 CPU-s of a 400-endpoint preview (bench/results/breakdown.md).
-    """
-    if os.environ.get("ES_INFERENCE_PULUMI_DEBUG_LOG", "").lower() not in ("1", "true", "yes"):
-        pulumi.log.debug = _no_debug_line
-
-
-def _no_debug_line(*_args: Any, **_kwargs: Any) -> None:
-    return None
-
-
 def run() -> None:
     """Declare the stack's endpoints; a bad stack file stops the program with every problem."""
-    _drop_sdk_debug_lines()
+    reduce_sdk_costs()
     source = stack_file_for(pulumi.get_stack(), pulumi.Config("es-inference").get("stackFile"))
     try:
         declaration = load_stack(Path(source), source)

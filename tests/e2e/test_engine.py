@@ -7,6 +7,7 @@ that no api_key was printed by any command or written in plaintext to any file.
 from __future__ import annotations
 
 import hashlib
+import json
 
 import pytest
 
@@ -294,3 +295,24 @@ def test_destroy_leaves_the_emulator_without_user_endpoints(
 
     assert lab.user_endpoint_ids() == []
     assert lab.endpoint("hf-minilm") is None
+
+
+@pytest.mark.parametrize("full", [False, True], ids=["default", "full-stack-trace"])
+def test_each_resource_keeps_one_stack_frame_its_source_position(
+    project: PulumiProject, lab: Lab, full: bool
+) -> None:
+    # The state is written whole after every step of an up, so each resource's bytes count
+    # (providers/sdk_costs.py); ES_INFERENCE_PULUMI_FULL_STACK_TRACE=true keeps the SDK's trace.
+    if full:
+        project.env["ES_INFERENCE_PULUMI_FULL_STACK_TRACE"] = "true"
+    project.up()
+
+    resources = json.loads(project.export())["deployment"]["resources"]
+    endpoints = [r for r in resources if r["type"].endswith(":InferenceEndpoint")]
+
+    assert sorted(r["id"] for r in endpoints) == ["hf-minilm", "hf-rerank"]
+    for resource in endpoints:
+        frames = resource["stackTrace"]
+        assert frames[0]["sourcePosition"] == resource["sourcePosition"]
+        assert resource["sourcePosition"].split("#")[0].endswith("providers/inference_endpoint.py")
+        assert len(frames) > 3 if full else len(frames) == 1
