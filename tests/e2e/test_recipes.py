@@ -98,6 +98,14 @@ def _stack(lab: Lab) -> dict[str, Any]:
     }
 
 
+_MACHINE_ENGINE_SETTINGS = (
+    "PULUMI_PYTHON_CMD",
+    "ES_INFERENCE_PYTHON",
+    "PYTHONDONTWRITEBYTECODE",
+    "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION",
+)
+
+
 class Pipelines:
     """Runs a recipe's jobs for an event in a fresh checkout of the project."""
 
@@ -137,10 +145,33 @@ class Pipelines:
         return {
             **{k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "GITHUB_"))},
             "PATH": os.pathsep.join([*bin_dirs, os.environ.get("PATH", "")]),
-            **engine_env(),
+            # Of scripts/pulumi's engine settings, only what its CLI build needs (its language
+            # host) and this machine (no plugin downloads); the rest come from the recipe.
+            **{k: v for k, v in engine_env().items() if k in _MACHINE_ENGINE_SETTINGS},
             "PULUMI_HOME": str(work / ".pulumi-home"),
             "ES_INFERENCE_RETRY_DEADLINE": "5",
         }
+
+    def backend(self, url: str | None = None) -> dict[str, str]:
+        """The state backend's settings, as the recipes map them from the secrets."""
+        return {
+            "PULUMI_BACKEND_URL": url or self.store.backend_url,
+            "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
+            "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+            "AWS_REGION": REGION,
+        }
+
+    def state_endpoints(self) -> list[str]:
+        """The endpoints the stack's state records, read from the bucket by ``pulumi stack export``."""
+        work = self.checkout()
+        export = Step("state", "export", "pulumi stack export --stack prod --file state.json")
+        (ran,) = run_steps([export], work, {**self.machine(work), **self.backend()})
+        assert ran.returncode == 0, ran.output
+        deployment = json.loads((work / "state.json").read_text())["deployment"]
+        return sorted(
+            r["id"] for r in deployment.get("resources", []) if "InferenceEndpoint" in r["type"]
+        )
 
     def steps(self, kind: str, event: str, work: Path) -> tuple[list[Step], dict[str, str]]:
         """The recipe's steps for ``event`` and the environment the CI gives them."""
@@ -228,7 +259,8 @@ def test_a_change_request_validates_previews_and_posts_the_summary_without_touch
         assert post["authorization"] == "glpat-from-the-variables"
     assert lab.mutations() == []
     assert store.list_keys(".pulumi/locks/") == []
-    assert ".pulumi/stacks/es-inference/prod.json" in store.list_keys()
+    # The recipes write the state zstd-compressed (PULUMI_DIY_BACKEND_ZSTD).
+    assert ".pulumi/stacks/es-inference/prod.json.zst" in store.list_keys()
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -244,16 +276,6 @@ def test_the_scheduled_check_fails_when_declared_endpoints_are_missing(
     )
 
 
-STATE = ".pulumi/stacks/es-inference/prod.json"
-
-
-def _state_endpoints(store: ObjectStore) -> list[str]:
-    deployment = json.loads(store.read(STATE))["checkpoint"]["latest"]
-    return sorted(
-        r["id"] for r in deployment.get("resources", []) if "InferenceEndpoint" in r["type"]
-    )
-
-
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_merge_applies_the_stack_then_smoke_tests_what_changed(
     kind: str, pipelines: Pipelines, lab: Lab, store: ObjectStore
@@ -265,7 +287,7 @@ def test_a_merge_applies_the_stack_then_smoke_tests_what_changed(
     assert "ok     hf-minilm (text_embedding): 384 dimensions" in first[-1].output
     assert "ok     hf-rerank (rerank)" in first[-1].output
     assert lab.user_endpoint_ids() == ["hf-minilm", "hf-rerank"]
-    assert _state_endpoints(store) == ["hf-minilm", "hf-rerank"]
+    assert pipelines.state_endpoints() == ["hf-minilm", "hf-rerank"]
     assert store.list_keys(".pulumi/locks/") == []
     _passed(again)
     assert "no endpoint to test" in again[-1].output
@@ -327,7 +349,7 @@ def test_two_deploys_racing_on_one_stack_the_lock_holds_the_loser_fails_clearly_
     ) in loser[-1].output
     assert store.list_keys(".pulumi/locks/") == []
     assert lab.user_endpoint_ids() == ["hf-minilm", "hf-rerank"]
-    assert _state_endpoints(store) == ["hf-minilm", "hf-rerank"]
+    assert pipelines.state_endpoints() == ["hf-minilm", "hf-rerank"]
     retried = pipelines.run("github", "merge")
     _passed(retried)
     assert "no endpoint to test" in retried[-1].output
@@ -340,14 +362,7 @@ def test_the_v1_style_backend_url_still_reaches_the_bucket(
     host = store.endpoint.removeprefix("http://")
     legacy = f"s3://{store.bucket}?endpoint={host}&disableSSL=true&s3ForcePathStyle=true"
     work = pipelines.checkout()
-    env = {
-        **pipelines.machine(work),
-        "PULUMI_BACKEND_URL": legacy,
-        "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
-        "AWS_ACCESS_KEY_ID": ACCESS_KEY,
-        "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
-        "AWS_REGION": REGION,
-    }
+    env = {**pipelines.machine(work), **pipelines.backend(legacy)}
     step = Step("legacy", "init", "pulumi stack init legacy --non-interactive")
 
     (ran,) = run_steps([step], work, env)
