@@ -1,7 +1,8 @@
 """Where the time of one command goes: ``scripts/bench --breakdown``.
 
 For each N: a fresh project (our provider, the engine settings of scripts/pulumi), then ``up``,
-``preview --refresh`` (``repeats`` times) and ``destroy``, each under the real CLI with
+``preview --refresh`` and ``destroy``, that round ``repeats`` times (the median run of each command
+is reported, with every run's time), each under the real CLI with
 ``--otel-traces`` (the CLI's own spans: start-up, the backend's reads and writes, the language
 host's calls, the program's run, every provider call). Meanwhile ``/proc`` is polled for the
 command's processes (CLI, language host, its package listing, program, dynamic-provider host):
@@ -407,16 +408,14 @@ def run_breakdown(
     for n in sizes:
         root = work / f"breakdown-{n}"
         project = _project(n, lab, root, base_env)
-        at: dict[str, Any] = {}
-        at["up"] = _command(project, lab, servers, "up", traces)
-        log(f"  breakdown N={n:<4} up              {at['up']['seconds']:7.2f} s")
-        samples = []
+        runs: dict[str, list[dict[str, Any]]] = {command: [] for command in COMMANDS}
         for _ in range(repeats):
-            samples.append(_command(project, lab, servers, "preview_refresh", traces))
-        at["preview_refresh"] = _median(samples)
-        log(f"  breakdown N={n:<4} preview --refresh {at['preview_refresh']['seconds']:7.2f} s")
-        at["destroy"] = _command(project, lab, servers, "destroy", traces)
-        log(f"  breakdown N={n:<4} destroy         {at['destroy']['seconds']:7.2f} s")
+            for command in COMMANDS:  # up, preview --refresh, destroy: each round starts empty
+                runs[command].append(_command(project, lab, servers, command, traces))
+        at: dict[str, Any] = {command: _median(samples) for command, samples in runs.items()}
+        for command, measured in at.items():
+            times = " ".join(f"{s:.2f}" for s in measured["samples_s"])
+            log(f"  breakdown N={n:<4} {command:<16} {measured['seconds']:7.2f} s (runs: {times})")
         if n in profile_sizes:
             profiles: dict[str, Any] = {}
             for command in ("up", "preview_refresh", "destroy"):

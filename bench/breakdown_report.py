@@ -256,9 +256,9 @@ def write_breakdown(results: dict[str, Any], path: Path) -> None:
         f"- load average at start {machine['load_start']}, at end {machine.get('load_end', '?')}",
         "- engine settings (from `scripts/pulumi --print-engine-env`): "
         + ", ".join(f"`{k}={Path(v).name if '/' in v else v}`" for k, v in settings.items()),
-        "- each N: a fresh `file://` backend; `up`, then `preview --refresh` "
-        f"(median of {results.get('repeats', 1)}), then `destroy`; rerank endpoints on the "
-        "Hugging Face server, emulator Elasticsearch 9.1.0",
+        "- each N: a fresh `file://` backend; `up`, then `preview --refresh`, then `destroy`, "
+        f"that round {results.get('repeats', 1)} times, each command's median run reported; "
+        "rerank endpoints on the Hugging Face server, emulator Elasticsearch 9.1.0",
         "",
         *_terraform_section(breakdown),
         "![Terraform, ours then and ours now, per command and N](terraform.png)",
