@@ -277,6 +277,11 @@ class Lab:
         """Delete an endpoint through the real API, as an operator would."""
         self.es.delete(f"/_inference/{inference_id}", params={"force": "true"}).raise_for_status()
 
+    def delete_user_endpoints(self) -> None:
+        """Delete every endpoint users created, out of band (preconfigured ones stay)."""
+        for inference_id in self.user_endpoint_ids():
+            self.delete_out_of_band(inference_id)
+
     def put_pipeline(self, pipeline_id: str, inference_id: str) -> None:
         """An ingest pipeline whose inference processor uses the endpoint."""
         body = {

@@ -35,8 +35,7 @@ def labs() -> Iterator[dict[str, Lab]]:
 
 
 def fresh(lab: Lab) -> Lab:
-    for inference_id in lab.user_endpoint_ids():
-        lab.delete_out_of_band(inference_id)
+    lab.delete_user_endpoints()
     lab.google.delete("/_emulator/requests").raise_for_status()
     return lab
 

@@ -38,8 +38,7 @@ def lab() -> Iterator[Lab]:
 
 @pytest.fixture
 def es(lab: Lab) -> httpx.Client:
-    for inference_id in lab.user_endpoint_ids():
-        lab.delete_out_of_band(inference_id)
+    lab.delete_user_endpoints()
     lab.vendor.delete("/_emulator/requests").raise_for_status()
     return lab.es
 
@@ -279,8 +278,7 @@ def lab95() -> Iterator[Lab]:
 
 @pytest.fixture
 def es95(lab95: Lab) -> httpx.Client:
-    for inference_id in lab95.user_endpoint_ids():
-        lab95.delete_out_of_band(inference_id)
+    lab95.delete_user_endpoints()
     lab95.vendor.delete("/_emulator/requests").raise_for_status()
     return lab95.es
 
