@@ -369,3 +369,16 @@ def test_the_v1_style_backend_url_still_reaches_the_bucket(
 
     assert ran.returncode == 0, ran.output
     assert ".pulumi/stacks/es-inference/legacy.json" in store.list_keys()
+
+
+@pytest.mark.parametrize(
+    ("recipe", "section"), [("github-actions.yml", "env"), ("gitlab-ci.yml", "variables")]
+)
+def test_each_recipe_sets_the_engine_settings_of_scripts_pulumi(recipe: str, section: str) -> None:
+    # The recipes run a stock CLI, not scripts/pulumi: what the machine does not provide here,
+    # they must set themselves, with the same values, or users' pipelines are slower than measured.
+    wanted = {k: v for k, v in engine_env().items() if k not in _MACHINE_ENGINE_SETTINGS}
+    declared = yaml.safe_load((RECIPES / recipe).read_text())[section]
+
+    assert wanted
+    assert {k: str(declared.get(k)) for k in wanted} == wanted
