@@ -51,7 +51,8 @@ _RETRYABLE = (429, 502, 503)
 # ES calls services through one pooled HTTP client per node (`HttpClientManager`,
 # x-pack/plugin/inference/src/main/java/org/elasticsearch/xpack/inference/external/http/
 # HttpClientManager.java; the settings are in the reference's "Inference API HTTP settings"):
-# `xpack.inference.http.max_total_connections` 50, idle connections evicted after
+# `xpack.inference.http.max_total_connections` 50 (its name and default since 8.15, #108219, so in
+# every version the emulator serves, 8.17-9.5), idle connections evicted after
 # `xpack.inference.http.connection_eviction_interval`, 1 minute. So a connection to a service
 # is kept alive between calls and TLS is set up once, not per call. An emulator process serves
 # one node, so its pool lives as long as the process, as ES's lives as long as the node.
