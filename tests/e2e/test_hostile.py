@@ -132,6 +132,28 @@ def test_a_key_rotated_in_pulumi_config_is_used_by_refresh_and_destroy_with_run_
     assert KEY_OLD not in project.all_output() and KEY_NEW not in project.all_output()
 
 
+def test_a_key_rotated_in_pulumi_config_is_used_by_preview_and_up_with_refresh(
+    project: PulumiProject, lab: Lab, rotating: RotatingCluster
+) -> None:
+    # scripts/pulumi runs preview and up with PULUMI_RUN_PROGRAM: their refresh reads each
+    # endpoint as the program declares it, so with the provider config of this run.
+    _rotating_project(project, lab, rotating)
+    project.set_secret("es-inference:apiKey", KEY_OLD)
+    project.up()
+    rotating.rotate(KEY_NEW)
+    project.set_secret("es-inference:apiKey", KEY_NEW)
+
+    previewed = project.preview("--refresh", "--expect-no-changes", check=False)
+    updated = project.run("up", "--yes", "--skip-preview", "--refresh", check=False)
+
+    assert previewed.returncode == 0, previewed.output
+    assert updated.returncode == 0, updated.output
+    assert rotating.user_endpoints(KEY_NEW) == sorted(
+        e["inference_id"] for e in stack_document(lab)["endpoints"]
+    )
+    assert KEY_OLD not in project.all_output() and KEY_NEW not in project.all_output()
+
+
 # --- rows 2 and 7: two stacks on one cluster, and what an interrupted run leaves -----------------
 
 
