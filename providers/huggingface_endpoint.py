@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 from pulumi.dynamic import (
@@ -321,10 +321,12 @@ class HuggingFaceEndpointProvider(ResourceProvider):
 class HuggingFaceEndpoint(Resource, module="huggingface", name="InferenceEndpoint"):
     """A Hugging Face Inference Endpoint; ``token`` and ``secrets`` are always Pulumi secrets."""
 
-    url: pulumi.Output[str]
-    state: pulumi.Output[str]
-    message: pulumi.Output[str]
-    namespace: pulumi.Output[str]
+    # For type checkers only, as InferenceEndpoint's: the SDK would resolve them per resource.
+    if TYPE_CHECKING:
+        url: pulumi.Output[str]
+        state: pulumi.Output[str]
+        message: pulumi.Output[str]
+        namespace: pulumi.Output[str]
 
     def __init__(
         self,
