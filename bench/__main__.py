@@ -164,6 +164,11 @@ def _breakdown(args: argparse.Namespace, out: Path, argv: Sequence[str] | None) 
         "command": command.strip(),
         "machine": machine(),
         "engine_env": settings,
+        # Settings scripts/pulumi gives one command only (the harness passes the command on).
+        "engine_env_by_command": {
+            name: {k: v for k, v in engine_env(name).items() if settings.get(k) != v}
+            for name in ("preview", "up", "destroy")
+        },
         "repeats": 1 if args.smoke else 3,
     }
     log(f"breakdown; sizes {args.sizes}; engine {settings}")

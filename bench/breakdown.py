@@ -208,7 +208,7 @@ def trace_phases(path: Path) -> dict[str, Any]:
     plugins = sorted(named("newPlugin"), key=lambda s: s["start"])
     # The first newPlugin is the language host; the one after the listing is the provider.
     after = listing["end"] if listing else t0
-    # Every plugin started after the listing is a provider host (preview --refresh starts two).
+    # Every plugin started after the listing is a provider host (a stock preview --refresh starts two).
     providers = [s for s in plugins if s["start"] >= after]
     monitor = [s for s in spans if s["name"].startswith("pulumirpc.ResourceMonitor/")]
     phases: dict[str, Any] = {

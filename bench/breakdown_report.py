@@ -43,6 +43,12 @@ _ROLES = (
 )
 
 
+def _command_settings(by_command: dict[str, dict[str, str]]) -> list[str]:
+    """The line naming the settings scripts/pulumi gives one command only (none: no line)."""
+    parts = [f"`{k}={v}` ({name})" for name, extra in by_command.items() for k, v in extra.items()]
+    return ["- and for one command only: " + ", ".join(parts)] if parts else []
+
+
 def _s(value: float) -> str:
     return f"{value:.2f}"
 
@@ -174,7 +180,7 @@ def _floor_rows(measured: dict[str, Any]) -> list[tuple[str, str, float]]:
         ]
     rows += [
         (
-            "dynamic-provider host starts (two for preview --refresh): Python, `import pulumi.dynamic`",
+            "dynamic-provider host start: Python, `import pulumi.dynamic`",
             "engine",
             trace.get("provider_start", 0.0),
         ),
@@ -256,6 +262,7 @@ def write_breakdown(results: dict[str, Any], path: Path) -> None:
         f"- load average at start {machine['load_start']}, at end {machine.get('load_end', '?')}",
         "- engine settings (from `scripts/pulumi --print-engine-env`): "
         + ", ".join(f"`{k}={Path(v).name if '/' in v else v}`" for k, v in settings.items()),
+        *_command_settings(results.get("engine_env_by_command", {})),
         "- each N: a fresh `file://` backend; `up`, then `preview --refresh`, then `destroy`, "
         f"that round {results.get('repeats', 1)} times, each command's median run reported; "
         "rerank endpoints on the Hugging Face server, emulator Elasticsearch 9.1.0",
