@@ -243,6 +243,38 @@ def test_refresh_shows_a_setting_edited_out_of_band_as_drift_and_the_next_up_res
     assert project.preview("--expect-no-changes", check=False).returncode == 0
 
 
+def test_refresh_with_the_program_reads_declared_endpoints_and_deletes_undeclared_ones_gone(
+    project: PulumiProject, lab: Lab
+) -> None:
+    # scripts/pulumi runs preview and up --refresh with PULUMI_RUN_PROGRAM: each resource the
+    # program declares is refreshed as it is declared; one it no longer declares is not refreshed
+    # but deleted as planned, and deleting an endpoint that is already gone is done.
+    project.up()
+    document = stack_document(lab)
+    document["endpoints"] = [e for e in document["endpoints"] if e["inference_id"] != "hf-minilm"]
+    project.write_stack(document)
+    lab.delete_out_of_band("hf-minilm")  # no longer declared, and gone
+    lab.delete_out_of_band("hf-rerank")  # declared, and gone
+    lab.clear_log()
+
+    previewed = project.run("preview", "--refresh", "--json")
+    preview_calls = lab.calls()
+    updated = project.up("--refresh")
+    ops: dict[str, list[str]] = {}
+    for step in json.loads(previewed.stdout).get("steps", []):
+        if "InferenceEndpoint" in step.get("urn", ""):
+            ops.setdefault(step["urn"].rsplit("::", 1)[-1], []).append(step["op"])
+
+    assert ops == {"hf-rerank": ["refresh", "create"], "hf-minilm": ["delete"]}
+    assert preview_calls.count("GET /_inference/_all") == 1
+    assert not [c for c in preview_calls if not c.startswith("GET ")]
+    assert updated.returncode == 0
+    assert lab.user_endpoint_ids() == ["hf-rerank"]
+    ids = [r.get("id") for r in json.loads(project.export())["deployment"]["resources"]]
+    assert "hf-minilm" not in ids and "hf-rerank" in ids
+    assert project.preview("--expect-no-changes", check=False).returncode == 0
+
+
 def test_a_bad_stack_file_fails_preview_with_the_file_and_every_path_and_no_traceback(
     project: PulumiProject, lab: Lab
 ) -> None:
