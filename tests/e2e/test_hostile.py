@@ -97,20 +97,21 @@ def rotating(tmp_path: Path, lab: Lab) -> Iterator[RotatingCluster]:
     cluster.server.close()
 
 
-def _rotating_project(project: PulumiProject, lab: Lab, cluster: RotatingCluster) -> None:
+def _up_then_rotate_the_key(project: PulumiProject, lab: Lab, cluster: RotatingCluster) -> None:
+    """Up with KEY_OLD in Pulumi config, then rotate the cluster and the config to KEY_NEW."""
     document = stack_document(lab)
     document["elasticsearch"]["endpoints"] = [cluster.url]
     project.write_stack(document)
+    project.set_secret("es-inference:apiKey", KEY_OLD)
+    project.up()
+    cluster.rotate(KEY_NEW)
+    project.set_secret("es-inference:apiKey", KEY_NEW)
 
 
 def test_a_key_rotated_in_pulumi_config_is_used_by_refresh_and_destroy_with_run_program(
     project: PulumiProject, lab: Lab, rotating: RotatingCluster
 ) -> None:
-    _rotating_project(project, lab, rotating)
-    project.set_secret("es-inference:apiKey", KEY_OLD)
-    project.up()
-    rotating.rotate(KEY_NEW)
-    project.set_secret("es-inference:apiKey", KEY_NEW)
+    _up_then_rotate_the_key(project, lab, rotating)
 
     stale = project.refresh(check=False)
     refreshed = project.refresh("--run-program", check=False)
@@ -137,11 +138,7 @@ def test_a_key_rotated_in_pulumi_config_is_used_by_preview_and_up_with_refresh(
 ) -> None:
     # scripts/pulumi runs preview and up with PULUMI_RUN_PROGRAM: their refresh reads each
     # endpoint as the program declares it, so with the provider config of this run.
-    _rotating_project(project, lab, rotating)
-    project.set_secret("es-inference:apiKey", KEY_OLD)
-    project.up()
-    rotating.rotate(KEY_NEW)
-    project.set_secret("es-inference:apiKey", KEY_NEW)
+    _up_then_rotate_the_key(project, lab, rotating)
 
     previewed = project.preview("--refresh", "--expect-no-changes", check=False)
     updated = project.run("up", "--yes", "--skip-preview", "--refresh", check=False)
