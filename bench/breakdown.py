@@ -418,7 +418,7 @@ def run_breakdown(
             log(f"  breakdown N={n:<4} {command:<16} {measured['seconds']:7.2f} s (runs: {times})")
         if n in profile_sizes:
             profiles: dict[str, Any] = {}
-            for command in ("up", "preview_refresh", "destroy"):
+            for command in COMMANDS:  # the same order: up, preview --refresh, destroy
                 profile_dir = work / f"profile-{n}-{command}"
                 profile_dir.mkdir()
                 measured = _command(project, lab, servers, command, traces, profile_dir)
