@@ -62,6 +62,17 @@ def engine_env(command: str = "") -> dict[str, str]:
     return {key: value for key, _, value in pairs if key}
 
 
+def _pulumi_home(root: Path, env: Mapping[str, str]) -> Path:
+    """The project's own Pulumi home; Pulumi's automatic log off in it, as scripts/demo and the
+    pipeline recipes run (scripts/pulumi's ES_INFERENCE_PULUMI_AUTOMATIC_LOG=false: ``logs`` a link
+    to /dev/null). ``ES_INFERENCE_PULUMI_AUTOMATIC_LOG=true`` in ``env`` keeps the log."""
+    home = root / "pulumi-home"
+    home.mkdir()
+    if env.get("ES_INFERENCE_PULUMI_AUTOMATIC_LOG") != "true":
+        (home / "logs").symlink_to(os.devnull)
+    return home
+
+
 @dataclass
 class Result:
     """One CLI run."""
@@ -98,7 +109,7 @@ class PulumiProject:
             "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
             "PULUMI_BACKEND_URL": f"file://{root / 'state'}",
             "PULUMI_CONFIG_PASSPHRASE": PASSPHRASE,
-            "PULUMI_HOME": str(root / "pulumi-home"),
+            "PULUMI_HOME": str(_pulumi_home(root, env or {})),
             **engine_env(),
             "PULUMI_ACCEPT_TERMS": "true",
             **(env or {}),

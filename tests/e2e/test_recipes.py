@@ -261,6 +261,9 @@ def test_a_change_request_validates_previews_and_posts_the_summary_without_touch
     assert store.list_keys(".pulumi/locks/") == []
     # The recipes write the state zstd-compressed (PULUMI_DIY_BACKEND_ZSTD).
     assert ".pulumi/stacks/es-inference/prod.json.zst" in store.list_keys()
+    # and turn off Pulumi's automatic log: its directory is a link to /dev/null, no log written.
+    logs = pipelines.tmp_path / f"checkout-{pipelines.runs}" / ".pulumi-home" / "logs"
+    assert logs.is_symlink() and os.readlink(logs) == os.devnull
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -171,12 +171,15 @@ def gitlab_steps(path: Path, event: str, variables: Mapping[str, str]) -> list[S
     steps: list[Step] = []
     for _, name, job in sorted(jobs, key=lambda j: j[0]):
         env = {**top, **{k: str(v) for k, v in (job.get("variables") or {}).items()}, **source}
-        before = "before_script: " + "\n".join(job.get("before_script") or [])
-        if job.get("before_script"):
+        # The before_script's install lines are provided here; what follows them runs for real.
+        lines = [str(line) for line in job.get("before_script") or []]
+        before = "before_script: " + "\n".join(lines[: len(_GITLAB_INSTALL)])
+        if lines:
             if before not in PROVIDED:
                 raise ValueError(f"{path}: {name}: its before_script is not in PROVIDED")
             steps.append(Step(name, f"{name}: before_script", "", env, PROVIDED[before]))
-        steps.append(Step(name, f"{name}: script", "\n".join(job["script"]), env))
+        script = [*lines[len(_GITLAB_INSTALL) :], *job["script"]]
+        steps.append(Step(name, f"{name}: script", "\n".join(script), env))
     return steps
 
 
