@@ -170,6 +170,8 @@ def _breakdown(args: argparse.Namespace, out: Path, argv: Sequence[str] | None) 
             for name in ("preview", "up", "destroy")
         },
         "repeats": 1 if args.smoke else 3,
+        # Each project has its own Pulumi home, without Pulumi's automatic log unless asked for.
+        "automatic_log": args.engine_env.get("ES_INFERENCE_PULUMI_AUTOMATIC_LOG") == "true",
     }
     log(f"breakdown; sizes {args.sizes}; engine {settings}")
     with (

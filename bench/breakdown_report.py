@@ -263,6 +263,13 @@ def write_breakdown(results: dict[str, Any], path: Path) -> None:
         "- engine settings (from `scripts/pulumi --print-engine-env`): "
         + ", ".join(f"`{k}={Path(v).name if '/' in v else v}`" for k, v in settings.items()),
         *_command_settings(results.get("engine_env_by_command", {})),
+        "- Pulumi's automatic log: "
+        + (
+            "on (`ES_INFERENCE_PULUMI_AUTOMATIC_LOG=true`)"
+            if results.get("automatic_log")
+            else "off, as `scripts/demo` and the pipeline recipes run (each project's own Pulumi "
+            "home, its `logs` a link to /dev/null: `ES_INFERENCE_PULUMI_AUTOMATIC_LOG=false`)"
+        ),
         "- each N: a fresh `file://` backend; `up`, then `preview --refresh`, then `destroy`, "
         f"that round {results.get('repeats', 1)} times, each command's median run reported; "
         "rerank endpoints on the Hugging Face server, emulator Elasticsearch 9.1.0",
