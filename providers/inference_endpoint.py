@@ -25,7 +25,7 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from providers.connection import ConnectionSettings, resolve_connection
+from providers.connection import ConnectionSettings, RememberedConnection
 from providers.diagnostics import watch_engine
 from providers.engine import is_unknown, unknown_paths, warn_user
 from providers.errors import ProviderError
@@ -76,6 +76,7 @@ class InferenceEndpointProvider(ResourceProvider):
         self.elasticsearch: dict[str, Any] = dict(elasticsearch or {})
         self.stack_file = stack_file
         self._config: ConfigSource = {}
+        self._connection = RememberedConnection()
 
     def __getstate__(self) -> dict[str, Any]:
         return {"elasticsearch": self.elasticsearch, "stack_file": self.stack_file}
@@ -84,6 +85,7 @@ class InferenceEndpointProvider(ResourceProvider):
         self.elasticsearch = dict(state.get("elasticsearch") or {})
         self.stack_file = str(state.get("stack_file") or "")
         self._config = {}
+        self._connection = RememberedConnection()
 
     def configure(self, req: ConfigureRequest) -> None:
         """Keep the stack's Pulumi config (it arrives decrypted) for resolving the connection."""
@@ -105,7 +107,7 @@ class InferenceEndpointProvider(ResourceProvider):
             raise
 
     def _settings(self) -> ConnectionSettings:
-        return resolve_connection(
+        return self._connection.resolve(
             self.elasticsearch,
             config=self._config,
             env=os.environ,

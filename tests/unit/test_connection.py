@@ -8,7 +8,12 @@ from typing import Any
 
 import pytest
 
-from providers.connection import ConnectionSettings, RetryPolicy, resolve_connection
+from providers.connection import (
+    ConnectionSettings,
+    RememberedConnection,
+    RetryPolicy,
+    resolve_connection,
+)
 from providers.errors import ConnectionSettingsError
 
 STACK = "stacks/dev.yaml"
@@ -542,3 +547,48 @@ def test_secrets_lists_every_credential_value() -> None:
     )
     assert settings.secrets() == ["a", "b", "p"]
     assert ConnectionSettings(endpoints=("https://s",), username="u").secrets() == []
+
+
+def _remembered(
+    memo: RememberedConnection,
+    declared: dict[str, Any],
+    config: dict[str, Any],
+    env: dict[str, str],
+) -> ConnectionSettings:
+    return memo.resolve(declared, config=config, env=env, project="proj", stack_file=STACK)
+
+
+def test_a_remembered_connection_is_resolved_again_when_a_variable_it_read_changes() -> None:
+    memo = RememberedConnection()
+    declared: dict[str, Any] = {"api_key": {"env": "TEAM_KEY"}}
+    config: dict[str, Any] = {}
+    env = {"ELASTICSEARCH_ENDPOINTS": "https://env:9200", "TEAM_KEY": "k1", "UNRELATED": "a"}
+    first = _remembered(memo, declared, config, env)
+    assert first.api_key == "k1"
+    env["UNRELATED"] = "b"  # never read: the same settings
+    assert _remembered(memo, declared, config, env) is first
+    env["TEAM_KEY"] = "k2"  # a reference's variable, rotated
+    assert _remembered(memo, declared, config, env).api_key == "k2"
+    env["ELASTICSEARCH_ENDPOINTS"] = "https://moved:9200"
+    assert _remembered(memo, declared, config, env).endpoints == ("https://moved:9200",)
+    env["ELASTICSEARCH_BEARER_TOKEN"] = "t"  # read (and absent) before: now it is set
+    assert _remembered(memo, declared, config, env).bearer_token == "t"
+    env["ES_INFERENCE_TIMEOUT"] = "5"
+    assert _remembered(memo, declared, config, env).timeout == 5.0
+    assert _remembered(memo, declared, config, env) == resolve(declared, config, env)
+
+
+def test_a_remembered_connection_follows_new_config_and_keeps_no_failure() -> None:
+    memo = RememberedConnection()
+    declared: dict[str, Any] = {"endpoints": ["https://stack:9200"]}
+    env: dict[str, str] = {}
+    first = _remembered(memo, declared, {}, env)
+    rotated = {"es-inference:apiKey": "from-config"}
+    assert _remembered(memo, declared, rotated, env).api_key == "from-config"
+    assert first.api_key is None
+
+    nowhere: dict[str, Any] = {}
+    with pytest.raises(ConnectionSettingsError, match="no Elasticsearch endpoint"):
+        _remembered(memo, nowhere, {}, env)
+    env["ELASTICSEARCH_ENDPOINTS"] = "https://env:9200"
+    assert _remembered(memo, nowhere, {}, env).endpoints == ("https://env:9200",)
