@@ -346,8 +346,12 @@ class ElasticsearchClient:
             client = self._clients.get(base_url)
         if client is not None:
             return client
+        # Headers and credentials belong to the pooled client, not to each request: httpx merges
+        # per-request ones into a new set of headers every time (bench/levers.md).
         if self._transport is not None:
-            client = httpx.Client(base_url=base_url, transport=self._transport)
+            client = httpx.Client(
+                base_url=base_url, transport=self._transport, headers=self._headers, auth=self._auth
+            )
         else:
             verify = self._tls.verify_for(self.settings, base_url)
             client = httpx.Client(
@@ -355,6 +359,8 @@ class ElasticsearchClient:
                 verify=verify,
                 timeout=self.settings.timeout,
                 limits=httpx.Limits(max_connections=16, max_keepalive_connections=8),
+                headers=self._headers,
+                auth=self._auth,
             )
         with self._lock:
             return self._clients.setdefault(base_url, client)
@@ -419,9 +425,7 @@ class ElasticsearchClient:
         try:
             with self._send(method, path, base_url, inference_id):
                 client = self._client_for(base_url)
-                response = client.request(
-                    method, path, params=params, json=body, headers=self._headers, auth=self._auth
-                )
+                response = client.request(method, path, params=params, json=body)
         except _Retryable:
             with self._lock:
                 self._node += 1
