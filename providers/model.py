@@ -121,8 +121,16 @@ class Plan(Changes):
         return f"{inference_id}: update in place: {what}"
 
 
+_PLAIN = frozenset({str, int, bool, type(None)})  # values plain_numbers returns as they are
+
+
 def plain_numbers(value: Any) -> Any:
     """JSON-equal form: integral floats become ints, so 3000.0 equals 3000."""
+    kind = type(value)  # the exact types first: every plan and reconcile walks all settings
+    if kind in _PLAIN:
+        return value
+    if kind is dict:
+        return {k: v if type(v) in _PLAIN else plain_numbers(v) for k, v in value.items()}
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, dict):
