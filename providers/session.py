@@ -121,15 +121,23 @@ class ProcessState:
         self._memo_lock = threading.Lock()
         self._breakers: dict[tuple[str, ...], OutageBreaker] = {}
         self._breakers_lock = threading.Lock()
+        # The last settings object asked for and its session: a provider asks with the same
+        # object while nothing it read has changed (connection.RememberedConnection), so most
+        # calls skip the lock and hashing and comparing every field of the settings.
+        self._last: tuple[ConnectionSettings, Session] | None = None
 
     def session_for(
         self, settings: ConnectionSettings, on_retry: Callable[[str], None] | None = None
     ) -> Session:
         """The session for these settings (created on first use)."""
+        last = self._last
+        if last is not None and last[0] is settings:
+            return last[1]
         with self._lock:
             session = self._sessions.get(settings)
             if session is None:
                 session = self._sessions[settings] = Session(settings, on_retry, self)
+            self._last = (settings, session)
             return session
 
     def breaker_for(self, endpoints: tuple[str, ...]) -> OutageBreaker:
@@ -160,6 +168,7 @@ class ProcessState:
         """Close every session's connections."""
         with self._lock:
             sessions, self._sessions = list(self._sessions.values()), {}
+            self._last = None
         for session in sessions:
             session.client.close()
 
