@@ -140,7 +140,7 @@ class Watch:
                 used = cpu_seconds(pid)
                 if used:
                     self.cpu[pid] = max(self.cpu.get(pid, 0.0), used)
-                    self.last_seen[pid] = now - self.t0
+                self.last_seen[pid] = now - self.t0  # still listed, even if it used no CPU yet
                 try:
                     status = Path(f"/proc/{pid}/status").read_text()
                     hwm = next(
