@@ -58,15 +58,22 @@ def test_unset_leaves_pulumis_log_on_and_false_turns_it_off_until_true(tmp_path:
     assert len(_logs(home)) == 1
 
 
-def test_false_keeps_a_directory_of_earlier_logs_and_says_how_to_turn_the_log_off(
+def test_false_keeps_earlier_logs_or_a_link_of_the_users_and_says_how_to_turn_the_log_off(
     tmp_path: Path,
 ) -> None:
     home = tmp_path / "home"
     assert _pulumi_version(home, None).returncode == 0
     kept = _pulumi_version(home, "false")
     assert kept.returncode == 0
-    assert "holds earlier logs" in kept.stderr and "remove it" in kept.stderr
+    assert "logs is kept" in kept.stderr and "remove it" in kept.stderr
     assert len(_logs(home)) == 2  # nothing of the user's deleted; Pulumi still logs
+
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    (linked / "logs").symlink_to(tmp_path / "elsewhere")
+    assert "logs is kept" in _pulumi_version(linked, "false").stderr
+    assert os.readlink(linked / "logs") == str(tmp_path / "elsewhere")
 
 
 def test_a_value_other_than_true_or_false_is_refused_before_the_cli_runs(tmp_path: Path) -> None:
