@@ -21,7 +21,7 @@ import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from providers.errors import ConnectionSettingsError
 from providers.secret_references import MALFORMED, ConfigSource, parse_reference
@@ -336,6 +336,16 @@ class _RecordedReads(Mapping[str, str]):
         raise TypeError("resolve_connection looks variables up by name only")
 
 
+class _Resolved(NamedTuple):
+    """One resolution and what it was made from."""
+
+    declared: object
+    config: object
+    where: tuple[str, str]  # project, stack file
+    read: dict[str, str | None]  # each environment variable looked up, and its value then
+    settings: ConnectionSettings
+
+
 class RememberedConnection:
     """``resolve_connection`` for one provider, again only when something it read has changed.
 
@@ -343,13 +353,11 @@ class RememberedConnection:
     environment apply at once. The result depends only on the stack file's block, the Pulumi
     config and the environment variables the resolution looked up, so it is kept with the values
     it read and reused while each of them is unchanged (and the block and config are the same
-    objects): 8 instead of 28 µs per call. A failed resolution is not kept.
+    objects): 15 instead of 28 µs per call. A failed resolution is not kept.
     """
 
     def __init__(self) -> None:
-        self._last: (
-            tuple[object, object, tuple[str, str], dict[str, str | None], ConnectionSettings] | None
-        ) = None
+        self._last: _Resolved | None = None
 
     def resolve(
         self,
@@ -364,15 +372,15 @@ class RememberedConnection:
         last = self._last
         if (
             last is not None
-            and last[0] is declared
-            and last[1] is config
-            and last[2] == (project, stack_file)
-            and all(env.get(name) == value for name, value in last[3].items())
+            and last.declared is declared
+            and last.config is config
+            and last.where == (project, stack_file)
+            and all(env.get(name) == value for name, value in last.read.items())
         ):
-            return last[4]
+            return last.settings
         reads = _RecordedReads(env)
         settings = resolve_connection(
             declared, config=config, env=reads, project=project, stack_file=stack_file
         )
-        self._last = (declared, config, (project, stack_file), reads.read, settings)
+        self._last = _Resolved(declared, config, (project, stack_file), reads.read, settings)
         return settings
