@@ -34,9 +34,13 @@ PROVIDER_MODULES = _modules(PROVIDERS, "providers")
 EMULATOR_MODULES = _modules(EMULATORS, "emulators")
 MODULES = PROVIDER_MODULES + EMULATOR_MODULES
 
+# httpx's command-line client, which importing httpx tries (providers/__init__.py). pytest
+# needs pygments and Flask needs click, so here both are installed and the try would load them.
+HTTPX_CLI = ["click", "pygments"]
+
 # (module, third-party packages that importing it must not load)
 LAYERS = [
-    ("providers.client", ["pulumi", "yaml", "jsonschema", "emulators"]),
+    ("providers.client", ["pulumi", "yaml", "jsonschema", "emulators", *HTTPX_CLI]),
     ("providers.errors", ["pulumi", "httpx", "yaml", "jsonschema", "emulators"]),
     ("providers.connection", ["pulumi", "httpx", "yaml", "emulators"]),
     ("providers.secret_references", ["pulumi", "httpx", "yaml", "jsonschema", "emulators"]),
@@ -49,7 +53,7 @@ LAYERS = [
     ("providers.pickler", ["pulumi", "httpx", "yaml", "jsonschema", "emulators"]),
     ("providers.cli", ["pulumi", "httpx", "emulators"]),
     ("providers.inference_endpoint", ["emulators", "werkzeug"]),
-    ("providers.hf_client", ["pulumi", "yaml", "jsonschema", "emulators"]),
+    ("providers.hf_client", ["pulumi", "yaml", "jsonschema", "emulators", *HTTPX_CLI]),
     ("providers.hf_model", ["pulumi", "httpx", "yaml", "emulators"]),
     ("providers.hf_stack", ["pulumi", "httpx", "yaml", "emulators"]),
     ("providers.hf_preflight", ["pulumi", "yaml", "emulators"]),
@@ -62,7 +66,9 @@ def _loaded_by(module: str) -> set[str]:
     script = (
         "import json, sys\n"
         f"import {module}\n"
-        "print(json.dumps(sorted({name.split('.')[0] for name in sys.modules})))\n"
+        # A None entry is a module blocked from loading (providers/__init__.py), not a loaded one.
+        "loaded = {name.split('.')[0] for name, m in sys.modules.items() if m is not None}\n"
+        "print(json.dumps(sorted(loaded)))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
