@@ -465,33 +465,30 @@ class ElasticsearchClient:
         self._breaker.refuse(method, path, inference_id)
         secrets = [*self._secrets, *redact]
         started = time.monotonic()
+
         # The first attempt is made before any retry machinery is built: most requests succeed
-        # at once, and building tenacity's loop cost 20-40 µs of the ~0.3 ms we add to each
-        # request (bench/levers.md). A retryable failure is handed to the loop as its attempt 1.
-        try:
+        # at once, and building and entering tenacity's loop cost 70-90 µs of CPU per request,
+        # more than the rest of this client (bench/levers.md). A retryable failure is handed to
+        # the loop as its attempt 1.
+        def attempt() -> dict[str, Any] | None:
             return self._attempt(method, path, params, body, inference_id, not_found_ok, secrets)
+
+        try:
+            return attempt()
         except _Retryable as failure:
             first = failure
         except ElasticsearchError as failed:
             failed.after_ambiguous_attempt = False
             raise
-        return self._retry(
-            first, started, method, path, params, body, inference_id, not_found_ok, secrets
-        )
+        return self._retry(attempt, first, started)
 
     def _retry(
         self,
+        attempt: Callable[[], dict[str, Any] | None],
         first: _Retryable,
         started: float,
-        method: str,
-        path: str,
-        params: dict[str, str] | None,
-        body: dict[str, Any] | None,
-        inference_id: str,
-        not_found_ok: bool,
-        secrets: Sequence[str],
     ) -> dict[str, Any] | None:
-        """Retry after the failed first attempt ``first`` until the deadline, counted from ``started``."""
+        """Call ``attempt`` again until the deadline, counted from ``started``; ``first`` failed."""
         policy = self.settings.retry
         ambiguous = first.ambiguous
         replay: _Retryable | None = first
@@ -514,16 +511,14 @@ class ElasticsearchClient:
             reraise=True,
         )
         try:
-            for attempt in retrying:
-                with attempt:
+            for tried in retrying:
+                with tried:
                     if replay is not None:
                         # Attempt 1 is the one already made: its failure decides the first wait.
                         failure, replay = replay, None
                         raise failure
                     try:
-                        return self._attempt(
-                            method, path, params, body, inference_id, not_found_ok, secrets
-                        )
+                        return attempt()
                     except _Retryable as failure:
                         ambiguous = ambiguous or failure.ambiguous
                         raise
