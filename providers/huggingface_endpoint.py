@@ -30,7 +30,6 @@ from providers.errors import (
     HuggingFaceEndpointTimeout,
     HuggingFaceError,
 )
-from providers.gc_freeze import freeze_loaded_objects
 from providers.hf_client import HfSettings, InferenceEndpointsClient, hf_settings
 from providers.hf_model import (
     INPUTS,
@@ -86,8 +85,6 @@ class HuggingFaceEndpointProvider(ResourceProvider):
         return {"huggingface": self.huggingface, "stack_file": self.stack_file}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        # Unpickled where it serves calls: in the dynamic-provider host, after its imports.
-        freeze_loaded_objects()
         self.huggingface = dict(state.get("huggingface") or {})
         self.stack_file = str(state.get("stack_file") or "")
 

@@ -29,7 +29,6 @@ from providers.connection import ConnectionSettings, RememberedConnection
 from providers.diagnostics import watch_engine
 from providers.engine import is_unknown, unknown_paths, warn_user
 from providers.errors import ProviderError
-from providers.gc_freeze import freeze_loaded_objects
 from providers.model import IDENTITY, OPTIONS, plain_numbers, plan
 from providers.operations import (
     create_endpoint,
@@ -83,8 +82,6 @@ class InferenceEndpointProvider(ResourceProvider):
         return {"elasticsearch": self.elasticsearch, "stack_file": self.stack_file}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        # Unpickled where it serves calls: in the dynamic-provider host, after its imports.
-        freeze_loaded_objects()
         self.elasticsearch = dict(state.get("elasticsearch") or {})
         self.stack_file = str(state.get("stack_file") or "")
         self._config = {}

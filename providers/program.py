@@ -21,7 +21,6 @@ from typing import Any
 import pulumi
 
 from providers.errors import DeclarationError, SecretNotSet
-from providers.gc_freeze import freeze_loaded_objects
 from providers.hf_stack import HfEndpointDeclaration, HfUrlReference
 from providers.inference_endpoint import InferenceEndpoint, InferenceEndpointProvider
 from providers.sdk_costs import reduce_sdk_costs
@@ -145,7 +144,6 @@ def run() -> None:
         raise pulumi.RunError(str(exc)) from None
     provider = InferenceEndpointProvider(declaration.elasticsearch, stack_file=source)
     chained = _Chained(hf_resources, stable_urls)
-    freeze_loaded_objects()  # imports, the stack file and the schemas are loaded
     pulumi.run(lambda: _declare(resolved, provider, chained))
     if hf_resources:
         pulumi.export(

@@ -17,7 +17,6 @@ from pulumi.dynamic.config import Config
 from pulumi.dynamic.dynamic import serialize_provider
 
 from emulators.lab import lab_servers
-from providers.huggingface_endpoint import HuggingFaceEndpointProvider
 from providers.inference_endpoint import InferenceEndpointProvider
 
 SECRETS = {
@@ -164,35 +163,6 @@ print(json.dumps({
         ]
     ]
     assert result["diff"] == [True, ["service_settings.url"], True]
-
-
-@pytest.mark.parametrize(
-    "made",
-    [configured, lambda: HuggingFaceEndpointProvider({}, stack_file="stacks/dev.yaml")],
-    ids=["inference endpoints", "Hugging Face endpoints"],
-)
-def test_unpickling_a_provider_freezes_what_its_process_has_loaded(made: Any) -> None:
-    # The dynamic-provider host unpickles the provider after its imports; from then on no garbage
-    # collection (nor the interpreter's at exit) traverses them (providers/gc_freeze.py).
-    script = """
-import base64, gc, json, sys
-import dill
-before = gc.get_freeze_count()
-dill.loads(base64.b64decode(sys.stdin.read()))
-print(json.dumps([before, gc.get_freeze_count(), len(gc.get_objects())]))
-"""
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        input=serialize_provider(made()),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    before, frozen, still_tracked = json.loads(done.stdout)
-    assert before == 0
-    assert frozen > 10_000  # the SDK's, gRPC's, jsonschema's and our modules' objects
-    assert still_tracked < frozen / 10
 
 
 def test_states_keep_the_import_path_and_the_blob_the_release_wrote() -> None:
