@@ -418,7 +418,7 @@ class ElasticsearchClient:
         not_found_ok: bool,
         secrets: Sequence[str],
     ) -> dict[str, Any] | None:
-        # Another request may have found the cluster down while this one was retrying.
+        # Once any request has found the cluster down, refuse without sending (every attempt checks).
         self._breaker.refuse(method, path, inference_id)
         with self._lock:
             base_url = self.settings.endpoints[self._node % len(self.settings.endpoints)]
@@ -462,14 +462,14 @@ class ElasticsearchClient:
         have reached Elasticsearch (its response was lost), so callers can make writes idempotent.
         ``redact`` lists more secrets (from the body) to keep out of messages.
         """
-        self._breaker.refuse(method, path, inference_id)
         secrets = [*self._secrets, *redact]
         started = time.monotonic()
 
         # The first attempt is made before any retry machinery is built: most requests succeed
         # at once, and building and entering tenacity's loop cost 70-90 µs of CPU per request,
         # more than the rest of this client (bench/levers.md). A retryable failure is handed to
-        # the loop as its attempt 1.
+        # the loop as its attempt 1. Each attempt first refuses at once if the cluster was found
+        # down (the outage breaker).
         def attempt() -> dict[str, Any] | None:
             return self._attempt(method, path, params, body, inference_id, not_found_ok, secrets)
 
