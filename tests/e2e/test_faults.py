@@ -62,9 +62,10 @@ def test_fifty_endpoints_apply_with_default_parallelism_against_a_rate_limiting_
 
     throttled = [r for r in lab.requests() if r["status"] == 429]
     assert throttled, "the emulator never rate-limited, so this test proved nothing"
+    # The limit off first: this test's own look right after the up would be throttled too.
+    lab.clear_faults()
     assert len(lab.user_endpoint_ids()) == 50
     assert "Retry-After" not in result.output or "retrying" in result.output
-    lab.clear_faults()
     assert project.preview("--expect-no-changes", check=False).returncode == 0
     state_matches_cluster(project, lab, HF_KEY)
 
@@ -156,8 +157,11 @@ def test_a_destroy_killed_halfway_is_converged_by_the_next_destroy(
     endpoints = [_endpoint(lab, i) for i in range(8)]
     project.write_stack({"elasticsearch": {"endpoints": [lab.es_url]}, "endpoints": endpoints})
     project.up()
+    # Two endpoints' deletes hang (the reference check, then the delete): fewer than the four
+    # calls the provider host serves at once, so the other six never queue behind them and the
+    # kill lands while those two are in flight, whatever order the engine sends the deletes in.
     lab.fault(
-        method="DELETE", path="/_inference/rerank/bulk-00[4-7]", action="delay", seconds=2, times=8
+        method="DELETE", path="/_inference/rerank/bulk-00[6-7]", action="delay", seconds=2, times=4
     )
     destroy = subprocess.Popen(
         [project.pulumi, "destroy", "--yes", "--skip-preview", "--non-interactive"],
@@ -168,7 +172,7 @@ def test_a_destroy_killed_halfway_is_converged_by_the_next_destroy(
         start_new_session=True,
     )
     deadline = time.monotonic() + 120
-    while len(lab.user_endpoint_ids()) > 4 and destroy.poll() is None:
+    while len(lab.user_endpoint_ids()) > 2 and destroy.poll() is None:
         assert time.monotonic() < deadline, "destroy deleted nothing"
         time.sleep(0.05)
     assert destroy.poll() is None, "destroy ended before it could be killed"
