@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -79,10 +80,17 @@ class ProviderHost:
         self.channel = grpc.insecure_channel(f"127.0.0.1:{port}")
         self.stub = provider_pb2_grpc.ResourceProviderStub(self.channel)
 
-    def close(self) -> str:
-        """Stop the process; return everything it wrote to stderr (the CLI's diagnostics)."""
+    def close(self, *, as_the_engine: bool = False) -> str:
+        """Stop the process; return everything it wrote to stderr (the CLI's diagnostics).
+
+        ``as_the_engine``: with SIGINT, as the engine stops its plugins at the end of a command,
+        instead of SIGTERM; the exit code is then ``self.process.returncode``.
+        """
         self.channel.close()
-        self.process.terminate()
+        if as_the_engine:
+            self.process.send_signal(signal.SIGINT)
+        else:
+            self.process.terminate()
         self.process.wait(timeout=10)
         self._stderr_reader.join(timeout=10)
         assert self.process.stdout is not None and self.process.stderr is not None

@@ -42,6 +42,7 @@ from providers.hf_model import (
     with_defaults,
 )
 from providers.pickler import restore_pickler
+from providers.quick_exit import arm_quick_exit
 
 __all__ = ["HuggingFaceEndpoint", "HuggingFaceEndpointProvider"]
 
@@ -85,6 +86,7 @@ class HuggingFaceEndpointProvider(ResourceProvider):
         return {"huggingface": self.huggingface, "stack_file": self.stack_file}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        arm_quick_exit()  # unpickled where it serves calls: in the provider host, if anywhere
         self.huggingface = dict(state.get("huggingface") or {})
         self.stack_file = str(state.get("stack_file") or "")
 

@@ -38,6 +38,7 @@ from providers.operations import (
     update_endpoint,
 )
 from providers.pickler import restore_pickler
+from providers.quick_exit import arm_quick_exit
 from providers.schema import EndpointSchema, load_schemas
 from providers.secret_references import ConfigSource
 
@@ -82,6 +83,7 @@ class InferenceEndpointProvider(ResourceProvider):
         return {"elasticsearch": self.elasticsearch, "stack_file": self.stack_file}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        arm_quick_exit()  # unpickled where it serves calls: in the provider host, if anywhere
         self.elasticsearch = dict(state.get("elasticsearch") or {})
         self.stack_file = str(state.get("stack_file") or "")
         self._config = {}

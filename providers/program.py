@@ -23,6 +23,7 @@ import pulumi
 from providers.errors import DeclarationError, SecretNotSet
 from providers.hf_stack import HfEndpointDeclaration, HfUrlReference
 from providers.inference_endpoint import InferenceEndpoint, InferenceEndpointProvider
+from providers.quick_exit import arm_quick_exit
 from providers.sdk_costs import reduce_sdk_costs
 from providers.secret_references import SecretReference
 from providers.stack import EndpointDeclaration, StackDeclaration, load_stack
@@ -130,6 +131,7 @@ def _summary(endpoint: EndpointDeclaration, url: Any) -> dict[str, Any]:
 def run() -> None:
     """Declare the stack's endpoints; a bad stack file stops the program with every problem."""
     reduce_sdk_costs()
+    arm_quick_exit()
     source = stack_file_for(pulumi.get_stack(), pulumi.Config("es-inference").get("stackFile"))
     try:
         declaration = load_stack(Path(source), source)

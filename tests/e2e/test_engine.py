@@ -348,3 +348,43 @@ def test_each_resource_keeps_one_stack_frame_its_source_position(
         assert frames[0]["sourcePosition"] == resource["sourcePosition"]
         assert resource["sourcePosition"].split("#")[0].endswith("providers/inference_endpoint.py")
         assert len(frames) > 3 if full else len(frames) == 1
+
+
+TEARDOWN_WITNESS = """
+import atexit, os, sys
+atexit.register(lambda: open(os.environ["TEARDOWN_WITNESS"], "a").write(os.path.basename(sys.argv[0]) + "\\n"))
+"""
+
+
+def test_the_program_and_the_provider_host_skip_pythons_teardown_only_after_success(
+    project: PulumiProject, lab: Lab, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # providers/quick_exit.py. An exit handler registered as each Python process starts (a
+    # sitecustomize on PYTHONPATH) runs only if the process ends through the interpreter's teardown.
+    site = tmp_path_factory.mktemp("site")
+    (site / "sitecustomize.py").write_text(TEARDOWN_WITNESS)
+    witness = site / "teardowns"
+    project.env.update(PYTHONPATH=str(site), TEARDOWN_WITNESS=str(witness))
+
+    def teardowns() -> list[str]:
+        ended = witness.read_text().split() if witness.exists() else []
+        witness.unlink(missing_ok=True)
+        # The language host's package listing (scripts/pulumi-python) is a `python -c`.
+        return sorted(name for name in ended if name != "-c")
+
+    project.up()
+
+    assert sorted(lab.user_endpoint_ids()) == ["hf-minilm", "hf-rerank"]
+    assert teardowns() == []  # neither the program nor the host
+    assert project.preview("--expect-no-changes", check=False).returncode == 0
+    assert teardowns() == []
+
+    document = stack_document(lab)
+    document["endpoints"][0]["task_type"] = "embeddings"
+    project.write_stack(document)
+    failed = project.preview(check=False)
+
+    assert failed.returncode != 0
+    assert "$.endpoints[0].task_type: must be one of" in failed.output
+    # The failed program ended as before (Pulumi's runner sets its argv to the program's folder).
+    assert teardowns() == ["."]
