@@ -18,6 +18,8 @@ import threading
 import time
 from typing import TextIO
 
+from providers.quick_exit import PROVIDER_HOST, engine_process
+
 __all__ = ["ENGINE_GONE_EXIT", "warn", "watch_engine", "write_line"]
 
 ENGINE_GONE_EXIT = 70
@@ -46,8 +48,7 @@ def watch_engine(poll_seconds: float = 0.5) -> bool:
     Returns whether a watch runs (only inside ``python -m pulumi.dynamic``; once per process).
     """
     global _watching
-    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
-    if getattr(spec, "name", "") != "pulumi.dynamic.__main__":
+    if engine_process() != PROVIDER_HOST:
         return False
     with _WATCH_LOCK:
         if _watching:

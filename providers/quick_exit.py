@@ -33,7 +33,7 @@ import sys
 import threading
 from types import ModuleType, TracebackType
 
-__all__ = ["QUICK_EXIT", "arm_quick_exit", "engine_process"]
+__all__ = ["PROGRAM", "PROVIDER_HOST", "QUICK_EXIT", "arm_quick_exit", "engine_process"]
 
 QUICK_EXIT = "ES_INFERENCE_QUICK_EXIT"
 PROGRAM = "program"
