@@ -3,7 +3,8 @@
 Methods are named after Elasticsearch's API operations. Non-2xx answers become the typed errors of
 ``providers.errors`` in one place (``_error_from_response``), and transport failures become
 ``ElasticsearchUnreachable`` in another (``_send``). Retries (429, 502, 503, 504 and lost
-connections) use tenacity with exponential backoff and jitter, honour ``Retry-After`` up to a cap,
+connections, and a 400 whose cause says the service behind the endpoint answered with a rate-limit
+status) use tenacity with exponential backoff and jitter, honour ``Retry-After`` up to a cap,
 and stop at a per-operation deadline. A 4xx that is the caller's fault is never retried.
 """
 
@@ -26,8 +27,10 @@ import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception
 from tenacity.wait import wait_base, wait_exponential_jitter
 
+from providers.behaviour import load_behaviour
 from providers.connection import ConnectionSettings
 from providers.errors import (
+    SERVICE_BUSY_HINT,
     ConnectionSettingsError,
     ElasticsearchError,
     ElasticsearchUnreachable,
@@ -41,6 +44,8 @@ __all__ = ["USER_AGENT", "ElasticsearchClient", "OutageBreaker", "TlsContexts", 
 
 USER_AGENT = "pulumi-es-inference/0.1.0"
 _RETRY_STATUSES = {429, 502, 503, 504}
+# A 400 whose cause is the service's rate limit (or cold start) stored nothing: retried.
+_SERVICE_BUSY = "put.service_busy_stores_nothing"
 _ENCODING_DER = 2  # _ssl.ENCODING_DER
 _HTML_TITLE = re.compile(r"<title>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 # A 502/504 may come from a proxy after Elasticsearch already acted; 429/503 mean it did not.
@@ -173,6 +178,12 @@ def _error_from_response(
         inference_id=inference_id,
         hint=scrub(hint, secrets),
     )
+
+
+def _service_busy(error: ElasticsearchError) -> bool:
+    """Whether Elasticsearch's 400 says the service kept answering with a rate-limit status."""
+    rule = load_behaviour().rule(_SERVICE_BUSY)  # only on a 400: YAML stays off the happy path
+    return str(rule.data["cause"]) in error.message
 
 
 def _server_sent_events(text: str) -> dict[str, Any]:
@@ -443,6 +454,11 @@ class ElasticsearchClient:
             raise _Retryable(
                 error, _retry_after(response), ambiguous=response.status_code in _AMBIGUOUS_STATUSES
             )
+        if response.status_code == 400 and _service_busy(error):
+            # The service behind the endpoint is overloaded or still starting (a scaled-to-zero
+            # Hugging Face endpoint): Elasticsearch stored nothing, so the request is sent again.
+            error.hint = SERVICE_BUSY_HINT
+            raise _Retryable(error, None, ambiguous=False)
         raise error
 
     def request(

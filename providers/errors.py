@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from typing import Literal, TypeVar
 
 __all__ = [
+    "SERVICE_BUSY_HINT",
     "ConnectionSettingsError",
     "DeclarationError",
     "ElasticsearchError",
@@ -442,6 +443,14 @@ def _after(kind: type[_E], cause: ElasticsearchError, inference_id: str, hint: s
     error.attempts, error.elapsed = cause.attempts, cause.elapsed
     error.after_ambiguous_attempt = cause.after_ambiguous_attempt
     return error
+
+
+SERVICE_BUSY_HINT = (
+    "The service behind the endpoint answered that it is busy or still starting, so nothing was "
+    "stored. A scaled-to-zero Hugging Face endpoint can take minutes to start. To wait longer, "
+    "raise the retry deadline: retry.deadline under the stack file's "
+    "elasticsearch settings, or ES_INFERENCE_RETRY_DEADLINE"
+)
 
 
 def ambiguous_write_hint(

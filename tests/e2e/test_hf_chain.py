@@ -196,3 +196,25 @@ def test_up_wakes_a_scaled_to_zero_endpoint_before_elasticsearch_validates_again
     es = lab.endpoint("es-minilm")
     assert es is not None and es["service_settings"]["similarity"] == "dot_product"
     assert (lab.hf_endpoint("minilm") or {})["status"]["state"] == "running"
+
+
+def test_up_waits_out_a_cold_start_longer_than_elasticsearchs_own_attempts(
+    project: PulumiProject, lab: Lab
+) -> None:
+    project.write_stack(chained(lab, min_replica=0, scale_to_zero_timeout=15))
+    project.up()
+    lab.hf_action("minilm", "scale-to-zero")
+    # Elasticsearch's three validation attempts take ~0.02 s here; the cold start takes 1.5 s.
+    lab.hfe.put("/_emulator/timing", json={"cold_start": 1.5}).raise_for_status()
+    document = chained(lab, min_replica=0, scale_to_zero_timeout=15)
+    document["endpoints"][0]["service_settings"]["similarity"] = "dot_product"  # a replacement
+    project.write_stack(document)
+
+    result = project.up()
+
+    es = lab.endpoint("es-minilm")
+    assert es is not None and es["service_settings"]["similarity"] == "dot_product"
+    # The wait was shown while it lasted: Elasticsearch's cause, and the provider's next try.
+    assert "Received a rate limit status code" in result.output
+    assert "retrying in" in result.output
+    assert project.preview("--expect-no-changes", check=False).returncode == 0

@@ -448,56 +448,71 @@ def test_a_key_hugging_face_refuses_fails_create_with_its_cause_in_full_and_no_r
 
 
 @pytest.mark.parametrize(
-    ("status", "once", "cause"),
+    ("status", "calls"),
+    [(503, 1), (429, 1), (503, 5), (429, 5)],
+    ids=[
+        "a 503 from Hugging Face once is retried by Elasticsearch and create succeeds",
+        "a 429 from Hugging Face once is retried by Elasticsearch and create succeeds",
+        "a 503 past Elasticsearch's three attempts: the provider sends the PUT again",
+        "a 429 past Elasticsearch's three attempts: the provider sends the PUT again",
+    ],
+)
+def test_hugging_face_overload_during_the_validation_call_heals_within_the_deadline(
+    lab: RecordingLab, hosts: Hosts, status: int, calls: int
+) -> None:
+    host = hosts.start()
+    declared = embedding(lab)
+    lab.hf_fault(
+        method="POST", path="/embed", action="status", status=status, retry_after="1", times=calls
+    )
+    TALLY.injected += 1
+    _, outs = host.create(declared)
+    assert public(outs) == embedding_outputs(lab)
+    # Elasticsearch makes three attempts per PUT; a PUT that failed them all stored nothing, so
+    # the provider sent it again (BaseResponseHandler.RATE_LIMIT, behaviour/elasticsearch.yaml).
+    assert hf_posts(lab, "/embed") == calls + 1
+    puts = lab.calls().count("PUT /_inference/text_embedding/emb")
+    assert puts == 1 + calls // 3
+    converges(host, declared, outs)
+
+
+@pytest.mark.parametrize(
+    ("status", "cause"),
     [
-        (503, True, None),
-        (429, True, None),
         (
             503,
-            False,
             "Received a rate limit status code for request from inference entity id [emb] "
             "status [503]",
         ),
         (
             429,
-            False,
             "Received a rate limit status code for request from inference entity id [emb] "
             "status [429]. Error message: [injected fault (429)]",
         ),
     ],
-    ids=[
-        "a 503 from Hugging Face once is retried by Elasticsearch and create succeeds",
-        "a 429 from Hugging Face once is retried by Elasticsearch and create succeeds",
-        "a 503 from Hugging Face that persists fails create with the cause in full",
-        "a 429 from Hugging Face that persists fails create with the cause in full",
-    ],
+    ids=["a 503 that persists", "a 429 that persists"],
 )
-def test_hugging_face_overload_during_the_validation_call(
-    lab: RecordingLab, hosts: Hosts, status: int, once: bool, cause: str | None
+def test_hugging_face_overload_past_the_deadline_fails_create_with_the_cause_and_what_to_do(
+    lab: RecordingLab, hosts: Hosts, status: int, cause: str
 ) -> None:
-    host = hosts.start()
+    host = hosts.start(ES_INFERENCE_RETRY_DEADLINE="0.3")
     declared = embedding(lab)
     lab.hf_fault(
-        method="POST",
-        path="/embed",
-        action="status",
-        status=status,
-        retry_after="1",
-        times=1 if once else -1,
+        method="POST", path="/embed", action="status", status=status, retry_after="1", times=-1
     )
     TALLY.injected += 1
-    if cause is None:
-        _, outs = host.create(declared)
-        assert public(outs) == embedding_outputs(lab)
-        assert hf_posts(lab, "/embed") == 2
-    else:
-        assert raised(lambda: host.create(declared)) == CREATE_FAILED + cause
-        # Elasticsearch tried three times; its 400 reaches us once and is not retried.
-        assert hf_posts(lab, "/embed") == 3
-        assert lab.user_endpoint_ids() == []
-        lab.clear_faults()
-        _, outs = host.create(declared)
-    assert lab.calls().count("PUT /_inference/text_embedding/emb") == 1 + (cause is not None)
+    message = raised(lambda: host.create(declared))
+    assert message.startswith(CREATE_FAILED + cause + " (gave up after ")
+    assert "busy or still starting, so nothing was stored" in message
+    assert "retry.deadline" in message and "ES_INFERENCE_RETRY_DEADLINE" in message
+    puts = lab.calls().count("PUT /_inference/text_embedding/emb")
+    assert puts >= 2, "the provider sent the PUT again"
+    assert f"gave up after {puts} attempts" in message
+    # Each PUT cost Elasticsearch three attempts at the service, and none stored anything.
+    assert hf_posts(lab, "/embed") == 3 * puts
+    assert lab.user_endpoint_ids() == []
+    lab.clear_faults()
+    _, outs = hosts.start().create(declared)
     converges(host, declared, outs)
 
 
