@@ -386,5 +386,52 @@ def test_the_program_and_the_provider_host_skip_pythons_teardown_only_after_succ
 
     assert failed.returncode != 0
     assert "$.endpoints[0].task_type: must be one of" in failed.output
-    # The failed program ended as before (Pulumi's runner sets its argv to the program's folder).
-    assert teardowns() == ["."]
+    # The failed program ended as before (Pulumi's runner sets its argv to the program's folder),
+    # and so did the provider host it had started early (providers/provider_start.py): it was
+    # given no resource, so it never armed the quick exit (python -m pulumi.dynamic: __main__.py).
+    assert teardowns() == [".", "__main__.py"]
+
+
+def _provider_start_and_first_registration(trace: str) -> tuple[list[float], float]:
+    """From the CLI's OTel trace: when each resource-provider host started; the first registration."""
+    starts, registrations = [], []
+    for line in trace.splitlines():
+        for block in json.loads(line).get("resourceSpans", []) if line.strip() else []:
+            for scope in block.get("scopeSpans", []):
+                for span in scope.get("spans", []):
+                    start = int(span["startTimeUnixNano"]) / 1e9
+                    kinds = [
+                        a["value"].get("stringValue")
+                        for a in span.get("attributes", [])
+                        if a["key"] == "kind"
+                    ]
+                    if span["name"] == "newPlugin" and kinds == ["resource"]:
+                        starts.append(start)
+                    elif span["name"] == "pulumirpc.ResourceMonitor/RegisterResource":
+                        registrations.append(start)
+    return starts, min(registrations)
+
+
+@pytest.mark.parametrize(
+    "early", [True, False], ids=["early start", "ES_INFERENCE_EARLY_PROVIDER=false"]
+)
+def test_the_provider_host_starts_before_the_programs_first_registration(
+    project: PulumiProject, lab: Lab, early: bool
+) -> None:
+    # providers/provider_start.py: the program's first act makes the engine start the host.
+    if not early:
+        project.env["ES_INFERENCE_EARLY_PROVIDER"] = "false"
+    trace = project.root / "trace.json"
+
+    result = project.preview("--refresh", f"--otel-traces=file://{trace}")
+
+    starts, first_registration = _provider_start_and_first_registration(trace.read_text())
+    assert len(starts) == 1, "one provider host, shared by the early start and the resources"
+    assert (starts[0] < first_registration) is early
+    # The invoke's "no such function" is dropped: nothing of it is shown, and the plan is as ever.
+    assert "startProviderHost" not in result.output and "Invoke" not in result.output
+    steps = project.preview_steps()
+    assert {name: step["op"] for name, step in steps.items()} == {
+        "hf-minilm": "create",
+        "hf-rerank": "create",
+    }

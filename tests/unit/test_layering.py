@@ -119,11 +119,13 @@ def test_only_the_provider_modules_import_pulumi_dynamic() -> None:
 
 def test_only_the_providers_and_the_program_import_pulumi() -> None:
     # sdk_costs.py is the program's: what it turns off in the SDK before declaring.
+    # provider_start.py is the program's first act: it asks the engine for the provider host.
     assert _importers(PROVIDERS, "pulumi") == [
         "engine.py",
         "huggingface_endpoint.py",
         "inference_endpoint.py",
         "program.py",
+        "provider_start.py",
         "sdk_costs.py",
     ]
 
