@@ -15,7 +15,7 @@ import pytest
 
 from emulators.huggingface.endpoints_api import Timing
 from emulators.lab import HF_KEY, HF_NAMESPACE, Lab, lab_servers
-from harness.pulumi_cli import PulumiProject
+from harness.pulumi_cli import PulumiProject, Result
 from providers.cli import main
 
 pytestmark = pytest.mark.e2e
@@ -180,32 +180,14 @@ def test_over_quota_hardware_is_refused_at_preview_before_anything_is_created(
     assert lab.hf_endpoint_names() == []
 
 
-def test_up_wakes_a_scaled_to_zero_endpoint_before_elasticsearch_validates_against_it(
-    project: PulumiProject, lab: Lab
-) -> None:
+def _replace_the_es_endpoint_of_a_scaled_to_zero_one(
+    project: PulumiProject, lab: Lab, cold_start: float
+) -> Result:
+    """Scale the HF endpoint to zero, then ``up`` a change that re-creates its ES endpoint."""
     project.write_stack(chained(lab, min_replica=0, scale_to_zero_timeout=15))
     project.up()
     lab.hf_action("minilm", "scale-to-zero")
-    lab.hfe.put("/_emulator/timing", json={"cold_start": 0.3}).raise_for_status()
-    document = chained(lab, min_replica=0, scale_to_zero_timeout=15)
-    document["endpoints"][0]["service_settings"]["similarity"] = "dot_product"  # a replacement
-    project.write_stack(document)
-
-    project.up()
-
-    es = lab.endpoint("es-minilm")
-    assert es is not None and es["service_settings"]["similarity"] == "dot_product"
-    assert (lab.hf_endpoint("minilm") or {})["status"]["state"] == "running"
-
-
-def test_up_waits_out_a_cold_start_longer_than_elasticsearchs_own_attempts(
-    project: PulumiProject, lab: Lab
-) -> None:
-    project.write_stack(chained(lab, min_replica=0, scale_to_zero_timeout=15))
-    project.up()
-    lab.hf_action("minilm", "scale-to-zero")
-    # Elasticsearch's three validation attempts take ~0.02 s here; the cold start takes 1.5 s.
-    lab.hfe.put("/_emulator/timing", json={"cold_start": 1.5}).raise_for_status()
+    lab.hfe.put("/_emulator/timing", json={"cold_start": cold_start}).raise_for_status()
     document = chained(lab, min_replica=0, scale_to_zero_timeout=15)
     document["endpoints"][0]["service_settings"]["similarity"] = "dot_product"  # a replacement
     project.write_stack(document)
@@ -214,6 +196,22 @@ def test_up_waits_out_a_cold_start_longer_than_elasticsearchs_own_attempts(
 
     es = lab.endpoint("es-minilm")
     assert es is not None and es["service_settings"]["similarity"] == "dot_product"
+    assert (lab.hf_endpoint("minilm") or {})["status"]["state"] == "running"
+    return result
+
+
+def test_up_wakes_a_scaled_to_zero_endpoint_before_elasticsearch_validates_against_it(
+    project: PulumiProject, lab: Lab
+) -> None:
+    _replace_the_es_endpoint_of_a_scaled_to_zero_one(project, lab, cold_start=0.3)
+
+
+def test_up_waits_out_a_cold_start_longer_than_elasticsearchs_own_attempts(
+    project: PulumiProject, lab: Lab
+) -> None:
+    # Elasticsearch's three validation attempts take ~0.02 s here; the cold start takes 1.5 s.
+    result = _replace_the_es_endpoint_of_a_scaled_to_zero_one(project, lab, cold_start=1.5)
+
     # The wait was shown while it lasted: Elasticsearch's cause, and the provider's next try.
     assert "Received a rate limit status code" in result.output
     assert "retrying in" in result.output
