@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 
 from providers.errors import ConnectionSettingsError
 from providers.secret_references import MALFORMED, ConfigSource, parse_reference
+from providers.switches import parse_switch
 
 __all__ = [
     "SECONDS_BOUNDS",
@@ -47,8 +48,6 @@ SECONDS_BOUNDS: dict[str, tuple[bool, float]] = {
     "max_backoff": (False, 3600.0),
     "max_retry_after": (False, 3600.0),
 }
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
 
 
 @dataclass(frozen=True)
@@ -156,9 +155,9 @@ def _endpoints(raw: object, where: str) -> tuple[str, ...]:
 def _boolean(raw: object, where: str) -> bool:
     if isinstance(raw, bool):
         return raw
-    text = str(raw).strip().lower()
-    if text in _TRUE | _FALSE:
-        return text in _TRUE
+    found = parse_switch(str(raw))
+    if found is not None:
+        return found
     raise ConnectionSettingsError(f"{where}: must be true or false")
 
 

@@ -15,11 +15,12 @@ invoke leaves before the program's own imports.
 
 from __future__ import annotations
 
-import os
 import threading
 
 from pulumi.runtime import settings
 from pulumi.runtime.proto import resource_pb2
+
+from providers.switches import switch
 
 __all__ = ["EARLY_PROVIDER", "INVOKE_TOKEN", "start_provider_host"]
 
@@ -30,7 +31,7 @@ INVOKE_TOKEN = "pulumi-python:dynamic:startProviderHost"
 
 def start_provider_host() -> threading.Thread | None:
     """Ask the engine for the dynamic provider now; the thread that waits, or None when off."""
-    if os.environ.get(EARLY_PROVIDER, "").strip().lower() in ("0", "false", "no", "off"):
+    if not switch(EARLY_PROVIDER, default=True):
         return None
     monitor = settings.get_monitor()
     if monitor is None:  # not run by the engine (imported by a test or a tool)

@@ -33,6 +33,8 @@ import sys
 import threading
 from types import ModuleType, TracebackType
 
+from providers.switches import switch
+
 __all__ = ["PROGRAM", "PROVIDER_HOST", "QUICK_EXIT", "arm_quick_exit", "engine_process"]
 
 QUICK_EXIT = "ES_INFERENCE_QUICK_EXIT"
@@ -62,7 +64,7 @@ def arm_quick_exit() -> bool:
     Idempotent and thread-safe (the provider host unpickles providers on its worker threads).
     """
     global _armed
-    if os.environ.get(QUICK_EXIT, "").strip().lower() in ("0", "false", "no"):
+    if not switch(QUICK_EXIT, default=True):
         return False
     # The program runs inside the runner's runpy.run_path, which puts the program's own module
     # in sys.modules["__main__"] until it returns; the interpreter's command line still names

@@ -15,12 +15,13 @@ Both are in bench/results/breakdown.md, and each has a switch that restores the 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
 
 import pulumi
 from pulumi.runtime import resource as sdk_resource
+
+from providers.switches import switch
 
 __all__ = ["reduce_sdk_costs"]
 
@@ -30,14 +31,10 @@ _FULL_STACK_TRACE = "ES_INFERENCE_PULUMI_FULL_STACK_TRACE"
 
 def reduce_sdk_costs() -> None:
     """Turn off both, unless their variables ask for the SDK's default."""
-    if not _is_set(_DEBUG_LOG):
+    if not switch(_DEBUG_LOG, default=False):
         pulumi.log.debug = _no_debug_line
-    if not _is_set(_FULL_STACK_TRACE):
+    if not switch(_FULL_STACK_TRACE, default=False):
         _keep_the_declaring_frame_only()
-
-
-def _is_set(name: str) -> bool:
-    return os.environ.get(name, "").lower() in ("1", "true", "yes")
 
 
 def _no_debug_line(*_args: Any, **_kwargs: Any) -> None:
