@@ -12,7 +12,6 @@ sampling profiler (py-spy) to the program and the provider and sorts their sampl
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import statistics
@@ -26,6 +25,7 @@ from typing import Any
 
 from bench.scale import cpu_seconds, summarize_requests
 from emulators.lab import HF_KEY, Lab
+from harness.otel_trace import read_spans
 from harness.pulumi_cli import PulumiProject
 
 __all__ = [
@@ -169,27 +169,9 @@ class Watch:
         return out
 
 
-def _spans(path: Path) -> list[dict[str, Any]]:
-    spans = []
-    for line in path.read_text().splitlines():
-        if not line.strip():
-            continue
-        for block in json.loads(line).get("resourceSpans", []):
-            for scope in block.get("scopeSpans", []):
-                for span in scope.get("spans", []):
-                    spans.append(
-                        {
-                            "name": span["name"],
-                            "start": int(span["startTimeUnixNano"]) / 1e9,
-                            "end": int(span["endTimeUnixNano"]) / 1e9,
-                        }
-                    )
-    return spans
-
-
 def trace_phases(path: Path) -> dict[str, Any]:
     """The CLI's phases from its OTel trace, in seconds (see the module docstring)."""
-    spans = _spans(path)
+    spans = read_spans(path.read_text())
     if not spans:
         return {}
     root = max(spans, key=lambda s: s["end"] - s["start"])

@@ -12,6 +12,7 @@ import json
 import pytest
 
 from emulators.lab import HF_KEY, HF_KEY_ROTATED, Lab
+from harness.otel_trace import read_spans
 from harness.pulumi_cli import PulumiProject
 from providers.cli import main
 from tests.e2e.conftest import stack_document
@@ -394,21 +395,15 @@ def test_the_program_and_the_provider_host_skip_pythons_teardown_only_after_succ
 
 def _provider_start_and_first_registration(trace: str) -> tuple[list[float], float]:
     """From the CLI's OTel trace: when each resource-provider host started; the first registration."""
-    starts, registrations = [], []
-    for line in trace.splitlines():
-        for block in json.loads(line).get("resourceSpans", []) if line.strip() else []:
-            for scope in block.get("scopeSpans", []):
-                for span in scope.get("spans", []):
-                    start = int(span["startTimeUnixNano"]) / 1e9
-                    kinds = [
-                        a["value"].get("stringValue")
-                        for a in span.get("attributes", [])
-                        if a["key"] == "kind"
-                    ]
-                    if span["name"] == "newPlugin" and kinds == ["resource"]:
-                        starts.append(start)
-                    elif span["name"] == "pulumirpc.ResourceMonitor/RegisterResource":
-                        registrations.append(start)
+    spans = read_spans(trace)
+    starts = [
+        s["start"]
+        for s in spans
+        if s["name"] == "newPlugin" and s["attributes"].get("kind") == "resource"
+    ]
+    registrations = [
+        s["start"] for s in spans if s["name"] == "pulumirpc.ResourceMonitor/RegisterResource"
+    ]
     return starts, min(registrations)
 
 
