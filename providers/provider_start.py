@@ -9,8 +9,9 @@ that every dynamic resource uses and starts its host, which answers that it has 
 The thread drops that answer, and nothing is shown. The resources registered later use the same
 host. Figures are in bench/levers.md. ``ES_INFERENCE_EARLY_PROVIDER=false`` turns this off.
 
-Only ``pulumi`` modules that the language host has already imported are used here, so the
-invoke leaves before the program's own imports.
+Besides ``providers.switches`` (which imports only ``os``), only ``pulumi`` modules that the
+language host has already imported are used here, so the invoke leaves before the program's own
+imports.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The words an on/off setting accepts, in one place: environment switches and connection settings.
 
 ``true``/``false``, ``yes``/``no``, ``on``/``off`` and ``1``/``0``, in any case, around any
-whitespace. An empty value means off. Only ``os`` is imported, so the program's first act
+whitespace. An empty setting is off (``parse_switch``); an environment variable that is unset or
+empty keeps its switch's default (``switch``). Only ``os`` is imported, so the program's first act
 (``providers.provider_start``) can read its switch before any other import.
 """
 
