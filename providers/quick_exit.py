@@ -33,6 +33,7 @@ import sys
 import threading
 from types import ModuleType, TracebackType
 
+from providers import provider_start
 from providers.switches import switch
 
 __all__ = ["PROGRAM", "PROVIDER_HOST", "QUICK_EXIT", "arm_quick_exit", "engine_process"]
@@ -40,8 +41,9 @@ __all__ = ["PROGRAM", "PROVIDER_HOST", "QUICK_EXIT", "arm_quick_exit", "engine_p
 QUICK_EXIT = "ES_INFERENCE_QUICK_EXIT"
 PROGRAM = "program"
 PROVIDER_HOST = "provider host"
-_EXEC_SCRIPT = "pulumi-language-python-exec"
+_EXEC_SCRIPT = provider_start.EXEC_SCRIPT
 _HOST_MODULE = "pulumi.dynamic.__main__"
+_PROGRAM_STARTER = provider_start.__name__
 
 _lock = threading.Lock()
 _armed = False
@@ -84,10 +86,17 @@ def arm_quick_exit() -> bool:
 
 
 def _started_on(script: str) -> bool:
-    """Whether the interpreter was started to run ``script`` (``python [options] script ...``)."""
+    """Whether the interpreter was started to run ``script``.
+
+    ``python [options] script ...``, or ``python [options] -m providers.provider_start script ...``
+    (which runs the script as its own ``__main__`` after asking for the provider host).
+    """
     arguments = list(getattr(sys, "orig_argv", []))[1:]
-    first = next((a for a in arguments if not a.startswith("-")), "")
-    return os.path.basename(first) == script
+    while arguments and arguments[0].startswith("-") and arguments[0] != "-m":
+        arguments.pop(0)
+    if arguments[:2] == ["-m", _PROGRAM_STARTER]:
+        arguments = arguments[2:]
+    return bool(arguments) and os.path.basename(arguments[0]) == script
 
 
 def _watch_uncaught() -> None:

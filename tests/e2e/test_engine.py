@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 
 import pytest
 
@@ -393,8 +394,12 @@ def test_the_program_and_the_provider_host_skip_pythons_teardown_only_after_succ
     assert teardowns() == [".", "__main__.py"]
 
 
-def _provider_start_and_first_registration(trace: str) -> tuple[list[float], float]:
-    """From the CLI's OTel trace: when each resource-provider host started; the first registration."""
+INVOKE_SPAN = "pulumirpc.ResourceMonitor/Invoke"
+
+
+def _provider_start_and_first_registration(trace: str) -> tuple[list[float], float, float]:
+    """From the CLI's OTel trace: when each resource-provider host started; the first registration;
+    the SDK's first call (``GetDeploymentInfo``, once the exec script has imported and set it up)."""
     spans = read_spans(trace)
     starts = [
         s["start"]
@@ -404,25 +409,39 @@ def _provider_start_and_first_registration(trace: str) -> tuple[list[float], flo
     registrations = [
         s["start"] for s in spans if s["name"] == "pulumirpc.ResourceMonitor/RegisterResource"
     ]
-    return starts, min(registrations)
+    sdk_ready = min(
+        s["start"] for s in spans if s["name"] == "pulumirpc.ResourceMonitor/GetDeploymentInfo"
+    )
+    return starts, min(registrations), sdk_ready
 
 
 @pytest.mark.parametrize(
-    "early", [True, False], ids=["early start", "ES_INFERENCE_EARLY_PROVIDER=false"]
+    "early",
+    ["before the SDK's import", "as the program's first act", "off"],
+    ids=["scripts/pulumi-python", "plain python", "ES_INFERENCE_EARLY_PROVIDER=false"],
 )
 def test_the_provider_host_starts_before_the_programs_first_registration(
-    project: PulumiProject, lab: Lab, early: bool
+    project: PulumiProject, lab: Lab, early: str
 ) -> None:
-    # providers/provider_start.py: the program's first act makes the engine start the host.
-    if not early:
+    # providers/provider_start.py: the engine starts the host when the program's runner asks, before
+    # the SDK's import (through scripts/pulumi-python), or as the program's first act (where the
+    # language host runs Python itself).
+    if early == "as the program's first act":
+        project.env["PULUMI_PYTHON_CMD"] = sys.executable
+    if early == "off":
         project.env["ES_INFERENCE_EARLY_PROVIDER"] = "false"
     trace = project.root / "trace.json"
 
     result = project.preview("--refresh", f"--otel-traces=file://{trace}")
 
-    starts, first_registration = _provider_start_and_first_registration(trace.read_text())
+    starts, first_registration, sdk_ready = _provider_start_and_first_registration(
+        trace.read_text()
+    )
     assert len(starts) == 1, "one provider host, shared by the early start and the resources"
-    assert (starts[0] < first_registration) is early
+    assert (starts[0] < first_registration) is (early != "off")
+    assert (starts[0] < sdk_ready) is (early == "before the SDK's import")
+    invokes = [s for s in read_spans(trace.read_text()) if s["name"] == INVOKE_SPAN]
+    assert len(invokes) == (0 if early == "off" else 1), "asked once, not by both"
     # The invoke's "no such function" is dropped: nothing of it is shown, and the plan is as ever.
     assert "startProviderHost" not in result.output and "Invoke" not in result.output
     steps = project.preview_steps()

@@ -17,6 +17,7 @@ import textwrap
 from importlib.machinery import ModuleSpec
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -53,14 +54,16 @@ print("armed" if arm_quick_exit() else "not armed", end="")
 
 
 def _run(
-    tmp_path: Path, name: str, ending: str, **env: str
+    tmp_path: Path, name: str, ending: str, *, starter: bool = False, **env: str
 ) -> tuple[subprocess.CompletedProcess[str], str, str]:
     script, program = tmp_path / name, tmp_path / "__main__.py"
     script.write_text(RUNNER)
     program.write_text(PROGRAM_FILE)
     marker, log_file = tmp_path / "teardown", tmp_path / "log"
+    # As scripts/pulumi-python runs the runner: python -m providers.provider_start <runner> ...
+    through = ["-m", "providers.provider_start"] if starter else ["-u"]
     done = subprocess.run(
-        [sys.executable, "-u", str(script), str(marker), str(log_file), ending, str(program)],
+        [sys.executable, *through, str(script), str(marker), str(log_file), ending, str(program)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -74,8 +77,13 @@ def _environment() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k != QUICK_EXIT}
 
 
-def test_the_program_runner_ends_at_once_after_a_successful_run(tmp_path: Path) -> None:
-    done, teardown, log = _run(tmp_path, "pulumi-language-python-exec", "success")
+@pytest.mark.parametrize(
+    "starter", [False, True], ids=["python <runner>", "python -m providers.provider_start <runner>"]
+)
+def test_the_program_runner_ends_at_once_after_a_successful_run(
+    tmp_path: Path, starter: bool
+) -> None:
+    done, teardown, log = _run(tmp_path, "pulumi-language-python-exec", "success", starter=starter)
 
     assert done.returncode == 0, done.stderr
     assert done.stdout == "armed"  # buffered output is flushed
@@ -87,14 +95,21 @@ def test_the_program_runner_ends_at_once_after_a_successful_run(tmp_path: Path) 
     ("ending", "name", "env", "stdout", "code"),
     [
         ("failure", "pulumi-language-python-exec", {}, "armed", 1),
+        ("failure", "pulumi-language-python-exec", {"starter": True}, "armed", 1),
         ("unhandled", "pulumi-language-python-exec", {}, "armed", 1),
         ("success", "pulumi-language-python-exec", {QUICK_EXIT: "false"}, "not armed", 0),
         ("success", "some-other-program", {}, "not armed", 0),
     ],
-    ids=["a failed run", "an exception after the run", "turned off", "not the engine's process"],
+    ids=[
+        "a failed run",
+        "a failed run, through the starter",
+        "an exception after the run",
+        "turned off",
+        "not the engine's process",
+    ],
 )
 def test_otherwise_the_process_ends_as_before_with_its_own_exit_code(
-    tmp_path: Path, ending: str, name: str, env: dict[str, str], stdout: str, code: int
+    tmp_path: Path, ending: str, name: str, env: dict[str, Any], stdout: str, code: int
 ) -> None:
     done, teardown, log = _run(tmp_path, name, ending, **env)
 
