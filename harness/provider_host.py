@@ -12,7 +12,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import grpc
@@ -59,10 +59,14 @@ def _plain(struct: Any, keep_unknowns: bool = False) -> dict[str, Any]:
 class ProviderHost:
     """One ``python -m pulumi.dynamic`` process, as the engine runs it (cwd = the project)."""
 
-    def __init__(self, cwd: str, env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, cwd: str, env: Mapping[str, str] | None = None, python: Sequence[str] = ()
+    ) -> None:
+        """``python``: the command that runs Python (default this interpreter), as the plugin's
+        ``$PULUMI_PYTHON_CMD`` (e.g. ``scripts/pulumi-python``)."""
         environment = {**os.environ, "PULUMI_PROJECT": PROJECT, **(env or {})}
         self.process = subprocess.Popen(
-            [sys.executable, "-u", "-m", "pulumi.dynamic"],
+            [*(python or [sys.executable]), "-u", "-m", "pulumi.dynamic"],
             cwd=cwd,
             env=environment,
             stdout=subprocess.PIPE,
@@ -79,6 +83,10 @@ class ProviderHost:
         self._stderr_reader.start()
         self.channel = grpc.insecure_channel(f"127.0.0.1:{port}")
         self.stub = provider_pb2_grpc.ResourceProviderStub(self.channel)
+
+    def stderr_so_far(self) -> str:
+        """What the process has written to stderr until now (it is read line by line meanwhile)."""
+        return "".join(list(self._stderr))
 
     def close(self, *, as_the_engine: bool = False) -> str:
         """Stop the process; return everything it wrote to stderr (the CLI's diagnostics).

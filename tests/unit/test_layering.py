@@ -111,7 +111,9 @@ def test_only_the_api_client_modules_import_httpx() -> None:
 
 
 def test_only_the_provider_modules_import_pulumi_dynamic() -> None:
+    # host_warm_up.py runs Pulumi's dynamic-provider host itself, with the providers imported early.
     assert _importers(PROVIDERS, "pulumi.dynamic") == [
+        "host_warm_up.py",
         "huggingface_endpoint.py",
         "inference_endpoint.py",
     ]
@@ -122,6 +124,7 @@ def test_only_the_providers_and_the_program_import_pulumi() -> None:
     # provider_start.py is the program's first act: it asks the engine for the provider host.
     assert _importers(PROVIDERS, "pulumi") == [
         "engine.py",
+        "host_warm_up.py",
         "huggingface_endpoint.py",
         "inference_endpoint.py",
         "program.py",

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from harness.provider_host import ProviderHost, serialized
+from harness.pulumi_cli import REPO
 from providers.inference_endpoint import InferenceEndpointProvider
 from providers.quick_exit import PROGRAM, PROVIDER_HOST, QUICK_EXIT, engine_process
 
@@ -142,10 +143,13 @@ atexit.register(lambda: open(os.environ["QUICK_EXIT_MARKER"], "a").write("teardo
 
 
 @pytest.mark.parametrize(
+    "warm_up", [False, True], ids=["python -m pulumi.dynamic", "through scripts/pulumi-python"]
+)
+@pytest.mark.parametrize(
     "turned_off", [False, True], ids=["default", "ES_INFERENCE_QUICK_EXIT=false"]
 )
 def test_the_provider_host_ends_at_once_when_the_engine_stops_it(
-    tmp_path: Path, turned_off: bool
+    tmp_path: Path, turned_off: bool, warm_up: bool
 ) -> None:
     # An exit handler registered when the interpreter starts, before the SDK and ours.
     (tmp_path / "site").mkdir()
@@ -154,7 +158,10 @@ def test_the_provider_host_ends_at_once_when_the_engine_stops_it(
     env = {"PYTHONPATH": str(tmp_path / "site"), "QUICK_EXIT_MARKER": str(marker)}
     if turned_off:
         env[QUICK_EXIT] = "false"
-    host = ProviderHost(str(tmp_path), env=env)
+    if warm_up:  # python -m providers.host_warm_up, which runs the host as its __main__
+        env["ES_INFERENCE_PYTHON"] = sys.executable
+    python = [str(REPO / "scripts" / "pulumi-python")] if warm_up else []
+    host = ProviderHost(str(tmp_path), env=env, python=python)
     provider = serialized(InferenceEndpointProvider({"endpoints": ["http://127.0.0.1:9"]}))
     host.configure({})
     # The host unpickles the provider for the call, which arms the quick exit.
