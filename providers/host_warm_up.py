@@ -33,8 +33,8 @@ HOST_MODULE = "pulumi.dynamic.__main__"
 def warm_up() -> None:
     """Import what a provider's first call needs: its modules, the schemas, the HTTP client."""
     try:
-        import providers.inference_endpoint  # noqa: F401  (model, schema, jsonschema)
-        import providers.session  # noqa: F401  (client, httpx, tenacity)
+        import providers.inference_endpoint  # the provider: model, schema, jsonschema
+        import providers.session  # noqa: F401  (the client, httpx, tenacity)
         from providers.schema import load_schemas
 
         load_schemas()
@@ -45,7 +45,7 @@ def warm_up() -> None:
 def run_host() -> None:
     """Run ``pulumi.dynamic.__main__`` as ``python -m pulumi.dynamic`` would, warming up beside it."""
     # The host's heavy imports (the SDK, gRPC, its protobuf messages) before the thread starts.
-    import pulumi.dynamic  # noqa: F401
+    import pulumi.dynamic
     import pulumi.runtime.proto.provider_pb2_grpc  # noqa: F401
 
     if switch(HOST_WARM_UP, default=True):

@@ -97,7 +97,7 @@ def start_provider_host() -> threading.Thread | None:
     from pulumi.runtime.proto import resource_pb2
 
     request = resource_pb2.ResourceInvokeRequest(tok=INVOKE_TOKEN, acceptResources=True)
-    return _in_background(lambda: monitor.Invoke(request))  # type: ignore[attr-defined]
+    return _in_background(lambda: monitor.Invoke(request))
 
 
 def _in_background(
