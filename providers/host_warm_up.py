@@ -6,9 +6,10 @@ arrives meanwhile waits for that import. With the host started early (``provider
 it is ready before the program's first registration, and at 100 endpoints it sat idle for about
 0.1 s while the program read its stack file; the first ``Read`` then took 0.18 s instead of a few ms.
 
-``python -m providers.host_warm_up <the host's arguments>`` (which ``scripts/pulumi-python`` runs
-in place of ``python -m pulumi.dynamic``) imports the host's own modules first, on its main thread
-alone, so that the host reaches its handshake no later than before. Then a daemon thread imports
+``python -m providers.host_warm_up pulumi.dynamic <the host's arguments>`` (which
+``scripts/pulumi-python`` runs in place of ``python -m pulumi.dynamic``) imports the host's own
+modules first, on its main thread alone, so that the host reaches its handshake no later than
+before. Then a daemon thread imports
 what the first call needs while the host starts its server and waits; the host runs as
 ``python -m pulumi.dynamic`` runs it (``__main__`` is its module). A call that arrives during the
 import waits for it, as it would have waited for its own. A failed import is left for that call to
@@ -24,10 +25,11 @@ import types
 
 from providers.switches import switch
 
-__all__ = ["HOST_MODULE", "HOST_WARM_UP", "run_host", "warm_up"]
+__all__ = ["HOST_MODULE", "HOST_PACKAGE", "HOST_WARM_UP", "run_host", "warm_up"]
 
 HOST_WARM_UP = "ES_INFERENCE_HOST_WARM_UP"
-HOST_MODULE = "pulumi.dynamic.__main__"
+HOST_PACKAGE = "pulumi.dynamic"
+HOST_MODULE = f"{HOST_PACKAGE}.__main__"
 
 
 def warm_up() -> None:
@@ -42,8 +44,16 @@ def warm_up() -> None:
         return
 
 
-def run_host() -> None:
-    """Run ``pulumi.dynamic.__main__`` as ``python -m pulumi.dynamic`` would, warming up beside it."""
+def run_host(argv: list[str]) -> None:
+    """``argv``: ``pulumi.dynamic`` and the host's arguments. Run ``pulumi.dynamic.__main__`` as
+    ``python -m pulumi.dynamic <arguments>`` would, warming up beside it.
+
+    The package stays on the command line, where the engine's processes are told apart by it
+    (``ps``, the tests, ``bench``).
+    """
+    package, *arguments = argv
+    if package != HOST_PACKAGE:
+        raise SystemExit(f"providers.host_warm_up runs {HOST_PACKAGE} only, not {package!r}")
     # The host's heavy imports (the SDK, gRPC, its protobuf messages) before the thread starts.
     import pulumi.dynamic
     import pulumi.runtime.proto.provider_pb2_grpc  # noqa: F401
@@ -58,10 +68,10 @@ def run_host() -> None:
     main.__loader__ = spec.loader
     main.__package__ = spec.parent
     sys.modules["__main__"] = main
-    sys.argv[0] = spec.origin
+    sys.argv = [spec.origin, *arguments]
     code = spec.loader.get_code(HOST_MODULE)  # type: ignore[attr-defined]
     exec(code, main.__dict__)  # serves until the engine stops it
 
 
 if __name__ == "__main__":
-    run_host()
+    run_host(sys.argv[1:])

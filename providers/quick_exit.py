@@ -14,8 +14,9 @@ doing what the exit handlers registered before it would have done (the SDK's tra
 flushed when tracing is on, ``logging.shutdown()``, stdout and stderr flushed). It takes effect:
 
 - only in the processes the engine starts: Pulumi's ``pulumi-language-python-exec`` running the
-  program, and ``python -m pulumi.dynamic``; never in a test runner or another process that
-  imports this package;
+  program, and ``python -m pulumi.dynamic`` (each also when ``scripts/pulumi-python`` starts it
+  through ``providers.provider_start`` or ``providers.host_warm_up``); never in a test runner or
+  another process that imports this package;
 - only when the process ends in success: the program's exit code (the exec script's
   ``exit_code``) is 0, and no uncaught exception reached ``sys.excepthook``. A failing process
   ends as before, through the full teardown, with its own exit code;
@@ -33,7 +34,7 @@ import sys
 import threading
 from types import ModuleType, TracebackType
 
-from providers import provider_start
+from providers import host_warm_up, provider_start
 from providers.switches import switch
 
 __all__ = ["PROGRAM", "PROVIDER_HOST", "QUICK_EXIT", "arm_quick_exit", "engine_process"]
@@ -42,7 +43,7 @@ QUICK_EXIT = "ES_INFERENCE_QUICK_EXIT"
 PROGRAM = "program"
 PROVIDER_HOST = "provider host"
 _EXEC_SCRIPT = provider_start.EXEC_SCRIPT
-_HOST_MODULE = "pulumi.dynamic.__main__"
+_HOST_MODULE = host_warm_up.HOST_MODULE
 _PROGRAM_STARTER = provider_start.__name__
 
 _lock = threading.Lock()

@@ -51,6 +51,9 @@ def test_the_host_imports_the_providers_modules_before_its_first_call(tmp_path: 
         while not IMPORTED.search(host.stderr_so_far()) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert IMPORTED.search(host.stderr_so_far()), "imported before any call was sent"
+        # The host is still told apart by its command line, as the engine's tools and ours do.
+        command = Path(f"/proc/{host.process.pid}/cmdline").read_bytes().split(b"\0")
+        assert command[1:5] == [b"-u", b"-m", b"providers.host_warm_up", b"pulumi.dynamic"]
         _check_runs_in_the_host(host)
     finally:
         stderr = host.close(as_the_engine=True)
