@@ -21,8 +21,8 @@ from __future__ import annotations
 import importlib.util
 import sys
 import threading
-import types
 
+from providers.provider_start import run_as_main
 from providers.switches import switch
 
 __all__ = ["HOST_MODULE", "HOST_PACKAGE", "HOST_WARM_UP", "run_host", "warm_up"]
@@ -62,15 +62,9 @@ def run_host(argv: list[str]) -> None:
         threading.Thread(target=warm_up, name="host-warm-up", daemon=True).start()
     spec = importlib.util.find_spec(HOST_MODULE)
     assert spec is not None and spec.loader is not None and spec.origin is not None
-    main = types.ModuleType("__main__")
-    main.__spec__ = spec
-    main.__file__ = spec.origin
-    main.__loader__ = spec.loader
-    main.__package__ = spec.parent
-    sys.modules["__main__"] = main
     sys.argv = [spec.origin, *arguments]
     code = spec.loader.get_code(HOST_MODULE)  # type: ignore[attr-defined]
-    exec(code, main.__dict__)  # serves until the engine stops it
+    run_as_main(code, spec.origin, spec)  # serves until the engine stops it
 
 
 if __name__ == "__main__":

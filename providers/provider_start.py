@@ -31,6 +31,7 @@ import sys
 import threading
 import types
 from collections.abc import Callable
+from importlib.machinery import ModuleSpec
 
 from providers.switches import switch
 
@@ -39,6 +40,7 @@ __all__ = [
     "EXEC_SCRIPT",
     "INVOKE_TOKEN",
     "invoke_request",
+    "run_as_main",
     "run_exec_script",
     "start_provider_host",
 ]
@@ -73,15 +75,24 @@ def run_exec_script(argv: list[str]) -> None:
         invoke = channel.unary_unary(_INVOKE_METHOD)  # bytes in, bytes out
         _in_background(lambda: invoke(invoke_request()), then=channel.close)
         os.environ[_ASKED] = address
-    # As `python <script> <arguments>`: its folder first on the path, its own __main__ module,
-    # which stays __main__ when it exits (its `exit_code` is read by providers.quick_exit).
+    # As `python <script> <arguments>`: its folder first on the path, its own __main__ module.
     sys.argv = [script, *arguments]
     sys.path[0] = os.path.dirname(os.path.abspath(script))
-    main = types.ModuleType("__main__")
-    main.__file__ = script
-    sys.modules["__main__"] = main
     with open(script, "rb") as source:
-        code = compile(source.read(), script, "exec")
+        run_as_main(compile(source.read(), script, "exec"), script)
+
+
+def run_as_main(code: types.CodeType, file: str, spec: ModuleSpec | None = None) -> None:
+    """Run ``code`` as the interpreter's ``__main__``, in a module of its own that stays
+    ``__main__`` after it ends (``providers.quick_exit`` reads it at exit). ``spec``: that of a
+    module run with ``-m``."""
+    main = types.ModuleType("__main__")
+    main.__file__ = file
+    if spec is not None:
+        main.__spec__ = spec
+        main.__loader__ = spec.loader
+        main.__package__ = spec.parent
+    sys.modules["__main__"] = main
     exec(code, main.__dict__)
 
 
