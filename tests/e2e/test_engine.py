@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+from typing import Any
 
 import pytest
 
@@ -397,10 +398,11 @@ def test_the_program_and_the_provider_host_skip_pythons_teardown_only_after_succ
 INVOKE_SPAN = "pulumirpc.ResourceMonitor/Invoke"
 
 
-def _provider_start_and_first_registration(trace: str) -> tuple[list[float], float, float]:
+def _provider_start_and_first_registration(
+    spans: list[dict[str, Any]],
+) -> tuple[list[float], float, float]:
     """From the CLI's OTel trace: when each resource-provider host started; the first registration;
     the SDK's first call (``GetDeploymentInfo``, once the exec script has imported and set it up)."""
-    spans = read_spans(trace)
     starts = [
         s["start"]
         for s in spans
@@ -434,13 +436,12 @@ def test_the_provider_host_starts_before_the_programs_first_registration(
 
     result = project.preview("--refresh", f"--otel-traces=file://{trace}")
 
-    starts, first_registration, sdk_ready = _provider_start_and_first_registration(
-        trace.read_text()
-    )
+    spans = read_spans(trace.read_text())
+    starts, first_registration, sdk_ready = _provider_start_and_first_registration(spans)
     assert len(starts) == 1, "one provider host, shared by the early start and the resources"
     assert (starts[0] < first_registration) is (early != "off")
     assert (starts[0] < sdk_ready) is (early == "before the SDK's import")
-    invokes = [s for s in read_spans(trace.read_text()) if s["name"] == INVOKE_SPAN]
+    invokes = [s for s in spans if s["name"] == INVOKE_SPAN]
     assert len(invokes) == (0 if early == "off" else 1), "asked once, not by both"
     # The invoke's "no such function" is dropped: nothing of it is shown, and the plan is as ever.
     assert "startProviderHost" not in result.output and "Invoke" not in result.output
