@@ -22,6 +22,7 @@ import importlib.util
 import sys
 import threading
 
+from providers.deferred_imports import defer_unused_modules
 from providers.provider_start import run_as_main
 from providers.switches import switch
 
@@ -54,6 +55,7 @@ def run_host(argv: list[str]) -> None:
     package, *arguments = argv
     if package != HOST_PACKAGE:
         raise SystemExit(f"providers.host_warm_up runs {HOST_PACKAGE} only, not {package!r}")
+    defer_unused_modules()  # before `import pulumi`
     # The host's heavy imports (the SDK, gRPC, its protobuf messages) before the thread starts.
     import pulumi.dynamic
     import pulumi.runtime.proto.provider_pb2_grpc  # noqa: F401

@@ -33,6 +33,7 @@ import types
 from collections.abc import Callable
 from importlib.machinery import ModuleSpec
 
+from providers.deferred_imports import defer_unused_modules
 from providers.switches import switch
 
 __all__ = [
@@ -75,6 +76,7 @@ def run_exec_script(argv: list[str]) -> None:
         invoke = channel.unary_unary(_INVOKE_METHOD)  # bytes in, bytes out
         _in_background(lambda: invoke(invoke_request()), then=channel.close)
         os.environ[_ASKED] = address
+    defer_unused_modules()  # before the exec script's `import pulumi`
     # As `python <script> <arguments>`: its folder first on the path, its own __main__ module.
     sys.argv = [script, *arguments]
     sys.path[0] = os.path.dirname(os.path.abspath(script))
