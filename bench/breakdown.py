@@ -202,7 +202,10 @@ def trace_phases(path: Path) -> dict[str, Any]:
     }
     if run is not None:
         phases["program"] = run["end"] - run["start"]
-        first_rpc = min((s["start"] for s in monitor if s["start"] >= run["start"]), default=None)
+        # The SDK's first call (GetDeploymentInfo); the program's runner sends the invoke that
+        # starts the provider host before it imports the SDK (providers/provider_start.py).
+        sdk_calls = [s for s in monitor if not s["name"].endswith("/Invoke")]
+        first_rpc = min((s["start"] for s in sdk_calls if s["start"] >= run["start"]), default=None)
         phases["program_start"] = (first_rpc - run["start"]) if first_rpc else 0.0
         registers = [s for s in monitor if s["name"].endswith("/RegisterResource")]
         if registers:

@@ -108,7 +108,10 @@ def _phase_table(trace: dict[str, Any]) -> list[str]:
             "cli_start",
         ),
         ("package listing (GetRequiredPlugins)", "listing"),
-        ("program: Python start and imports, to its first engine call", "program_start"),
+        (
+            "program: Python start and the SDK's import, to the SDK's first engine call",
+            "program_start",
+        ),
         ("program: to its first resource registration (stack file, schemas)", "first_register"),
         ("program: whole run", "program"),
         ("dynamic-provider host start (Python start, `import pulumi.dynamic`)", "provider_start"),
