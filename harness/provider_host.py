@@ -125,6 +125,16 @@ class ProviderHost:
         failures = [(f.property, f.reason) for f in response.failures]
         return _plain(response.inputs, keep_unknowns=True), failures
 
+    def check_in_the_provider(self) -> None:
+        """Configure, then a Check only our provider can answer (no service given), so that the
+        host unpickles the provider and runs its code; fail unless the provider's failures came."""
+        provider = serialized(InferenceEndpointProvider({"endpoints": ["http://127.0.0.1:9"]}))
+        self.configure({})
+        _, failures = self.check(
+            {}, {"__provider": provider, "inference_id": "a", "task_type": "rerank"}
+        )
+        assert failures, "no service given: the provider's own check answers with failures"
+
     def diff(self, id_: str, olds: Mapping[str, Any], news: Mapping[str, Any]) -> Any:
         """Diff: the raw DiffResponse (changes, replaces, deleteBeforeReplace)."""
         request = provider_pb2.DiffRequest(id=id_, olds=_struct(olds), news=_struct(news))

@@ -9,8 +9,8 @@ it is ready before the program's first registration, and at 100 endpoints it sat
 ``python -m providers.host_warm_up pulumi.dynamic <the host's arguments>`` (which
 ``scripts/pulumi-python`` runs in place of ``python -m pulumi.dynamic``) imports the host's own
 modules first, on its main thread alone, so that the host reaches its handshake no later than
-before. Then a daemon thread imports
-what the first call needs while the host starts its server and waits; the host runs as
+before. Then a daemon thread imports what the first call needs while the host starts its server
+and waits; the host runs as
 ``python -m pulumi.dynamic`` runs it (``__main__`` is its module). A call that arrives during the
 import waits for it, as it would have waited for its own. A failed import is left for that call to
 report, as before. Figures are in bench/levers.md. ``ES_INFERENCE_HOST_WARM_UP=false`` turns it off.

@@ -15,10 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.provider_host import ProviderHost, serialized
+from harness.provider_host import ProviderHost
 from harness.pulumi_cli import REPO
 from providers.host_warm_up import HOST_WARM_UP
-from providers.inference_endpoint import InferenceEndpointProvider
 
 SHIM = REPO / "scripts" / "pulumi-python"
 # The import log's line for that module: "import time: <self> | <cumulative> | <indent><name>".
@@ -35,15 +34,6 @@ def _host(tmp_path: Path, **env: str) -> ProviderHost:
     return ProviderHost(str(tmp_path), env=environment, python=[str(SHIM)])
 
 
-def _check_runs_in_the_host(host: ProviderHost) -> None:
-    provider = serialized(InferenceEndpointProvider({"endpoints": ["http://127.0.0.1:9"]}))
-    host.configure({})
-    _, failures = host.check(
-        {}, {"__provider": provider, "inference_id": "a", "task_type": "rerank"}
-    )
-    assert failures  # no service given: the provider's own check answered
-
-
 def test_the_host_imports_the_providers_modules_before_its_first_call(tmp_path: Path) -> None:
     host = _host(tmp_path)
     try:
@@ -54,7 +44,7 @@ def test_the_host_imports_the_providers_modules_before_its_first_call(tmp_path: 
         # The host is still told apart by its command line, as the engine's tools and ours do.
         command = Path(f"/proc/{host.process.pid}/cmdline").read_bytes().split(b"\0")
         assert command[1:5] == [b"-u", b"-m", b"providers.host_warm_up", b"pulumi.dynamic"]
-        _check_runs_in_the_host(host)
+        host.check_in_the_provider()
     finally:
         stderr = host.close(as_the_engine=True)
     assert host.process.returncode == 0, stderr
@@ -69,7 +59,7 @@ def test_turned_off_the_host_imports_them_at_its_first_call_as_before(
     try:
         host.configure({})  # answered: the host has served a call, and imported nothing of ours
         assert not IMPORTED.search(host.stderr_so_far())
-        _check_runs_in_the_host(host)
+        host.check_in_the_provider()
     finally:
         stderr = host.close(as_the_engine=True)
     assert host.process.returncode == 0, stderr

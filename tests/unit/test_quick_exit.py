@@ -21,9 +21,8 @@ from typing import Any
 
 import pytest
 
-from harness.provider_host import ProviderHost, serialized
+from harness.provider_host import ProviderHost
 from harness.pulumi_cli import REPO
-from providers.inference_endpoint import InferenceEndpointProvider
 from providers.quick_exit import PROGRAM, PROVIDER_HOST, QUICK_EXIT, engine_process
 
 # Runs a program and ends as Pulumi's pulumi-language-python-exec (sdk 3.259) does: the program
@@ -162,13 +161,7 @@ def test_the_provider_host_ends_at_once_when_the_engine_stops_it(
         env["ES_INFERENCE_PYTHON"] = sys.executable
     python = [str(REPO / "scripts" / "pulumi-python")] if warm_up else []
     host = ProviderHost(str(tmp_path), env=env, python=python)
-    provider = serialized(InferenceEndpointProvider({"endpoints": ["http://127.0.0.1:9"]}))
-    host.configure({})
-    # The host unpickles the provider for the call, which arms the quick exit.
-    _, failures = host.check(
-        {}, {"__provider": provider, "inference_id": "a", "task_type": "rerank"}
-    )
-    assert failures  # no service: the call ran in the host
+    host.check_in_the_provider()  # unpickling the provider arms the quick exit
 
     stderr = host.close(as_the_engine=True)
 
