@@ -24,6 +24,16 @@ __all__ = ["REPO", "PulumiProject", "Result", "engine_env", "pulumi_bin_dir"]
 
 REPO = Path(__file__).resolve().parents[1]
 PASSPHRASE = "e2e-passphrase"
+# Runs a command as its only child and writes the peak RSS (KB) of that command's process tree
+# (every process in it that was waited for: the CLI, its plugins, the program) to argv[1]. The
+# caller's own RUSAGE_CHILDREN would also hold every earlier child of the test run.
+_PEAK_RSS = (
+    "import resource, subprocess, sys\n"
+    "code = subprocess.call(sys.argv[2:])\n"
+    "with open(sys.argv[1], 'w') as out:\n"
+    "    out.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\n"
+    "sys.exit(code)\n"
+)
 
 
 def _default_sigint() -> None:
@@ -128,9 +138,16 @@ class PulumiProject:
         text = document if isinstance(document, str) else yaml.safe_dump(dict(document))
         self.stack_file.write_text(text)
 
-    def _pulumi(self, args: list[str], *, stdin: str | None = None, timeout: float = 600) -> Result:
+    def _pulumi(
+        self,
+        args: list[str],
+        *,
+        stdin: str | None = None,
+        timeout: float = 600,
+        wrapper: tuple[str, ...] = (),
+    ) -> Result:
         done = subprocess.run(
-            [self.pulumi, *args, "--non-interactive"],
+            [*wrapper, self.pulumi, *args, "--non-interactive"],
             cwd=self.dir,
             env={**engine_env(args[0] if args else ""), **self.env},
             input=stdin,
@@ -151,6 +168,15 @@ class PulumiProject:
                 f"pulumi {' '.join(args)} exited {result.returncode}:\n{result.output}"
             )
         return result
+
+    def run_with_peak_memory(self, *args: str) -> tuple[Result, int]:
+        """Run ``pulumi <args> --non-interactive`` (failure allowed) and the peak RSS in KB of
+        the largest process of that command alone: the CLI, its plugins, the program."""
+        peak_file = self.root / "peak-rss-kb"
+        wrapper = (sys.executable, "-c", _PEAK_RSS, str(peak_file))
+        result = self._pulumi(list(args), wrapper=wrapper)
+        self.history.append(result)
+        return result, int(peak_file.read_text())
 
     def set_secret(self, key: str, value: str) -> None:
         """``pulumi config set --secret`` (the value goes through stdin, never argv)."""
