@@ -34,13 +34,16 @@ HOST_MODULE = f"{HOST_PACKAGE}.__main__"
 
 
 def warm_up() -> None:
-    """Import what a provider's first call needs: its modules, the schemas, the HTTP client."""
+    """Import what a provider's first call needs (its modules, the schemas, the HTTP client), then
+    keep all that was loaded out of the garbage collector's later passes (``providers.gc_freeze``)."""
     try:
         import providers.inference_endpoint  # the provider: model, schema, jsonschema
         import providers.session  # noqa: F401  (the client, httpx, tenacity)
+        from providers.gc_freeze import freeze_loaded_objects
         from providers.schema import load_schemas
 
         load_schemas()
+        freeze_loaded_objects()  # the host's and the first call's imports, out of later passes
     except Exception:  # the first call imports again and reports the failure where it belongs
         return
 

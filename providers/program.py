@@ -21,6 +21,7 @@ from typing import Any
 import pulumi
 
 from providers.errors import DeclarationError, SecretNotSet
+from providers.gc_freeze import freeze_loaded_objects
 from providers.hf_stack import HfEndpointDeclaration, HfUrlReference
 from providers.inference_endpoint import InferenceEndpoint, InferenceEndpointProvider
 from providers.quick_exit import arm_quick_exit
@@ -133,6 +134,7 @@ def run() -> None:
     reduce_sdk_costs()
     arm_quick_exit()
     source = stack_file_for(pulumi.get_stack(), pulumi.Config("es-inference").get("stackFile"))
+    freeze_loaded_objects()  # every import is done; what comes next is the program's own work
     try:
         declaration = load_stack(Path(source), source)
         problems: list[str] = []

@@ -395,6 +395,56 @@ def test_the_program_and_the_provider_host_skip_pythons_teardown_only_after_succ
     assert teardowns() == [".", "__main__.py"]
 
 
+# What each Python process had frozen (providers/gc_freeze.py): the program when it opened its stack
+# file (an audit hook on "open"), every process at each of its garbage collections (a gc callback),
+# as "<process> <event> <gc.get_freeze_count()>" lines, written at once (a quick exit skips atexit).
+FREEZE_WITNESS = """
+import gc, os, sys
+def _note(event):
+    with open(os.environ["FREEZE_WITNESS"], "a") as out:
+        out.write(f"{os.path.basename(sys.argv[0] if sys.argv else '')} {event} {gc.get_freeze_count()}\\n")
+def _on_open(event, args):
+    if event == "open" and str(args[0]).endswith(os.path.join("stacks", "e2e.yaml")):
+        _note("stack-file")
+def _on_collection(phase, info):
+    if phase == "start":
+        _note("collection")
+sys.addaudithook(_on_open)
+gc.callbacks.append(_on_collection)
+"""
+
+
+@pytest.mark.parametrize("freeze", [True, False], ids=["default", "ES_INFERENCE_GC_FREEZE=false"])
+def test_the_program_and_the_host_freeze_what_they_loaded_before_their_work(
+    project: PulumiProject, lab: Lab, tmp_path_factory: pytest.TempPathFactory, freeze: bool
+) -> None:
+    # providers/gc_freeze.py: the program before it reads its stack file, the host after its
+    # warm-up; their garbage collections then walk only what the work itself made.
+    site = tmp_path_factory.mktemp("site")
+    (site / "sitecustomize.py").write_text(FREEZE_WITNESS)
+    witness = site / "frozen"
+    project.env.update(PYTHONPATH=str(site), FREEZE_WITNESS=str(witness))
+    if not freeze:
+        project.env["ES_INFERENCE_GC_FREEZE"] = "false"
+
+    project.up()
+
+    assert sorted(lab.user_endpoint_ids()) == ["hf-minilm", "hf-rerank"]
+    seen: dict[tuple[str, str], int] = {}
+    for line in witness.read_text().splitlines():
+        process, event, count = line.split()
+        seen[process, event] = max(seen.get((process, event), 0), int(count))
+    # Pulumi's runner sets the program's argv to its folder; the host runs pulumi/dynamic/__main__.py.
+    program_at_stack_file = seen[".", "stack-file"]
+    host_at_collections = seen["__main__.py", "collection"]
+    if freeze:
+        assert program_at_stack_file > 10_000  # the SDK, gRPC, jsonschema, this package
+        assert host_at_collections > 10_000
+    else:
+        assert program_at_stack_file == 0
+        assert host_at_collections == 0
+
+
 INVOKE_SPAN = "pulumirpc.ResourceMonitor/Invoke"
 
 
