@@ -110,8 +110,11 @@ class Watch:
         assert self.profile_dir is not None
         spy = Path(sys.executable).with_name("py-spy")
         out = self.profile_dir / f"{role}-{pid}.txt"
+        # --gil: only the thread holding the GIL, i.e. Python at work. Without it py-spy also counts
+        # threads that are runnable but wait for the GIL or a core (on 2 cores, most of the host's
+        # pool and gRPC threads), which read as "asyncio and threads" half of the host's time.
         command = [str(spy), "record", "--pid", str(pid), "--rate", "250", "--format", "raw"]
-        command += ["--output", str(out), "--nonblocking"]
+        command += ["--gil", "--output", str(out), "--nonblocking"]
         self.spies.append(
             subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         )

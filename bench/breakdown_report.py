@@ -307,9 +307,11 @@ def write_breakdown(results: dict[str, Any], path: Path) -> None:
         lines += [
             "## 3. Sampling profile of the Python processes",
             "",
-            "py-spy attached to the program and the provider (250 Hz, active samples only, from a "
-            "few ms after each process starts); a sample counts as *imports* when any frame is "
-            "loading a module, else it belongs to the package of its innermost known frame.",
+            "py-spy attached to the program and the provider (250 Hz, from a few ms after each "
+            "process starts), sampling only the thread that holds the GIL: Python at work, not "
+            "threads waiting for the GIL or a core. Native work without the GIL (gRPC's core, "
+            "protobuf) is not sampled. A sample counts as *imports* when any frame is loading a "
+            "module, else it belongs to the package of its innermost known frame.",
             "",
         ]
         for n, profiles in sorted(profiled.items(), key=lambda x: int(x[0])):
