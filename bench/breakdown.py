@@ -238,6 +238,8 @@ def trace_phases(path: Path) -> dict[str, Any]:
         "count": len(reads),
         "total_s": sum(s["end"] - s["start"] for s in reads),
     }
+    # The whole read of the stack's state: its files, deserialized, its secrets decrypted.
+    phases["snapshot_read"] = sum(s["end"] - s["start"] for s in named("diyBackend.getSnapshot"))
     return phases
 
 

@@ -112,7 +112,11 @@ def _phase_table(trace: dict[str, Any]) -> list[str]:
             "program: Python start and the SDK's import, to the SDK's first engine call",
             "program_start",
         ),
-        ("program: to its first resource registration (stack file, schemas)", "first_register"),
+        (
+            "program: start to its first resource registration (the line above, then our "
+            "imports, the stack file, schemas)",
+            "first_register",
+        ),
         ("program: whole run", "program"),
         ("dynamic-provider host start (Python start, `import pulumi.dynamic`)", "provider_start"),
         ("after the program: last steps, final state write, plugin shutdown", "after_program"),
@@ -120,6 +124,16 @@ def _phase_table(trace: dict[str, Any]) -> list[str]:
     for title, key in rows:
         if key in trace:
             lines.append(f"| {title} | {_s(trace[key])} |")
+    reads = trace.get("state_reads", {})
+    lines.append(
+        f"| state reads (`file://` backend): {reads.get('count', 0)} files | "
+        f"{_s(reads.get('total_s', 0.0))} |"
+    )
+    if "snapshot_read" in trace:
+        lines.append(
+            "| state read, whole (the snapshot's files, deserialized, its secrets decrypted) | "
+            f"{_s(trace['snapshot_read'])} |"
+        )
     writes = trace.get("state_writes", {})
     lines.append(
         f"| state writes (`file://` backend): {writes.get('count', 0)} files | "

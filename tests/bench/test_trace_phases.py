@@ -57,3 +57,22 @@ def test_the_sdks_import_ends_at_its_first_call_not_at_the_runners_early_invoke(
     assert phases["program_start"] == pytest.approx(0.2)
     assert phases["first_register"] == pytest.approx(0.4)
     assert phases["registrations"] == 2
+
+
+def test_the_state_read_is_the_snapshots_whole_read_with_its_decryption(tmp_path: Path) -> None:
+    trace = tmp_path / "trace.json"
+    _write_trace(
+        trace,
+        [
+            ("pulumi", 100.0, 101.0),
+            ("diyBackend.getSnapshot", 100.15, 100.18),  # holds the next two
+            ("gocloud.dev/blob.NewRangeReader", 100.15, 100.16),
+            ("stack.BatchDecrypt", 100.17, 100.18),
+            (RUN, 100.2, 100.9),
+        ],
+    )
+
+    phases = trace_phases(trace)
+
+    assert phases["snapshot_read"] == pytest.approx(0.03)
+    assert phases["cli_start"] == pytest.approx(0.15)  # up to the read, not through it
