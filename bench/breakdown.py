@@ -8,10 +8,12 @@ host's calls, the program's run, every provider call). Meanwhile ``/proc`` is po
 command's processes (CLI, language host, its package listing, program, dynamic-provider host):
 CPU seconds and lifetime of each. With ``profile``, one more run of each command attaches the
 sampling profiler (py-spy) to the program and the provider and sorts their samples by package.
+After the first ``up`` of each N, the provider's unpickling is timed apart (``provider_unpickling``).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import statistics
@@ -32,6 +34,7 @@ __all__ = [
     "COMMANDS",
     "ROLES",
     "bucket_samples",
+    "provider_unpickling",
     "run_breakdown",
     "trace_phases",
 ]
@@ -359,6 +362,48 @@ def _command(
     return measured
 
 
+# A fresh interpreter as the provider host is once its warm-up is done (its modules imported),
+# then what the host does with a resource's `__provider` at its first call: decode and unpickle it.
+# The host does it once per process (pulumi.dynamic.__main__.get_provider caches it by its string).
+_UNPICKLE = """
+import base64, sys, time
+from providers.deferred_imports import defer_unused_modules
+defer_unused_modules()
+import dill, pulumi.dynamic
+from providers.host_warm_up import warm_up
+warm_up()
+text = sys.stdin.read()
+started = time.perf_counter()
+dill.loads(base64.b64decode(text))
+first = time.perf_counter() - started
+started = time.perf_counter()
+for _ in range(200):
+    dill.loads(base64.b64decode(text))
+print(first, (time.perf_counter() - started) / 200, flush=True)
+"""
+
+
+def provider_unpickling(project: PulumiProject, env: dict[str, str]) -> dict[str, float]:
+    """Bytes of a recorded resource's serialized provider, and ms to unpickle it, first and again."""
+    resources = json.loads(project.export())["deployment"].get("resources", [])
+    serialized = next(
+        str(r["outputs"]["__provider"])
+        for r in resources
+        if r["type"].startswith("pulumi-python:dynamic") and "__provider" in r.get("outputs", {})
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", _UNPICKLE],
+        input=serialized,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    first, again = (float(x) for x in done.stdout.split())
+    return {"bytes": len(serialized), "first_ms": first * 1000, "again_ms": again * 1000}
+
+
 def _project(n: int, lab: Lab, root: Path, env: dict[str, str]) -> PulumiProject:
     from bench.scale import stack_document
 
@@ -399,13 +444,17 @@ def run_breakdown(
         root = work / f"breakdown-{n}"
         project = _project(n, lab, root, base_env)
         runs: dict[str, list[dict[str, Any]]] = {command: [] for command in COMMANDS}
+        unpickling: dict[str, float] = {}
         for _ in range(repeats):
             for command in COMMANDS:  # up, preview --refresh, destroy: each round starts empty
                 runs[command].append(_command(project, lab, servers, command, traces))
+                if command == "up" and not unpickling:
+                    unpickling = provider_unpickling(project, base_env)
         at: dict[str, Any] = {command: _median(samples) for command, samples in runs.items()}
         for command, measured in at.items():
             times = " ".join(f"{s:.2f}" for s in measured["samples_s"])
             log(f"  breakdown N={n:<4} {command:<16} {measured['seconds']:7.2f} s (runs: {times})")
+        at["provider_unpickling"] = unpickling
         if n in profile_sizes:
             profiles: dict[str, Any] = {}
             for command in COMMANDS:  # the same order: up, preview --refresh, destroy

@@ -316,6 +316,28 @@ def write_breakdown(results: dict[str, Any], path: Path) -> None:
                 *_phase_table(measured.get("trace", {})),
                 "",
             ]
+    unpickled = [
+        (n, at["provider_unpickling"])
+        for n, at in breakdown.items()
+        if at.get("provider_unpickling")
+    ]
+    if unpickled:
+        lines += [
+            "### The provider's unpickling in the host",
+            "",
+            "The host decodes and unpickles a resource's `__provider` at its first call and keeps "
+            "the result (`pulumi.dynamic.__main__.get_provider` caches it by its string), so once "
+            "per process. Timed apart, after each N's first `up`, in a fresh interpreter with the "
+            "host's modules imported, as after its warm-up:",
+            "",
+            "| N | serialized provider bytes | first unpickling ms | again ms |",
+            "|---|---|---|---|",
+            *(
+                f"| {n} | {u['bytes']} | {u['first_ms']:.2f} | {u['again_ms']:.3f} |"
+                for n, u in sorted(unpickled, key=lambda x: int(x[0]))
+            ),
+            "",
+        ]
     profiled = {n: at["profiles"] for n, at in breakdown.items() if "profiles" in at}
     if profiled:
         lines += [
