@@ -21,6 +21,7 @@ from pulumi.runtime import rpc
 from pulumi.runtime._serialization import _serialize
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
+from harness.signals import default_sigint
 from providers.inference_endpoint import InferenceEndpointProvider
 from providers.pickler import restore_pickler
 
@@ -72,6 +73,7 @@ class ProviderHost:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=default_sigint,  # close(as_the_engine=True) stops it with SIGINT
         )
         assert self.process.stdout is not None and self.process.stderr is not None
         port = self.process.stdout.readline().strip()

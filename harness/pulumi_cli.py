@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -19,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from harness.signals import default_sigint
 
 __all__ = ["REPO", "PulumiProject", "Result", "engine_env", "pulumi_bin_dir"]
 
@@ -34,12 +35,6 @@ _PEAK_RSS = (
     "    out.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\n"
     "sys.exit(code)\n"
 )
-
-
-def _default_sigint() -> None:
-    # pytest run as a background job ignores SIGINT, and children inherit that; the CLI stops its
-    # language host with SIGINT and waits 5 s before killing it.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @cache
@@ -155,7 +150,7 @@ class PulumiProject:
             text=True,
             timeout=timeout,
             check=False,
-            preexec_fn=_default_sigint,
+            preexec_fn=default_sigint,
         )
         return Result(args, done.returncode, done.stdout, done.stderr)
 

@@ -16,6 +16,7 @@ import pytest
 
 from emulators.lab import HF_KEY, HF_KEY_ROTATED, Lab
 from harness.pulumi_cli import PulumiProject, engine_env
+from harness.signals import default_sigint
 
 pytestmark = pytest.mark.e2e
 
@@ -170,6 +171,7 @@ def test_a_destroy_killed_halfway_is_converged_by_the_next_destroy(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
+        preexec_fn=default_sigint,
     )
     deadline = time.monotonic() + 120
     while len(lab.user_endpoint_ids()) > 2 and destroy.poll() is None:

@@ -21,6 +21,7 @@ import pytest
 from emulators import ElasticsearchEmulator, serve
 from emulators.lab import HF_KEY_ROTATED, Lab
 from harness.pulumi_cli import PulumiProject
+from harness.signals import default_sigint
 from tests.e2e.conftest import stack_document
 
 pytestmark = pytest.mark.e2e
@@ -242,6 +243,7 @@ def _up_in_background(project: PulumiProject) -> subprocess.Popen[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=default_sigint,
     )
 
 

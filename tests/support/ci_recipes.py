@@ -22,6 +22,8 @@ from typing import Any
 
 import yaml
 
+from harness.signals import default_sigint
+
 __all__ = [
     "EVENTS",
     "PROVIDED",
@@ -200,6 +202,7 @@ def run_steps(
             text=True,
             timeout=timeout,
             check=False,
+            preexec_fn=default_sigint,  # the CLI stops its plugins with SIGINT, as on a runner
         )
         ran.append(Ran(step, done.returncode, done.stdout + done.stderr))
         if done.returncode != 0:
