@@ -9,15 +9,14 @@ import pytest
 
 from emulators.lab import Lab, lab_servers
 from providers import session
-
-_OWN_ENV_PREFIXES = ("ELASTICSEARCH_", "ES_INFERENCE_", "ES_EMULATOR_", "PULUMI_")
+from tests.support.environment import OWN_ENV_PREFIXES
 
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """No test sees the developer's Elasticsearch or Pulumi settings."""
     for name in list(os.environ):
-        if name.startswith(_OWN_ENV_PREFIXES):
+        if name.startswith(OWN_ENV_PREFIXES):
             monkeypatch.delenv(name)
 
 

@@ -6,15 +6,13 @@ It runs the real Pulumi CLI (N = 1 and 3) and the emulator, in about a minute.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from harness.pulumi_cli import REPO
+from tests.support.environment import run_bench
 
 pytestmark = pytest.mark.e2e
 
@@ -27,24 +25,13 @@ PHASES = {
 }
 OPS = ["create", "read", "update", "delete"]
 SIZES = ["1", "3"]
-_OWN_ENV_PREFIXES = ("ELASTICSEARCH_", "ES_INFERENCE_", "ES_EMULATOR_", "PULUMI_")
 
 
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The output folder of one ``scripts/bench --smoke`` run."""
     out = tmp_path_factory.mktemp("bench")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(_OWN_ENV_PREFIXES)}
-    done = subprocess.run(
-        [str(REPO / "scripts" / "bench"), "--smoke", "--out", str(out)],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=1200,
-        check=False,
-    )
-    assert done.returncode == 0, f"scripts/bench --smoke failed:\n{done.stderr[-6000:]}"
+    run_bench(out, "--smoke", timeout=1200)
     yield out
 
 

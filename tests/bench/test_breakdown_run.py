@@ -7,37 +7,24 @@ destroy, one more profiled, in about 15 s.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from harness.pulumi_cli import REPO
+from tests.support.environment import run_bench
 
 pytestmark = pytest.mark.e2e
 
 COMMANDS = ("up", "preview_refresh", "destroy")
-_OWN_ENV_PREFIXES = ("ELASTICSEARCH_", "ES_INFERENCE_", "ES_EMULATOR_", "PULUMI_")
 
 
 @pytest.fixture(scope="module")
 def breakdown_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The output folder of one ``scripts/bench --breakdown --sizes 1`` run."""
     out = tmp_path_factory.mktemp("breakdown")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(_OWN_ENV_PREFIXES)}
-    done = subprocess.run(
-        [str(REPO / "scripts" / "bench"), "--breakdown", "--sizes", "1", "--out", str(out)],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    assert done.returncode == 0, f"scripts/bench --breakdown failed:\n{done.stderr[-6000:]}"
+    run_bench(out, "--breakdown", "--sizes", "1", timeout=900)
     yield out
 
 
