@@ -134,7 +134,7 @@ def run() -> None:
     reduce_sdk_costs()
     arm_quick_exit()
     source = stack_file_for(pulumi.get_stack(), pulumi.Config("es-inference").get("stackFile"))
-    freeze_loaded_objects()  # every import is done; what comes next is the program's own work
+    freeze_loaded_objects()  # the SDK and our modules are loaded; next is the program's own work
     try:
         declaration = load_stack(Path(source), source)
         problems: list[str] = []
