@@ -15,8 +15,9 @@ resource's) are collected as before. What is frozen is never freed: only what wa
 moment, which the process keeps to its end anyway, and any unreachable cycle among it (a few
 kilobytes of the imports' leftovers). It is called once per process, after the imports every run
 needs and before the work (what a run imports later, such as the Hugging Face modules, is
-collected as before): by the program just before it reads the stack file (``providers.program``), and
-by the host once its warm-up has imported what the first call needs (``providers.host_warm_up``).
+collected as before): by the program just before it reads the stack file (``providers.program``),
+and by the host once its warm-up has imported what the first call needs
+(``providers.host_warm_up``).
 Figures are in bench/levers.md. ``ES_INFERENCE_GC_FREEZE=false`` turns it off.
 """
 
